@@ -1,0 +1,119 @@
+//! The UI message. Bindable variants deserialize from keymap files (snake_case); internal ones are
+//! `#[serde(skip)]` so a keymap cannot bind them.
+
+use crate::source::SourceEvent;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Quit,
+    /// Open or close the help overlay.
+    Help,
+    NextRegion,
+    PrevRegion,
+    /// Open the focused region's detail view.
+    OpenDetail,
+    /// Close the dialog, overlay or view on top; back to the overview.
+    Back,
+    /// Chart window: 15 m → 1 h → 6 h → 24 h.
+    NextWindow,
+    PrevWindow,
+    /// Open or close the alert and event log.
+    Events,
+    NextTheme,
+    NextKeymap,
+    /// Fetch everything now.
+    Refresh,
+    ScrollUp,
+    ScrollDown,
+    /// Inject a 5xx storm into the focused region (simulated fleet).
+    ScenarioErrorStorm,
+    /// Make the focused region's replica fall behind (simulated fleet).
+    ScenarioReplicaLag,
+    /// Flush the focused region's cache (simulated fleet).
+    ScenarioCacheFlush,
+    /// Take the focused region down (simulated fleet).
+    ScenarioOutage,
+    /// End every injected scenario (simulated fleet).
+    ClearScenarios,
+
+    // ---- internal, never bound ----
+    #[serde(skip)]
+    Tick,
+    #[serde(skip)]
+    Resize(u16, u16),
+    #[serde(skip)]
+    Click { column: u16, row: u16 },
+    #[serde(skip)]
+    Source(SourceEvent),
+}
+
+impl Action {
+    /// Every bindable action, in the order the help lists them.
+    pub const BINDABLE: &'static [Action] = &[
+        Action::Help,
+        Action::Quit,
+        Action::NextRegion,
+        Action::PrevRegion,
+        Action::OpenDetail,
+        Action::Back,
+        Action::NextWindow,
+        Action::PrevWindow,
+        Action::Events,
+        Action::ScrollUp,
+        Action::ScrollDown,
+        Action::Refresh,
+        Action::NextTheme,
+        Action::NextKeymap,
+        Action::ScenarioErrorStorm,
+        Action::ScenarioReplicaLag,
+        Action::ScenarioCacheFlush,
+        Action::ScenarioOutage,
+        Action::ClearScenarios,
+    ];
+
+    /// What the action does, for the help overlay.
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Action::Quit => "quit",
+            Action::Help => "show / hide this help",
+            Action::NextRegion => "focus next region",
+            Action::PrevRegion => "focus previous region",
+            Action::OpenDetail => "open region detail (charts)",
+            Action::Back => "close / back to overview",
+            Action::NextWindow => "chart window: longer",
+            Action::PrevWindow => "chart window: shorter",
+            Action::Events => "alert & event log",
+            Action::NextTheme => "next theme",
+            Action::NextKeymap => "next keymap",
+            Action::Refresh => "refresh now",
+            Action::ScrollUp => "scroll up",
+            Action::ScrollDown => "scroll down",
+            Action::ScenarioErrorStorm => "sim: 5xx storm in focused region",
+            Action::ScenarioReplicaLag => "sim: replica falls behind",
+            Action::ScenarioCacheFlush => "sim: flush the cache",
+            Action::ScenarioOutage => "sim: region outage",
+            Action::ClearScenarios => "sim: end all incidents",
+            Action::Tick | Action::Resize(..) | Action::Click { .. } | Action::Source(_) => "",
+        }
+    }
+
+    /// The snake_case name used in keymap files.
+    pub fn name(&self) -> String {
+        let dbg = format!("{self:?}");
+        let head = dbg.split(['(', ' ', '{']).next().unwrap_or("");
+        let mut out = String::new();
+        for (i, c) in head.chars().enumerate() {
+            if c.is_uppercase() {
+                if i > 0 {
+                    out.push('_');
+                }
+                out.extend(c.to_lowercase());
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+}

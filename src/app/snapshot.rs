@@ -1,0 +1,59 @@
+//! The snapshot contract built from the console state: the same data the panes show.
+
+use super::State;
+use crate::fleet::snapshot::{FleetSnapshot, RegionReport, Route53Report};
+use crate::fleet::{DataKind, Role};
+
+pub fn build(state: &State) -> FleetSnapshot {
+    let regions = state
+        .regions
+        .iter()
+        .map(|r| {
+            let m = r.metrics.clone().unwrap_or_default();
+            let mut latency = m.latency_ms.clone();
+            for stat in &state.fleet.metrics.latency_stats {
+                latency.entry(stat.clone()).or_insert(None);
+            }
+            let is_primary = match &r.replication {
+                Some(rep) => rep.is_primary(),
+                None => r.spec.role == Role::Primary,
+            };
+            let mut errors: Vec<String> =
+                r.failures.iter().map(|(k, f)| format!("{}: {}", k.label(), f.error)).collect();
+            errors.sort();
+            RegionReport {
+                name: r.spec.name.clone(),
+                role: r.spec.role.as_str().to_string(),
+                status: r.status,
+                latency_ms: latency,
+                requests_per_s: m.requests_per_s,
+                error_rate: m.error_rate,
+                replica_lag_s: if is_primary { None } else { m.replica_lag_s },
+                replication: r.replication.as_ref().map(|x| x.label().to_string()),
+                cache_hit_ratio: m.cache_hit_ratio,
+                ecs: r.ecs.clone().unwrap_or_default(),
+                route53: r
+                    .route53
+                    .as_ref()
+                    .map(|x| Route53Report { weight: x.weight, healthy: x.healthy })
+                    .unwrap_or_default(),
+                cost: r.cost.clone().unwrap_or_default(),
+                probe_rtt_ms: r.probe.as_ref().map(|p| p.rtt_ms),
+                stale_s: r.stale_s(state.now),
+                errors,
+                breaches: r.breaches.iter().map(|b| b.message.clone()).collect(),
+            }
+        })
+        .collect();
+    FleetSnapshot {
+        fleet: state.fleet.name.clone(),
+        source: state.source.clone(),
+        taken_at: state.now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        regions,
+    }
+}
+
+/// True once every region has a reading or a failure for each of `kinds`.
+pub fn complete(state: &State, kinds: &[DataKind]) -> bool {
+    state.regions.iter().all(|r| kinds.iter().all(|k| r.fetched.contains_key(k) || r.failures.contains_key(k)))
+}

@@ -1,0 +1,191 @@
+//! `update(&mut State, Action) -> Vec<Effect>`: pure, so every transition is testable.
+
+use super::{Action, ChartWindow, State, View};
+use crate::fleet::health::Family;
+use crate::fleet::Status;
+use crate::source::{Scenario, SourceCommand, SourceEvent};
+use std::collections::BTreeMap;
+
+/// What the loop must do after an update.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    Source(SourceCommand),
+    Quit,
+}
+
+pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
+    let mut effects = Vec::new();
+    let n = state.regions.len().max(1);
+    match action {
+        Action::Quit => {
+            state.quit = true;
+            effects.push(Effect::Quit);
+        }
+        Action::Help => {
+            state.help = !state.help;
+            state.help_scroll = 0;
+        }
+        Action::Back => {
+            if state.help {
+                state.help = false;
+            } else {
+                state.view = View::Overview;
+            }
+        }
+        Action::NextRegion => state.focus = (state.focus + 1) % n,
+        Action::PrevRegion => state.focus = (state.focus + n - 1) % n,
+        Action::OpenDetail => state.view = View::Detail,
+        Action::Events => {
+            state.view = if state.view == View::Events { View::Overview } else { View::Events };
+            state.event_scroll = 0;
+        }
+        Action::NextWindow => state.window = state.window.next(),
+        Action::PrevWindow => state.window = state.window.prev(),
+        Action::NextTheme => {
+            state.theme = (state.theme + 1) % state.theme_names.len().max(1);
+            state.flash = Some(format!("theme: {}", state.theme_name()));
+        }
+        Action::NextKeymap => {
+            state.keymap = (state.keymap + 1) % state.keymap_names.len().max(1);
+            state.flash = Some(format!("keymap: {}", state.keymap_name()));
+        }
+        Action::Refresh => {
+            state.flash = Some("refreshing…".into());
+            effects.push(Effect::Source(SourceCommand::Refresh));
+        }
+        Action::ScrollUp => {
+            if state.help {
+                state.help_scroll = state.help_scroll.saturating_sub(1);
+            } else {
+                state.event_scroll = state.event_scroll.saturating_sub(1);
+            }
+        }
+        Action::ScrollDown => {
+            if state.help {
+                state.help_scroll += 1;
+            } else {
+                state.event_scroll = (state.event_scroll + 1).min(state.events.len().saturating_sub(1));
+            }
+        }
+        Action::ScenarioErrorStorm => inject(state, Scenario::ErrorStorm, &mut effects),
+        Action::ScenarioReplicaLag => inject(state, Scenario::ReplicaLag, &mut effects),
+        Action::ScenarioCacheFlush => inject(state, Scenario::CacheFlush, &mut effects),
+        Action::ScenarioOutage => inject(state, Scenario::Outage, &mut effects),
+        Action::ClearScenarios => {
+            if state.source == "sim" {
+                state.flash = Some("all simulated incidents ended".into());
+                effects.push(Effect::Source(SourceCommand::ClearScenarios));
+            } else {
+                state.flash = Some("scenarios exist only on the simulated fleet".into());
+            }
+        }
+        Action::Tick => {
+            // Ages in stale markers move with time: redraw when anything is stale.
+            if state.regions.iter().any(|r| !r.failures.is_empty()) {
+                state.dirty = true;
+            }
+            return effects;
+        }
+        Action::Resize(w, h) => state.size = (w, h),
+        Action::Click { column, row } => {
+            if state.view == View::Overview && !state.help {
+                let area = ratatui::layout::Rect::new(0, 0, state.size.0, state.size.1);
+                let rects = crate::ui::layout::overview_region_rects(area, state.regions.len());
+                if let Some(i) = rects.iter().position(|r| r.contains(ratatui::layout::Position { x: column, y: row })) {
+                    if state.focus == i {
+                        state.view = View::Detail;
+                    }
+                    state.focus = i;
+                }
+            }
+        }
+        Action::Source(ev) => apply_source_event(state, ev),
+    }
+    state.dirty = true;
+    effects
+}
+
+fn inject(state: &mut State, scenario: Scenario, effects: &mut Vec<Effect>) {
+    if state.source != "sim" {
+        state.flash = Some("scenarios exist only on the simulated fleet".into());
+        return;
+    }
+    let region = state.focused().name().to_string();
+    state.flash = Some(format!("scenario {} injected into {region}", scenario.name()));
+    effects.push(Effect::Source(SourceCommand::Inject { region, scenario }));
+}
+
+fn apply_source_event(state: &mut State, ev: SourceEvent) {
+    match ev {
+        SourceEvent::Reading { region, at, reading } => {
+            if at > state.now {
+                state.now = at;
+            }
+            if let Some(i) = state.region_index(&region) {
+                state.regions[i].apply(at, reading);
+                reevaluate(state, i);
+            }
+        }
+        SourceEvent::Failed { region, kind, at, error } => {
+            if let Some(i) = state.region_index(&region) {
+                let was_failing = state.regions[i].failures.contains_key(&kind);
+                let text = format!("{} fetch failed: {error}", kind.label());
+                state.regions[i].fail(kind, at, error);
+                if !was_failing {
+                    state.log(at, Some(region), Status::Warn, text);
+                }
+            }
+        }
+        SourceEvent::Clock(t) => {
+            if t > state.now {
+                state.now = t;
+            }
+        }
+        SourceEvent::Identity(id) => state.identity = Some(id),
+        SourceEvent::Note { at, region, text } => state.log(at, region, Status::Ok, text),
+    }
+}
+
+/// Re-evaluate a region and log every threshold crossing (up or down) with its time.
+fn reevaluate(state: &mut State, i: usize) {
+    let before: BTreeMap<Family, Status> = state.regions[i].breaches.iter().map(|b| (b.family, b.status)).fold(
+        BTreeMap::new(),
+        |mut m, (f, s)| {
+            let e = m.entry(f).or_insert(s);
+            *e = (*e).max(s);
+            m
+        },
+    );
+    let fleet = state.fleet.clone();
+    state.regions[i].reevaluate(&fleet);
+    let region = state.regions[i].name().to_string();
+    let now = state.now;
+    let mut after: BTreeMap<Family, (Status, String)> = BTreeMap::new();
+    for b in &state.regions[i].breaches {
+        let e = after.entry(b.family).or_insert((b.status, b.message.clone()));
+        if b.status > e.0 {
+            *e = (b.status, b.message.clone());
+        }
+    }
+    let mut lines = Vec::new();
+    for (family, (status, msg)) in &after {
+        if before.get(family) != Some(status) {
+            lines.push((*status, format!("{} {msg}", status.as_str().to_uppercase())));
+        }
+    }
+    for family in before.keys() {
+        if !after.contains_key(family) {
+            lines.push((Status::Ok, format!("RECOVERED {}", family.label())));
+        }
+    }
+    for (level, text) in lines {
+        state.log(now, Some(region.clone()), level, text);
+    }
+}
+
+impl ChartWindow {
+    /// Window start for `now`.
+    pub fn start(self, now: chrono::DateTime<chrono::Utc>) -> i64 {
+        now.timestamp() - self.seconds()
+    }
+}

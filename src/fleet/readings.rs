@@ -1,0 +1,176 @@
+//! What a source reads about one region: one type per kind of data, so each kind can fail alone.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The kinds of data a source fetches; each is refreshed and can fail on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DataKind {
+    Metrics,
+    Ecs,
+    Topology,
+    Route53,
+    Cost,
+    Probe,
+}
+
+impl DataKind {
+    pub const ALL: [DataKind; 6] =
+        [DataKind::Metrics, DataKind::Ecs, DataKind::Topology, DataKind::Route53, DataKind::Cost, DataKind::Probe];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            DataKind::Metrics => "metrics",
+            DataKind::Ecs => "ecs",
+            DataKind::Topology => "rds",
+            DataKind::Route53 => "route53",
+            DataKind::Cost => "cost",
+            DataKind::Probe => "probe",
+        }
+    }
+}
+
+/// CloudWatch metrics of a region over the last period. `None` means no data, never a made-up number.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct MetricValues {
+    /// ALB TargetResponseTime per configured statistic, in milliseconds.
+    pub latency_ms: BTreeMap<String, Option<f64>>,
+    pub requests_per_s: Option<f64>,
+    /// 5xx / requests, 0..1.
+    pub error_rate: Option<f64>,
+    /// RDS ReplicaLag in seconds (None on a primary or without data; -1 from AWS becomes Broken topology).
+    pub replica_lag_s: Option<f64>,
+    /// CacheHits / (CacheHits + CacheMisses).
+    pub cache_hit_ratio: Option<f64>,
+}
+
+/// One ECS service's task counts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EcsCounts {
+    pub cluster: String,
+    pub service: String,
+    pub desired: i64,
+    pub running: i64,
+    pub pending: i64,
+}
+
+/// Where a region's database stands in the replication topology.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "state")]
+pub enum Replication {
+    /// A writer: no replica lag applies.
+    Primary { instance: String, status: String },
+    /// A read replica of `source`.
+    Replica { instance: String, source: String, status: String },
+    /// A replica whose replication is not running (ReplicaLag = -1, or an error state).
+    Broken { instance: String, source: Option<String>, reason: String },
+}
+
+impl Replication {
+    pub fn is_primary(&self) -> bool {
+        matches!(self, Replication::Primary { .. })
+    }
+    pub fn label(&self) -> &'static str {
+        match self {
+            Replication::Primary { .. } => "primary",
+            Replication::Replica { .. } => "replicating",
+            Replication::Broken { .. } => "broken",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Route53State {
+    pub weight: Option<i64>,
+    /// None where no health check is attached.
+    pub healthy: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct CostReport {
+    pub month_to_date_usd: Option<f64>,
+    pub forecast_usd: Option<f64>,
+    /// True when the forecast is a straight projection of month-to-date, not Cost Explorer's own.
+    #[serde(default)]
+    pub forecast_is_projection: bool,
+}
+
+/// The region's `/health/regional` answer and its measured round trip.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct ProbeResult {
+    pub http_status: Option<u16>,
+    /// `status` field of the JSON body ("ok", "degraded", ...), if any.
+    pub status: Option<String>,
+    pub rtt_ms: f64,
+    /// Per replica region: (region, status, latency ms) from the body.
+    #[serde(default)]
+    pub replicas: Vec<(String, String, Option<f64>)>,
+}
+
+impl ProbeResult {
+    pub fn is_ok(&self) -> bool {
+        matches!(self.http_status, Some(200..=299)) && self.status.as_deref().map(|s| s == "ok").unwrap_or(true)
+    }
+}
+
+/// One reading of one kind for one region.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reading {
+    Metrics(MetricValues),
+    Ecs(Vec<EcsCounts>),
+    Topology(Replication),
+    Route53(Route53State),
+    Cost(CostReport),
+    Probe(ProbeResult),
+}
+
+impl Reading {
+    pub fn kind(&self) -> DataKind {
+        match self {
+            Reading::Metrics(_) => DataKind::Metrics,
+            Reading::Ecs(_) => DataKind::Ecs,
+            Reading::Topology(_) => DataKind::Topology,
+            Reading::Route53(_) => DataKind::Route53,
+            Reading::Cost(_) => DataKind::Cost,
+            Reading::Probe(_) => DataKind::Probe,
+        }
+    }
+}
+
+/// Why a fetch failed, sorted so a pane can say it and the poller can decide to back off.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+pub enum SourceError {
+    #[error("Throttling: {0}")]
+    Throttled(String),
+    #[error("ExpiredToken: {0}")]
+    ExpiredCredentials(String),
+    #[error("no credentials: {0}")]
+    NoCredentials(String),
+    #[error("AccessDenied: {0}")]
+    AccessDenied(String),
+    #[error("timeout: {0}")]
+    Timeout(String),
+    #[error("unreachable: {0}")]
+    Unreachable(String),
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+impl SourceError {
+    /// A short word for a stale marker: "stale 45 s: Throttling".
+    pub fn short(&self) -> String {
+        match self {
+            SourceError::Throttled(_) => "ThrottlingException".into(),
+            SourceError::ExpiredCredentials(_) => "ExpiredToken".into(),
+            SourceError::NoCredentials(_) => "NoCredentials".into(),
+            SourceError::AccessDenied(_) => "AccessDenied".into(),
+            SourceError::Timeout(_) => "Timeout".into(),
+            SourceError::Unreachable(_) => "Unreachable".into(),
+            SourceError::NotFound(_) => "NotFound".into(),
+            SourceError::Other(m) => m.chars().take(40).collect(),
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! Bounded time series for sparklines and charts.
+
+use std::collections::VecDeque;
+
+/// A ring buffer of (unix seconds, value) at a fixed resolution: a sample closer than
+/// `resolution_s` to the previous one replaces it, so the buffer spans `cap * resolution_s`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    cap: usize,
+    resolution_s: i64,
+    points: VecDeque<(i64, f64)>,
+}
+
+impl Series {
+    pub fn new(cap: usize, resolution_s: i64) -> Self {
+        Self { cap: cap.max(1), resolution_s: resolution_s.max(1), points: VecDeque::new() }
+    }
+
+    /// The default: 24 h at 30 s.
+    pub fn day() -> Self {
+        Self::new(2880, 30)
+    }
+
+    pub fn push(&mut self, t: i64, v: f64) {
+        if !v.is_finite() {
+            return;
+        }
+        if let Some(last) = self.points.back_mut() {
+            if t < last.0 {
+                return;
+            }
+            if t - last.0 < self.resolution_s && self.points.len() > 1 {
+                let prev = self.points[self.points.len() - 2].0;
+                if t - prev < self.resolution_s {
+                    *self.points.back_mut().unwrap() = (t, v);
+                    return;
+                }
+            }
+        }
+        self.points.push_back((t, v));
+        while self.points.len() > self.cap {
+            self.points.pop_front();
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.points.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.points.is_empty()
+    }
+
+    pub fn last(&self) -> Option<(i64, f64)> {
+        self.points.back().copied()
+    }
+
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &(i64, f64)> + ExactSizeIterator {
+        self.points.iter()
+    }
+
+    /// Points with t >= since.
+    pub fn since(&self, since: i64) -> impl Iterator<Item = &(i64, f64)> {
+        self.points.iter().filter(move |(t, _)| *t >= since)
+    }
+
+    /// The last `n` values, oldest first.
+    pub fn tail(&self, n: usize) -> Vec<f64> {
+        let skip = self.points.len().saturating_sub(n);
+        self.points.iter().skip(skip).map(|(_, v)| *v).collect()
+    }
+
+    pub fn max_since(&self, since: i64) -> Option<f64> {
+        self.since(since).map(|(_, v)| *v).fold(None, |m, v| Some(m.map_or(v, |m: f64| m.max(v))))
+    }
+}

@@ -1,0 +1,45 @@
+//! The `opsdeck snapshot --format json` contract. Keys may be added, never renamed.
+
+use super::{CostReport, EcsCounts, Status};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FleetSnapshot {
+    pub fleet: String,
+    /// "sim" or "aws".
+    pub source: String,
+    /// RFC 3339, UTC, seconds.
+    pub taken_at: String,
+    pub regions: Vec<RegionReport>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RegionReport {
+    pub name: String,
+    pub role: String,
+    pub status: Status,
+    pub latency_ms: BTreeMap<String, Option<f64>>,
+    pub requests_per_s: Option<f64>,
+    pub error_rate: Option<f64>,
+    pub replica_lag_s: Option<f64>,
+    /// "primary", "replicating", "broken" or null when unknown.
+    pub replication: Option<String>,
+    pub cache_hit_ratio: Option<f64>,
+    pub ecs: Vec<EcsCounts>,
+    pub route53: Route53Report,
+    pub cost: CostReport,
+    /// Round trip of the health probe, ms, when one was made.
+    pub probe_rtt_ms: Option<f64>,
+    /// Seconds since the oldest data kind shown was fetched.
+    pub stale_s: u64,
+    pub errors: Vec<String>,
+    /// Human sentences for each threshold breach.
+    pub breaches: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Route53Report {
+    pub weight: Option<i64>,
+    pub healthy: Option<bool>,
+}

@@ -1,0 +1,1 @@
+//! The AWS source (issue 3).
