@@ -1,3 +1,29 @@
+use clap::Parser;
+use opsdeck::cli::{Cli, Command};
+use opsdeck::setup::CliError;
+
 fn main() {
-    let _ = opsdeck::fleet::Fleet::builtin();
+    let cli = Cli::parse();
+    let _log = opsdeck::logging::init();
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), "opsdeck starting");
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("opsdeck: cannot start the async runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    let result: Result<(), CliError> = runtime.block_on(async {
+        match &cli.command {
+            None => opsdeck::console::run(&cli.global).await,
+            Some(Command::Snapshot(args)) => opsdeck::commands::snapshot::run(&cli.global, args).await,
+        }
+    });
+    opsdeck::tui::restore();
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    if let Err(e) = result {
+        tracing::error!("{e}");
+        eprintln!("opsdeck: {e}");
+        std::process::exit(e.exit_code());
+    }
 }

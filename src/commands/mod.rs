@@ -1,0 +1,3 @@
+//! Headless commands: the same state and sources as the console, printed instead of drawn.
+
+pub mod snapshot;

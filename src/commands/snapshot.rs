@@ -1,0 +1,134 @@
+//! `opsdeck snapshot`: the current state of every region, once.
+
+use crate::app::{self, Action, State};
+use crate::cli::{Format, GlobalArgs, SnapshotArgs};
+use crate::fleet::snapshot::FleetSnapshot;
+use crate::fleet::{DataKind, Fleet};
+use crate::setup::{self, CliError};
+use crate::source::sim::SimFleet;
+use crate::source::SourceEvent;
+
+pub async fn run(g: &GlobalArgs, args: &SnapshotArgs) -> Result<(), CliError> {
+    let (fleet, is_sim) = setup::load_fleet(g)?;
+    let snapshot = if is_sim { sim_snapshot(g, args, fleet)? } else { aws_snapshot(g, args, fleet).await? };
+    let out = match args.format {
+        Format::Json => serde_json::to_string_pretty(&snapshot).map_err(|e| CliError::Runtime(e.to_string()))?,
+        Format::Table => table(&snapshot),
+    };
+    println!("{out}");
+    Ok(())
+}
+
+/// Run the model from `--start` for `--after`, then read every region once.
+fn sim_snapshot(g: &GlobalArgs, args: &SnapshotArgs, fleet: Fleet) -> Result<FleetSnapshot, CliError> {
+    let start = setup::start_time(g)?;
+    let scenario = setup::scenario(g, &fleet)?;
+    let mut model = SimFleet::new(&fleet, g.seed, start);
+    if let Some((region, s)) = &scenario {
+        model.inject(region, *s).map_err(CliError::Input)?;
+    }
+    let mut state = State::new(fleet, "sim", start);
+    let mut left = args.after.unwrap_or(0.0);
+    loop {
+        feed(&mut state, &model);
+        if left <= 0.0 {
+            break;
+        }
+        let step = left.min(60.0);
+        model.advance(step);
+        left -= step;
+    }
+    Ok(app::snapshot::build(&state))
+}
+
+fn feed(state: &mut State, model: &SimFleet) {
+    let at = model.now();
+    for (region, reading) in model.readings() {
+        app::update(state, Action::Source(SourceEvent::Reading { region, at, reading }));
+    }
+}
+
+/// Kinds a region's snapshot waits for: those its fleet entry configures.
+pub fn expected_kinds(fleet: &Fleet, region: &str) -> Vec<DataKind> {
+    let Some(r) = fleet.region(region) else { return Vec::new() };
+    let mut kinds = vec![DataKind::Metrics, DataKind::Cost];
+    if !r.ecs.is_empty() {
+        kinds.push(DataKind::Ecs);
+    }
+    if r.rds.is_some() {
+        kinds.push(DataKind::Topology);
+    }
+    if r.route53.is_some() {
+        kinds.push(DataKind::Route53);
+    }
+    if r.health_url.is_some() {
+        kinds.push(DataKind::Probe);
+    }
+    kinds
+}
+
+async fn aws_snapshot(_g: &GlobalArgs, _args: &SnapshotArgs, _fleet: Fleet) -> Result<FleetSnapshot, CliError> {
+    Err(CliError::Input("reading AWS is not available in this build yet".into()))
+}
+
+fn opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
+    v.map(f).unwrap_or_else(|| "—".into())
+}
+
+/// A plain table, one row per region.
+pub fn table(s: &FleetSnapshot) -> String {
+    let stats: Vec<String> = s.regions.first().map(|r| r.latency_ms.keys().cloned().collect()).unwrap_or_default();
+    let mut header = vec!["REGION".to_string(), "ROLE".into(), "STATUS".into()];
+    header.extend(stats.iter().map(|st| format!("{st} ms")));
+    header.extend(
+        ["REQ/S", "5XX", "LAG s", "CACHE", "ECS run/des/pend", "R53 w", "R53", "COST MTD", "FORECAST", "STALE"]
+            .map(String::from),
+    );
+    let mut rows = vec![header];
+    for r in &s.regions {
+        let mut row = vec![r.name.clone(), r.role.clone(), r.status.as_str().to_uppercase()];
+        for st in &stats {
+            row.push(opt(r.latency_ms.get(st).copied().flatten(), |v| format!("{v:.0}")));
+        }
+        row.push(opt(r.requests_per_s, |v| format!("{v:.0}")));
+        row.push(opt(r.error_rate, |v| format!("{:.2}%", v * 100.0)));
+        row.push(match (r.replica_lag_s, r.replication.as_deref()) {
+            (_, Some("broken")) => "BROKEN".into(),
+            (None, _) if r.role == "primary" => "primary".into(),
+            (v, _) => opt(v, |v| format!("{v:.1}")),
+        });
+        row.push(opt(r.cache_hit_ratio, |v| format!("{:.0}%", v * 100.0)));
+        row.push(if r.ecs.is_empty() {
+            "—".into()
+        } else {
+            r.ecs.iter().map(|e| format!("{}/{}/{}", e.running, e.desired, e.pending)).collect::<Vec<_>>().join(" ")
+        });
+        row.push(r.route53.weight.map(|w| w.to_string()).unwrap_or_else(|| "—".into()));
+        row.push(match r.route53.healthy {
+            Some(true) => "healthy".into(),
+            Some(false) => "UNHEALTHY".into(),
+            None => "—".into(),
+        });
+        row.push(opt(r.cost.month_to_date_usd, |v| format!("${v:.0}")));
+        row.push(opt(r.cost.forecast_usd, |v| format!("${v:.0}")));
+        row.push(if r.stale_s > 0 { format!("{} s", r.stale_s) } else { "".into() });
+        rows.push(row);
+    }
+    let widths: Vec<usize> =
+        (0..rows[0].len()).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+    let mut out = format!("{} ({}) at {}\n", s.fleet, s.source, s.taken_at);
+    for row in &rows {
+        let line: Vec<String> = row.iter().zip(&widths).map(|(v, w)| format!("{v:<w$}")).collect();
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
+    }
+    for r in &s.regions {
+        for b in &r.breaches {
+            out.push_str(&format!("{}: {b}\n", r.name));
+        }
+        for e in &r.errors {
+            out.push_str(&format!("{}: error: {e}\n", r.name));
+        }
+    }
+    out.trim_end().to_string()
+}

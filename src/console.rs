@@ -1,0 +1,166 @@
+//! The interactive console: terminal input, source events and timers feed `app::update`; the
+//! frame is redrawn only when something changed, at most every 50 ms.
+
+use crate::app::{self, Action, Effect, State, View};
+use crate::cli::GlobalArgs;
+use crate::config::{Keymap, Mode, Theme};
+use crate::fleet::Status;
+use crate::setup::{self, CliError, Look};
+use crate::source::{sim, SourceCommand, SourceHandle};
+use crate::tui::TerminalGuard;
+use crossterm::event::{Event, EventStream, KeyEventKind, MouseButton, MouseEventKind};
+use futures::StreamExt;
+use std::time::Duration;
+use tokio::signal::unix::{signal, SignalKind};
+
+/// The keymap mode for the state: the help overlay first, then the view.
+pub fn mode(state: &State) -> Mode {
+    if state.help {
+        return Mode::Help;
+    }
+    match state.view {
+        View::Overview => Mode::Overview,
+        View::Detail => Mode::Detail,
+        View::Events => Mode::Events,
+    }
+}
+
+pub async fn run(g: &GlobalArgs) -> Result<(), CliError> {
+    let (fleet, is_sim) = setup::load_fleet(g)?;
+    let look = setup::load_look(g)?;
+    let start = setup::start_time(g)?;
+    let scenario = setup::scenario(g, &fleet)?;
+    let handle = if is_sim {
+        sim::spawn(
+            fleet.clone(),
+            sim::SimOptions { seed: g.seed, speed: g.speed, start, tick_ms: 1000, history_s: 24 * 3600, scenario },
+        )
+    } else {
+        return Err(CliError::Input("reading AWS is not available in this build yet; use --sim".into()));
+    };
+    let mut state = State::new(fleet, handle.kind, start);
+    init_look(&mut state, &look);
+    let mut guard = TerminalGuard::enter(!g.no_mouse).map_err(|e| CliError::Runtime(format!("terminal: {e}")))?;
+    let result = event_loop(&mut guard, &mut state, handle, look).await;
+    drop(guard);
+    result
+}
+
+fn init_look(state: &mut State, look: &Look) {
+    state.theme_names = look.themes.clone();
+    state.theme = look.themes.iter().position(|t| *t == look.theme.name).unwrap_or(0);
+    state.keymap_names = look.keymaps.clone();
+    state.keymap = look.keymaps.iter().position(|k| *k == look.keymap.name).unwrap_or(0);
+    for w in &look.warnings {
+        tracing::warn!("{w}");
+        state.log(state.now, None, Status::Warn, w.clone());
+    }
+}
+
+async fn event_loop(
+    guard: &mut TerminalGuard,
+    state: &mut State,
+    mut handle: SourceHandle,
+    look: Look,
+) -> Result<(), CliError> {
+    let Look { user_dir, mut theme, mut keymap, .. } = look;
+    let runtime = |e: std::io::Error| CliError::Runtime(format!("terminal: {e}"));
+    let size = guard.terminal.size().map_err(runtime)?;
+    state.size = (size.width, size.height);
+    let mut input = EventStream::new();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut frame = tokio::time::interval(Duration::from_millis(50));
+    frame.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut term = signal(SignalKind::terminate()).map_err(runtime)?;
+    let mut hangup = signal(SignalKind::hangup()).map_err(runtime)?;
+    let mut source_open = true;
+    loop {
+        let mut effects = Vec::new();
+        tokio::select! {
+            ev = input.next() => match ev {
+                Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => {
+                    if let Some(a) = keymap.lookup(mode(state), &k) {
+                        effects = app::update(state, a);
+                    }
+                }
+                Some(Ok(Event::Resize(w, h))) => effects = app::update(state, Action::Resize(w, h)),
+                Some(Ok(Event::Mouse(m))) if m.kind == MouseEventKind::Down(MouseButton::Left) => {
+                    effects = app::update(state, Action::Click { column: m.column, row: m.row });
+                }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(runtime(e)),
+                None => break,
+            },
+            ev = handle.events.recv(), if source_open => match ev {
+                Some(ev) => {
+                    effects = app::update(state, Action::Source(ev));
+                    // Drain what else is queued so a burst (history replay) costs one frame.
+                    for _ in 0..10_000 {
+                        match handle.events.try_recv() {
+                            Ok(ev) => effects.extend(app::update(state, Action::Source(ev))),
+                            Err(_) => break,
+                        }
+                    }
+                }
+                None => {
+                    source_open = false;
+                    state.log(state.now, None, Status::Crit, "the data source stopped".into());
+                }
+            },
+            _ = tick.tick() => effects = app::update(state, Action::Tick),
+            _ = frame.tick() => {
+                if state.dirty {
+                    guard.terminal.draw(|f| crate::ui::draw(f, state, &theme, &keymap)).map_err(runtime)?;
+                    state.dirty = false;
+                }
+            }
+            _ = term.recv() => break,
+            _ = hangup.recv() => break,
+        }
+        for effect in effects {
+            match effect {
+                Effect::Quit => state.quit = true,
+                Effect::Source(cmd) => {
+                    let _ = handle.commands.send(cmd);
+                }
+            }
+        }
+        if state.quit {
+            break;
+        }
+        switch_look(state, &mut theme, &mut keymap, user_dir.as_deref());
+    }
+    let _ = handle.commands.send(SourceCommand::Shutdown);
+    Ok(())
+}
+
+/// Load the theme or keymap the state now names, when it changed; a broken file is reported and skipped.
+fn switch_look(state: &mut State, theme: &mut Theme, keymap: &mut Keymap, user_dir: Option<&std::path::Path>) {
+    let want = state.theme_name().to_string();
+    if want != theme.name {
+        match Theme::load(&want, user_dir) {
+            Ok(t) => *theme = t,
+            Err(e) => {
+                state.flash = Some(format!("theme {want}: {e}"));
+                state.log(state.now, None, Status::Warn, format!("theme {want} not loaded: {e}"));
+                state.theme = state.theme_names.iter().position(|n| *n == theme.name).unwrap_or(0);
+            }
+        }
+    }
+    let want = state.keymap_name().to_string();
+    if want != keymap.name {
+        match Keymap::load(&want, user_dir) {
+            Ok((k, conflicts)) => {
+                *keymap = k;
+                for c in conflicts {
+                    state.log(state.now, None, Status::Warn, format!("keymap conflict: {c}"));
+                }
+            }
+            Err(e) => {
+                state.flash = Some(format!("keymap {want}: {e}"));
+                state.log(state.now, None, Status::Warn, format!("keymap {want} not loaded: {e}"));
+                state.keymap = state.keymap_names.iter().position(|n| *n == keymap.name).unwrap_or(0);
+            }
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! From command-line flags to a fleet, a source, a theme and a keymap — shared by every command.
+
+use crate::cli::GlobalArgs;
+use crate::config::{self, Keymap, Theme};
+use crate::fleet::{Fleet, Role};
+use crate::source::Scenario;
+use chrono::{DateTime, Utc};
+use std::path::PathBuf;
+
+/// A failure of a command, with the exit code it maps to.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// Bad usage or bad input (exit 2).
+    #[error("{0}")]
+    Input(String),
+    /// A runtime failure (exit 1).
+    #[error("{0}")]
+    Runtime(String),
+}
+
+impl CliError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CliError::Input(_) => 2,
+            CliError::Runtime(_) => 1,
+        }
+    }
+}
+
+/// The fleet to show, and whether it is simulated.
+pub fn load_fleet(g: &GlobalArgs) -> Result<(Fleet, bool), CliError> {
+    match &g.fleet {
+        None => Ok((Fleet::builtin(), true)),
+        Some(path) => {
+            let fleet = Fleet::load(path).map_err(|e| CliError::Input(e.to_string()))?;
+            Ok((fleet, g.sim))
+        }
+    }
+}
+
+/// The simulator's start: `--start` or now, to the second.
+pub fn start_time(g: &GlobalArgs) -> Result<DateTime<Utc>, CliError> {
+    match &g.start {
+        Some(s) => DateTime::parse_from_rfc3339(s)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|e| CliError::Input(format!("--start `{s}`: {e} (expected RFC 3339, e.g. 2026-11-22T12:00:00Z)"))),
+        None => {
+            let now = Utc::now();
+            Ok(DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now))
+        }
+    }
+}
+
+/// `--scenario NAME[@REGION]`: default region is the first secondary (or the only region).
+pub fn scenario(g: &GlobalArgs, fleet: &Fleet) -> Result<Option<(String, Scenario)>, CliError> {
+    let Some(spec) = &g.scenario else { return Ok(None) };
+    let (name, region) = match spec.split_once('@') {
+        Some((n, r)) => (n, Some(r.to_string())),
+        None => (spec.as_str(), None),
+    };
+    let scenario = Scenario::parse(name).ok_or_else(|| {
+        let names: Vec<_> = Scenario::ALL.iter().map(|s| s.name()).collect();
+        CliError::Input(format!("--scenario: unknown scenario `{name}` (one of: {})", names.join(", ")))
+    })?;
+    let region = match region {
+        Some(r) => {
+            if fleet.region(&r).is_none() {
+                let names: Vec<_> = fleet.regions.iter().map(|r| r.name.as_str()).collect();
+                return Err(CliError::Input(format!(
+                    "--scenario: fleet `{}` has no region `{r}` (regions: {})",
+                    fleet.name,
+                    names.join(", ")
+                )));
+            }
+            r
+        }
+        None => fleet
+            .regions
+            .iter()
+            .find(|r| r.role == Role::Secondary)
+            .or(fleet.regions.first())
+            .map(|r| r.name.clone())
+            .unwrap_or_default(),
+    };
+    Ok(Some((region, scenario)))
+}
+
+/// The look: the chosen theme (mono under NO_COLOR when none is chosen) and keymap, with the names to
+/// cycle through. Conflicting bindings come back as warnings.
+pub struct Look {
+    pub user_dir: Option<PathBuf>,
+    pub themes: Vec<String>,
+    pub theme: Theme,
+    pub keymaps: Vec<String>,
+    pub keymap: Keymap,
+    pub warnings: Vec<String>,
+}
+
+pub fn load_look(g: &GlobalArgs) -> Result<Look, CliError> {
+    let user_dir = config::config_dir();
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let theme_name = g.theme.clone().unwrap_or_else(|| if no_color { "mono".into() } else { "default".into() });
+    let theme = Theme::load(&theme_name, user_dir.as_deref()).map_err(|e| CliError::Input(e.to_string()))?;
+    let keymap_name = g.keymap.clone().unwrap_or_else(|| "default".into());
+    let (keymap, conflicts) =
+        Keymap::load(&keymap_name, user_dir.as_deref()).map_err(|e| CliError::Input(e.to_string()))?;
+    let mut themes = Theme::available(user_dir.as_deref());
+    if !themes.contains(&theme_name) {
+        themes.push(theme_name.clone());
+    }
+    let mut keymaps = Keymap::available(user_dir.as_deref());
+    if !keymaps.contains(&keymap_name) {
+        keymaps.push(keymap_name.clone());
+    }
+    Ok(Look {
+        user_dir,
+        themes,
+        theme,
+        keymaps,
+        keymap,
+        warnings: conflicts.iter().map(|c| format!("keymap conflict: {c}")).collect(),
+    })
+}
