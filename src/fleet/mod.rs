@@ -221,6 +221,19 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
+/// Line and column of the `nth` (0-based) line assigning `value` (quoted) to `key`, e.g. `name = "x"`.
+fn find_assignment(text: &str, key: &str, value: &str, nth: usize) -> Option<(usize, usize)> {
+    let quoted = format!("\"{value}\"");
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| {
+            let l = l.trim_start();
+            l.strip_prefix(key).is_some_and(|rest| rest.trim_start().starts_with('=') && rest.contains(&quoted))
+        })
+        .nth(nth)
+        .map(|(i, l)| (i + 1, l.len() - l.trim_start().len() + 1))
+}
+
 /// Line of the first occurrence of `needle` in `text` (1-based), or 1.
 fn find_line(text: &str, needle: &str) -> (usize, usize) {
     match text.find(needle) {
@@ -264,13 +277,13 @@ impl Fleet {
         }
         let mut seen = std::collections::HashSet::new();
         for r in &self.regions {
-            let at = find_line(text, &format!("\"{}\"", r.name));
+            let at = find_assignment(text, "name", &r.name, 0).unwrap_or((1, 1));
             if r.name.trim().is_empty() {
                 return Err(invalid(find_line(text, "[[region]]"), "a region has an empty `name`".into()));
             }
             if !seen.insert(r.name.clone()) {
-                let second = text.match_indices(&format!("\"{}\"", r.name)).nth(1).map(|(o, _)| line_col(text, o));
-                return Err(invalid(second.unwrap_or(at), format!("region `{}` is listed twice", r.name)));
+                let second = find_assignment(text, "name", &r.name, 1).unwrap_or(at);
+                return Err(invalid(second, format!("region `{}` is listed twice", r.name)));
             }
             if let Some(url) = &r.health_url {
                 if !(url.starts_with("http://") || url.starts_with("https://")) {
@@ -285,7 +298,7 @@ impl Fleet {
             return Err(invalid(find_line(text, "role"), "no region has `role = \"primary\"`".into()));
         }
         if self.regions.iter().filter(|r| r.role == Role::Primary).count() > 1 {
-            let second = text.match_indices("\"primary\"").nth(1).map(|(o, _)| line_col(text, o)).unwrap_or((1, 1));
+            let second = find_assignment(text, "role", "primary", 1).unwrap_or((1, 1));
             return Err(invalid(second, "more than one region has `role = \"primary\"`".into()));
         }
         if self.metrics.latency_stats.is_empty() {

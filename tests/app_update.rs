@@ -1,0 +1,207 @@
+//! State transitions driven by `Action`s.
+
+use chrono::{DateTime, TimeZone, Utc};
+use opsdeck::app::{update, Action, ChartWindow, Effect, State, View};
+use opsdeck::fleet::{DataKind, EcsCounts, Fleet, MetricValues, Reading, Replication, SourceError, Status};
+use opsdeck::source::{Scenario, SourceCommand, SourceEvent};
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap()
+}
+
+fn metrics(p99: f64, err: f64, lag: Option<f64>) -> MetricValues {
+    MetricValues {
+        latency_ms: [("p50".to_string(), Some(p99 / 4.0)), ("p99".to_string(), Some(p99))].into_iter().collect(),
+        requests_per_s: Some(400.0),
+        error_rate: Some(err),
+        replica_lag_s: lag,
+        cache_hit_ratio: Some(0.93),
+    }
+}
+
+fn reading(region: &str, secs: i64, reading: Reading) -> Action {
+    Action::Source(SourceEvent::Reading { region: region.into(), at: t0() + chrono::Duration::seconds(secs), reading })
+}
+
+fn state() -> State {
+    State::new(Fleet::builtin(), "sim", t0())
+}
+
+#[test]
+fn focus_moves_and_wraps() {
+    let mut s = state();
+    assert_eq!(s.focus, 0);
+    update(&mut s, Action::NextRegion);
+    update(&mut s, Action::NextRegion);
+    assert_eq!(s.focused().name(), "ap-southeast-1");
+    update(&mut s, Action::NextRegion);
+    assert_eq!(s.focus, 0, "wraps to the first region");
+    update(&mut s, Action::PrevRegion);
+    assert_eq!(s.focused().name(), "ap-southeast-1");
+}
+
+#[test]
+fn views_help_and_back() {
+    let mut s = state();
+    update(&mut s, Action::OpenDetail);
+    assert_eq!(s.view, View::Detail);
+    update(&mut s, Action::Help);
+    assert!(s.help);
+    update(&mut s, Action::Back);
+    assert!(!s.help, "back closes the overlay first");
+    assert_eq!(s.view, View::Detail);
+    update(&mut s, Action::Back);
+    assert_eq!(s.view, View::Overview);
+    update(&mut s, Action::Events);
+    assert_eq!(s.view, View::Events);
+    update(&mut s, Action::Events);
+    assert_eq!(s.view, View::Overview);
+}
+
+#[test]
+fn chart_window_steps_and_clamps() {
+    let mut s = state();
+    assert_eq!(s.window, ChartWindow::H1);
+    for _ in 0..5 {
+        update(&mut s, Action::NextWindow);
+    }
+    assert_eq!(s.window, ChartWindow::H24);
+    for _ in 0..5 {
+        update(&mut s, Action::PrevWindow);
+    }
+    assert_eq!(s.window, ChartWindow::M15);
+}
+
+#[test]
+fn quit_is_an_effect() {
+    let mut s = state();
+    let effects = update(&mut s, Action::Quit);
+    assert!(s.quit);
+    assert_eq!(effects, vec![Effect::Quit]);
+}
+
+#[test]
+fn scenarios_target_the_focused_region_on_the_simulator_only() {
+    let mut s = state();
+    update(&mut s, Action::NextRegion);
+    let effects = update(&mut s, Action::ScenarioOutage);
+    assert_eq!(
+        effects,
+        vec![Effect::Source(SourceCommand::Inject { region: "us-east-1".into(), scenario: Scenario::Outage })]
+    );
+    let mut aws = State::new(Fleet::builtin(), "aws", t0());
+    assert!(update(&mut aws, Action::ScenarioOutage).is_empty(), "no scenario against real AWS");
+    assert!(aws.flash.as_deref().unwrap_or("").contains("simulated"));
+}
+
+#[test]
+fn readings_set_status_and_log_threshold_crossings_with_times() {
+    let mut s = state();
+    update(&mut s, reading("us-east-1", 0, Reading::Metrics(metrics(120.0, 0.004, Some(0.4)))));
+    assert_eq!(s.regions[1].status, Status::Ok);
+    assert!(s.events.is_empty());
+    update(&mut s, reading("us-east-1", 60, Reading::Metrics(metrics(120.0, 0.09, Some(0.4)))));
+    assert_eq!(s.regions[1].status, Status::Crit);
+    let e = &s.events[0];
+    assert_eq!(e.region.as_deref(), Some("us-east-1"));
+    assert_eq!(e.level, Status::Crit);
+    assert!(e.text.contains("5xx rate 9.0%"), "{}", e.text);
+    assert_eq!(e.at, t0() + chrono::Duration::seconds(60));
+    assert_eq!(s.worst().map(|r| r.name()), Some("us-east-1"));
+    update(&mut s, reading("us-east-1", 120, Reading::Metrics(metrics(120.0, 0.004, Some(0.4)))));
+    assert_eq!(s.regions[1].status, Status::Ok);
+    assert!(s.events[0].text.contains("RECOVERED"), "{}", s.events[0].text);
+}
+
+#[test]
+fn warn_before_crit_on_latency() {
+    let mut s = state();
+    update(&mut s, reading("eu-west-1", 0, Reading::Metrics(metrics(170.0, 0.0, None))));
+    assert_eq!(s.regions[0].status, Status::Warn, "170 ms is over 80% of the 200 ms limit");
+    update(&mut s, reading("eu-west-1", 10, Reading::Metrics(metrics(230.0, 0.0, None))));
+    assert_eq!(s.regions[0].status, Status::Crit);
+}
+
+#[test]
+fn a_failed_fetch_keeps_last_good_data_and_says_how_stale() {
+    let mut s = state();
+    update(&mut s, reading("eu-west-1", 0, Reading::Metrics(metrics(100.0, 0.001, None))));
+    update(
+        &mut s,
+        Action::Source(SourceEvent::Failed {
+            region: "eu-west-1".into(),
+            kind: DataKind::Metrics,
+            at: t0() + chrono::Duration::seconds(30),
+            error: SourceError::Throttled("Rate exceeded".into()),
+        }),
+    );
+    update(&mut s, Action::Source(SourceEvent::Clock(t0() + chrono::Duration::seconds(45))));
+    let r = &s.regions[0];
+    assert_eq!(r.metrics.as_ref().and_then(|m| m.requests_per_s), Some(400.0), "last good data kept");
+    assert_eq!(r.stale_label(DataKind::Metrics, s.now).as_deref(), Some("stale 45 s: ThrottlingException"));
+    assert_eq!(r.stale_s(s.now), 45);
+    assert!(s.events[0].text.contains("metrics fetch failed"));
+    // recovery clears the marker
+    update(&mut s, reading("eu-west-1", 50, Reading::Metrics(metrics(100.0, 0.001, None))));
+    assert!(s.regions[0].stale_label(DataKind::Metrics, s.now).is_none());
+}
+
+#[test]
+fn broken_replication_and_dead_tasks_are_crit() {
+    let mut s = state();
+    update(&mut s, reading("ap-southeast-1", 0, Reading::Metrics(metrics(100.0, 0.001, Some(0.5)))));
+    update(
+        &mut s,
+        reading(
+            "ap-southeast-1",
+            0,
+            Reading::Topology(Replication::Broken {
+                instance: "atlas-db-ap".into(),
+                source: Some("atlas-db-eu".into()),
+                reason: "ReplicaLag -1".into(),
+            }),
+        ),
+    );
+    assert_eq!(s.regions[2].status, Status::Crit);
+    let mut s = state();
+    update(&mut s, reading("eu-west-1", 0, Reading::Metrics(metrics(100.0, 0.001, None))));
+    let ecs = vec![EcsCounts { cluster: "atlas-eu".into(), service: "api".into(), desired: 4, running: 0, pending: 0 }];
+    update(&mut s, reading("eu-west-1", 0, Reading::Ecs(ecs)));
+    assert_eq!(s.regions[0].status, Status::Crit);
+}
+
+#[test]
+fn click_focuses_a_region_and_a_second_click_opens_it() {
+    let mut s = state();
+    update(&mut s, Action::Resize(160, 48));
+    let rects = opsdeck::ui::layout::overview_region_rects(ratatui::layout::Rect::new(0, 0, 160, 48), 3);
+    let r = rects[2];
+    update(&mut s, Action::Click { column: r.x + 2, row: r.y + 2 });
+    assert_eq!(s.focus, 2);
+    assert_eq!(s.view, View::Overview);
+    update(&mut s, Action::Click { column: r.x + 2, row: r.y + 2 });
+    assert_eq!(s.view, View::Detail);
+}
+
+#[test]
+fn snapshot_contract_nulls_primary_lag_and_lists_errors() {
+    let mut s = state();
+    update(&mut s, reading("eu-west-1", 0, Reading::Metrics(metrics(100.0, 0.001, Some(3.0)))));
+    update(
+        &mut s,
+        Action::Source(SourceEvent::Failed {
+            region: "us-east-1".into(),
+            kind: DataKind::Cost,
+            at: t0(),
+            error: SourceError::AccessDenied("ce:GetCostAndUsage".into()),
+        }),
+    );
+    let snap = opsdeck::app::snapshot::build(&s);
+    let json = serde_json::to_value(&snap).unwrap();
+    assert_eq!(json["regions"][0]["replica_lag_s"], serde_json::Value::Null, "a primary has no lag");
+    assert_eq!(json["regions"][1]["status"], "unknown");
+    assert_eq!(json["regions"][1]["latency_ms"]["p99"], serde_json::Value::Null);
+    let errs = json["regions"][1]["errors"].as_array().unwrap();
+    assert!(errs[0].as_str().unwrap().contains("AccessDenied"), "{errs:?}");
+    assert_eq!(json["taken_at"], "2026-11-22T12:00:00Z");
+}
