@@ -4,7 +4,7 @@ use opsdeck::setup::CliError;
 
 fn main() {
     let cli = Cli::parse();
-    let _log = opsdeck::logging::init();
+    let log = opsdeck::logging::init();
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "opsdeck starting");
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(rt) => rt,
@@ -21,8 +21,11 @@ fn main() {
     });
     opsdeck::tui::restore();
     runtime.shutdown_timeout(std::time::Duration::from_millis(500));
-    if let Err(e) = result {
+    if let Err(e) = &result {
         tracing::error!("{e}");
+    }
+    drop(log); // flush the log file before exiting
+    if let Err(e) = result {
         eprintln!("opsdeck: {e}");
         std::process::exit(e.exit_code());
     }
