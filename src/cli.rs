@@ -85,6 +85,87 @@ fn parse_speed(s: &str) -> Result<f64, String> {
 pub enum Command {
     /// Print the current state of every region once and exit.
     Snapshot(SnapshotArgs),
+    /// A guarded operation: print its plan, or run it with --execute --confirm REGION.
+    #[command(subcommand)]
+    Act(ActOp),
+    /// Failover what-if: what happens if REGION fails now (changes nothing).
+    Simulate(SimulateArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ActOp {
+    /// Set an ECS service's desired count (and, under autoscaling, its min/max with it).
+    Scale {
+        #[arg(long)]
+        region: String,
+        /// The service's name, or cluster/service.
+        #[arg(long)]
+        service: String,
+        #[arg(long)]
+        desired: i64,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// Promote the region's RDS read replica to a standalone primary (one-way).
+    Promote {
+        #[arg(long)]
+        region: String,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// Set the region's Route53 weighted record to 0.
+    Drain {
+        #[arg(long)]
+        region: String,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// Put the region's weight back: the weight its last drain found (audit log), or --weight.
+    Restore {
+        #[arg(long)]
+        region: String,
+        #[arg(long)]
+        weight: Option<i64>,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+}
+
+/// How `act` runs: plan only, or execute with a typed confirmation.
+#[derive(Debug, Args, Clone)]
+pub struct RunArgs {
+    /// Run the plan. Without it the plan is printed and nothing changes.
+    #[arg(long)]
+    pub execute: bool,
+    /// The region's name, typed to confirm (needed with --execute).
+    #[arg(long, value_name = "REGION")]
+    pub confirm: Option<String>,
+    /// Pass an overridable safety rule (repeatable); each needs --confirm-override RULE.
+    #[arg(long = "override", value_name = "RULE")]
+    pub overrides: Vec<String>,
+    /// The overridden rule's name, typed again to confirm the override.
+    #[arg(long = "confirm-override", value_name = "RULE")]
+    pub confirm_overrides: Vec<String>,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Simulated fleet: advance virtual time by this long before planning (e.g. 5m).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_s)]
+    pub after: Option<f64>,
+    /// Give up verifying after this many seconds (reported as "not yet verified").
+    #[arg(long, default_value_t = 120)]
+    pub wait_s: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// The region that fails.
+    #[arg(long, value_name = "REGION")]
+    pub fail: String,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Simulated fleet: advance virtual time by this long first (e.g. 5m).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_s)]
+    pub after: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

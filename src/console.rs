@@ -18,6 +18,9 @@ pub fn mode(state: &State) -> Mode {
     if state.help {
         return Mode::Help;
     }
+    if state.audit.open {
+        return Mode::Events;
+    }
     match state.view {
         View::Overview => Mode::Overview,
         View::Detail => Mode::Detail,
@@ -30,18 +33,19 @@ pub async fn run(g: &GlobalArgs) -> Result<(), CliError> {
     let look = setup::load_look(g)?;
     let start = setup::start_time(g)?;
     let scenario = setup::scenario(g, &fleet)?;
-    let handle = if is_sim {
-        sim::spawn(
+    let (handle, ops) = if is_sim {
+        let (handle, model) = sim::spawn_shared(
             fleet.clone(),
             sim::SimOptions { seed: g.seed, speed: g.speed, start, tick_ms: 1000, history_s: 24 * 3600, scenario },
-        )
+        );
+        (handle, crate::ops::runner::OpsRunner::new(Some(crate::ops::sim::console_operator(&fleet, model, g))))
     } else {
         return Err(CliError::Input("reading AWS is not available in this build yet; use --sim".into()));
     };
     let mut state = State::new(fleet, handle.kind, start);
     init_look(&mut state, &look);
     let mut guard = TerminalGuard::enter(!g.no_mouse).map_err(|e| CliError::Runtime(format!("terminal: {e}")))?;
-    let result = event_loop(&mut guard, &mut state, handle, look).await;
+    let result = event_loop(&mut guard, &mut state, handle, look, ops).await;
     drop(guard);
     result
 }
@@ -62,6 +66,7 @@ async fn event_loop(
     state: &mut State,
     mut handle: SourceHandle,
     look: Look,
+    mut ops: crate::ops::runner::OpsRunner,
 ) -> Result<(), CliError> {
     let Look { user_dir, mut theme, mut keymap, .. } = look;
     let runtime = |e: std::io::Error| CliError::Runtime(format!("terminal: {e}"));
@@ -79,7 +84,12 @@ async fn event_loop(
         tokio::select! {
             ev = input.next() => match ev {
                 Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => {
-                    if let Some(a) = keymap.lookup(mode(state), &k) {
+                    if state.dialog.is_some() {
+                        // A dialog takes keys raw: a typed region name must not trigger bindings.
+                        if let Some(key) = app::dialog::DialogKey::from_event(&k) {
+                            effects = app::update(state, Action::DialogKey(key));
+                        }
+                    } else if let Some(a) = keymap.lookup(mode(state), &k) {
                         effects = app::update(state, a);
                     }
                 }
@@ -107,6 +117,7 @@ async fn event_loop(
                     state.log(state.now, None, Status::Crit, "the data source stopped".into());
                 }
             },
+            Some(report) = ops.next() => effects = app::update(state, report),
             _ = tick.tick() => effects = app::update(state, Action::Tick),
             _ = frame.tick() => {
                 if state.dirty {
@@ -123,6 +134,7 @@ async fn event_loop(
                 Effect::Source(cmd) => {
                     let _ = handle.commands.send(cmd);
                 }
+                Effect::Op(op) => ops.handle(op),
             }
         }
         if state.quit {

@@ -7,6 +7,7 @@ pub mod config;
 pub mod console;
 pub mod fleet;
 pub mod logging;
+pub mod ops;
 pub mod setup;
 pub mod source;
 pub mod tui;

@@ -17,6 +17,8 @@ fn main() {
         match &cli.command {
             None => opsdeck::console::run(&cli.global).await,
             Some(Command::Snapshot(args)) => opsdeck::commands::snapshot::run(&cli.global, args).await,
+            Some(Command::Act(op)) => opsdeck::commands::act::run(&cli.global, op).await,
+            Some(Command::Simulate(args)) => opsdeck::commands::simulate::run(&cli.global, args).await,
         }
     });
     opsdeck::tui::restore();

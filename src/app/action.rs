@@ -1,6 +1,7 @@
 //! The UI message. Bindable variants deserialize from keymap files (snake_case); internal ones are
 //! `#[serde(skip)]` so a keymap cannot bind them.
 
+use super::dialog::{DialogKey, OpReport};
 use crate::source::SourceEvent;
 use serde::Deserialize;
 
@@ -37,6 +38,22 @@ pub enum Action {
     ScenarioOutage,
     /// End every injected scenario (simulated fleet).
     ClearScenarios,
+    /// Scale the focused region's service up (asks for the count).
+    ScaleUp,
+    /// Scale the focused region's service down (asks for the count).
+    ScaleDown,
+    /// Drain the focused region (Route53 weight 0).
+    Drain,
+    /// Restore the focused region's Route53 weight.
+    Restore,
+    /// Promote the focused region's read replica.
+    Promote,
+    /// What if the focused region failed now.
+    WhatIf,
+    /// Open or close the audit log.
+    AuditLog,
+    /// Undo the last reversible operation.
+    Undo,
 
     // ---- internal, never bound ----
     #[serde(skip)]
@@ -47,6 +64,12 @@ pub enum Action {
     Click { column: u16, row: u16 },
     #[serde(skip)]
     Source(SourceEvent),
+    /// A key typed while an operation dialog is open.
+    #[serde(skip)]
+    DialogKey(DialogKey),
+    /// An operation's plan, result, what-if or audit records arrived.
+    #[serde(skip)]
+    OpReport(OpReport),
 }
 
 impl Action {
@@ -71,6 +94,14 @@ impl Action {
         Action::ScenarioCacheFlush,
         Action::ScenarioOutage,
         Action::ClearScenarios,
+        Action::ScaleUp,
+        Action::ScaleDown,
+        Action::Drain,
+        Action::Restore,
+        Action::Promote,
+        Action::WhatIf,
+        Action::AuditLog,
+        Action::Undo,
     ];
 
     /// What the action does, for the help overlay.
@@ -95,7 +126,20 @@ impl Action {
             Action::ScenarioCacheFlush => "sim: flush the cache",
             Action::ScenarioOutage => "sim: region outage",
             Action::ClearScenarios => "sim: end all incidents",
-            Action::Tick | Action::Resize(..) | Action::Click { .. } | Action::Source(_) => "",
+            Action::ScaleUp => "op: scale the focused region up",
+            Action::ScaleDown => "op: scale the focused region down",
+            Action::Drain => "op: drain the focused region (weight 0)",
+            Action::Restore => "op: restore the focused region's weight",
+            Action::Promote => "op: promote the focused region's replica",
+            Action::WhatIf => "what-if: the focused region fails now",
+            Action::AuditLog => "audit log of operations",
+            Action::Undo => "op: undo the last reversible operation",
+            Action::Tick
+            | Action::Resize(..)
+            | Action::Click { .. }
+            | Action::Source(_)
+            | Action::DialogKey(_)
+            | Action::OpReport(_) => "",
         }
     }
 

@@ -1,10 +1,12 @@
 //! The Elm architecture: `Action` in, `State` changed, `Effect`s out. No I/O here.
 
 pub mod action;
+pub mod dialog;
 pub mod snapshot;
 pub mod state;
 pub mod update;
 
 pub use action::Action;
+pub use dialog::{AuditView, Dialog};
 pub use state::*;
 pub use update::{update, Effect};

@@ -266,6 +266,9 @@ pub struct State {
     pub quit: bool,
     /// Short message at the bottom (e.g. "scenario outage injected into us-east-1").
     pub flash: Option<String>,
+    /// The operation dialog on top, if any (see `app::dialog`).
+    pub dialog: Option<super::Dialog>,
+    pub audit: super::AuditView,
 }
 
 impl State {
@@ -293,6 +296,8 @@ impl State {
             dirty: true,
             quit: false,
             flash: None,
+            dialog: None,
+            audit: Default::default(),
         }
     }
 

@@ -11,10 +11,15 @@ use std::collections::BTreeMap;
 pub enum Effect {
     Source(SourceCommand),
     Quit,
+    /// Plan, run or inspect a guarded operation (see `app::dialog`).
+    Op(super::dialog::OpEffect),
 }
 
 pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
     let mut effects = Vec::new();
+    if let Some(effects) = super::dialog::update(state, &action) {
+        return effects;
+    }
     let n = state.regions.len().max(1);
     match action {
         Action::Quit => {
@@ -100,6 +105,17 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             }
         }
         Action::Source(ev) => apply_source_event(state, ev),
+        // Operations and dialogs: handled by `dialog::update` above.
+        Action::ScaleUp
+        | Action::ScaleDown
+        | Action::Drain
+        | Action::Restore
+        | Action::Promote
+        | Action::WhatIf
+        | Action::AuditLog
+        | Action::Undo
+        | Action::DialogKey(_)
+        | Action::OpReport(_) => {}
     }
     state.dirty = true;
     effects

@@ -1,3 +1,5 @@
 //! Headless commands: the same state and sources as the console, printed instead of drawn.
 
+pub mod act;
+pub mod simulate;
 pub mod snapshot;

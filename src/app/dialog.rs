@@ -1,0 +1,338 @@
+//! The operation dialogs and the audit view: state and transitions. Keys typed while a dialog is
+//! open arrive here raw (a typed region name must not trigger bindings). Nothing runs without an
+//! exact typed confirmation: the only path to [`OpEffect::Run`] is Enter on a matching input.
+
+use super::{Action, Effect, State};
+use crate::fleet::Status;
+use crate::ops::audit::AuditRecord;
+use crate::ops::whatif::WhatIf;
+use crate::ops::{Confirmation, Op, OpResult, Outcome, Prepared};
+use crate::source::SourceCommand;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+/// A key as a dialog sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DialogKey {
+    Char(char),
+    Backspace,
+    Enter,
+    Esc,
+    Up,
+    Down,
+    Tab,
+}
+
+impl DialogKey {
+    pub fn from_event(k: &KeyEvent) -> Option<DialogKey> {
+        if k.modifiers.contains(KeyModifiers::CONTROL) {
+            return matches!(k.code, KeyCode::Char('c') | KeyCode::Char('g')).then_some(DialogKey::Esc);
+        }
+        Some(match k.code {
+            KeyCode::Char(c) => DialogKey::Char(c),
+            KeyCode::Backspace => DialogKey::Backspace,
+            KeyCode::Enter => DialogKey::Enter,
+            KeyCode::Esc => DialogKey::Esc,
+            KeyCode::Up | KeyCode::PageUp => DialogKey::Up,
+            KeyCode::Down | KeyCode::PageDown => DialogKey::Down,
+            KeyCode::Tab => DialogKey::Tab,
+            _ => return None,
+        })
+    }
+}
+
+/// The plan, the guards and what has been typed so far.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanDialog {
+    pub prepared: Prepared,
+    pub input: String,
+    /// Overridable rules whose override has been typed.
+    pub overrides: Vec<String>,
+    pub message: Option<String>,
+    pub undo_of: Option<String>,
+    pub scroll: u16,
+}
+
+/// What the plan dialog asks for next.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Prompt {
+    /// Type this overridable rule's name to override it.
+    Override(String),
+    /// Type the region name to run.
+    Confirm(String),
+    /// A rule that cannot be overridden blocks: nothing can run.
+    Blocked(String),
+    /// The plan changes nothing.
+    Nothing,
+}
+
+impl PlanDialog {
+    pub fn prompt(&self) -> Prompt {
+        let p = &self.prepared;
+        if p.plan.is_noop() {
+            return Prompt::Nothing;
+        }
+        let open: Vec<_> = p.guards.iter().filter(|g| !g.passed && !self.overrides.contains(&g.rule)).collect();
+        if let Some(g) = open.iter().find(|g| !g.overridable) {
+            return Prompt::Blocked(g.rule.clone());
+        }
+        match open.first() {
+            Some(g) => Prompt::Override(g.rule.clone()),
+            None => Prompt::Confirm(p.plan.region.clone()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Dialog {
+    /// Scale: choose the new desired count (+/-), then plan.
+    Count { region: String, services: Vec<(String, String, i64)>, index: usize, desired: i64 },
+    /// Reading the fleet and planning (or computing a what-if).
+    Waiting { title: String },
+    Plan(Box<PlanDialog>),
+    Running { summary: String },
+    Result(Box<Outcome>),
+    WhatIf { report: Box<WhatIf>, scroll: u16 },
+    Error { title: String, message: String },
+}
+
+/// The audit log overlay: the last records, newest first.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AuditView {
+    pub open: bool,
+    pub records: Vec<AuditRecord>,
+    pub error: Option<String>,
+    pub scroll: usize,
+}
+
+/// Work for the loop: read, plan, run, compute, load.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OpEffect {
+    Plan { op: Op, undo_of: Option<String> },
+    Run { prepared: Box<Prepared>, confirmation: Confirmation },
+    WhatIf { region: String },
+    LoadAudit,
+    /// Plan the undo of the newest reversible operation in the audit log.
+    PlanUndo,
+}
+
+/// What the loop reports back.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OpReport {
+    Planned { prepared: Box<Prepared>, undo_of: Option<String> },
+    Finished(Box<Outcome>),
+    WhatIf(Box<WhatIf>),
+    Audit(Result<Vec<AuditRecord>, String>),
+    /// Planning, running or the what-if failed before anything ran (or could be recorded).
+    Failed { title: String, message: String },
+}
+
+/// Handle an operation action, a dialog key or a report. None when `action` is not one of ours.
+pub fn update(state: &mut State, action: &Action) -> Option<Vec<Effect>> {
+    let op = |e: OpEffect| vec![Effect::Op(e)];
+    let region = state.focused().name().to_string();
+    let effects = match action {
+        Action::DialogKey(k) => key(state, *k),
+        Action::OpReport(r) => report(state, r.clone()),
+        // One dialog at a time: another operation waits until this one is closed.
+        Action::ScaleUp
+        | Action::ScaleDown
+        | Action::Drain
+        | Action::Restore
+        | Action::Promote
+        | Action::WhatIf
+        | Action::Undo
+        | Action::AuditLog
+            if state.dialog.is_some() =>
+        {
+            return Some(Vec::new())
+        }
+        Action::ScaleUp | Action::ScaleDown => {
+            let step = if *action == Action::ScaleUp { 1 } else { -1 };
+            let r = state.focused();
+            let services: Vec<(String, String, i64)> = match &r.ecs {
+                Some(e) => e.iter().map(|s| (s.cluster.clone(), s.service.clone(), s.desired)).collect(),
+                None => r.spec.ecs.iter().map(|s| (s.cluster.clone(), s.service.clone(), 0)).collect(),
+            };
+            match services.first() {
+                Some(s) => {
+                    let desired = (s.2 + step).max(0);
+                    open(state, Dialog::Count { region, services, index: 0, desired });
+                }
+                None => state.flash = Some(format!("{region} has no ECS service to scale")),
+            }
+            Vec::new()
+        }
+        Action::Drain => plan(state, Op::Drain { region }),
+        Action::Restore => plan(state, Op::Restore { region, weight: None }),
+        Action::Promote => plan(state, Op::Promote { region }),
+        Action::WhatIf => {
+            open(state, Dialog::Waiting { title: format!("what-if: {region} fails now") });
+            op(OpEffect::WhatIf { region })
+        }
+        Action::Undo => {
+            state.audit.open = false;
+            open(state, Dialog::Waiting { title: "undo the last reversible operation".into() });
+            op(OpEffect::PlanUndo)
+        }
+        Action::AuditLog => {
+            state.audit.open = !state.audit.open;
+            state.audit.scroll = 0;
+            if state.audit.open {
+                op(OpEffect::LoadAudit)
+            } else {
+                Vec::new()
+            }
+        }
+        Action::Back if state.audit.open => {
+            state.audit.open = false;
+            Vec::new()
+        }
+        Action::ScrollUp if state.audit.open => {
+            state.audit.scroll = state.audit.scroll.saturating_sub(1);
+            Vec::new()
+        }
+        Action::ScrollDown if state.audit.open => {
+            state.audit.scroll = (state.audit.scroll + 1).min(state.audit.records.len().saturating_sub(1));
+            Vec::new()
+        }
+        _ => return None,
+    };
+    state.dirty = true;
+    Some(effects)
+}
+
+fn open(state: &mut State, dialog: Dialog) {
+    state.help = false;
+    state.dialog = Some(dialog);
+}
+
+fn plan(state: &mut State, op: Op) -> Vec<Effect> {
+    open(state, Dialog::Waiting { title: format!("planning: {}", op.summary()) });
+    vec![Effect::Op(OpEffect::Plan { op, undo_of: None })]
+}
+
+fn key(state: &mut State, k: DialogKey) -> Vec<Effect> {
+    let Some(dialog) = state.dialog.as_mut() else { return Vec::new() };
+    match (dialog, k) {
+        (_, DialogKey::Esc) => state.dialog = None,
+        (Dialog::Count { services, index, desired, .. }, k) => match k {
+            DialogKey::Up | DialogKey::Char('+') | DialogKey::Char('=') => *desired += 1,
+            DialogKey::Down | DialogKey::Char('-') => *desired = (*desired - 1).max(0),
+            DialogKey::Tab => {
+                *index = (*index + 1) % services.len().max(1);
+                *desired = services.get(*index).map(|s| s.2).unwrap_or(0);
+            }
+            DialogKey::Enter => {
+                let Some(Dialog::Count { region, services, index, desired }) = state.dialog.take() else {
+                    return Vec::new();
+                };
+                let (cluster, service, _) = services[index].clone();
+                return plan(state, Op::Scale { region, cluster, service, desired, bounds: None });
+            }
+            _ => {}
+        },
+        (Dialog::Plan(p), k) => {
+            let effects = plan_key(p, k);
+            if let Some(Effect::Op(OpEffect::Run { prepared, .. })) = effects.first() {
+                state.dialog = Some(Dialog::Running { summary: prepared.plan.op.summary() });
+            }
+            return effects;
+        }
+        (Dialog::WhatIf { scroll, .. }, DialogKey::Up) => *scroll = scroll.saturating_sub(1),
+        (Dialog::WhatIf { scroll, .. }, DialogKey::Down) => *scroll += 1,
+        (Dialog::Result(_) | Dialog::Error { .. } | Dialog::WhatIf { .. }, DialogKey::Enter) => state.dialog = None,
+        _ => {}
+    }
+    Vec::new()
+}
+
+/// Typing in the plan dialog. Enter on an exact match confirms an override or runs the plan;
+/// anything else runs nothing.
+fn plan_key(p: &mut PlanDialog, k: DialogKey) -> Vec<Effect> {
+    match k {
+        DialogKey::Char(c) if !c.is_control() => {
+            p.input.push(c);
+            p.message = None;
+        }
+        DialogKey::Backspace => {
+            p.input.pop();
+        }
+        DialogKey::Up => p.scroll = p.scroll.saturating_sub(1),
+        DialogKey::Down => p.scroll += 1,
+        DialogKey::Enter => {
+            let typed = std::mem::take(&mut p.input);
+            match p.prompt() {
+                Prompt::Override(rule) if typed == rule => {
+                    p.message = Some(format!("override of {rule} confirmed (it will be logged)"));
+                    p.overrides.push(rule);
+                }
+                Prompt::Override(rule) => {
+                    p.message = Some(format!("`{typed}` is not `{rule}`: nothing ran"));
+                }
+                Prompt::Confirm(region) if typed == region => {
+                    let confirmation =
+                        Confirmation { typed, overrides: p.overrides.clone(), undo_of: p.undo_of.clone() };
+                    return vec![Effect::Op(OpEffect::Run { prepared: Box::new(p.prepared.clone()), confirmation })];
+                }
+                Prompt::Confirm(region) => {
+                    p.message = Some(format!("`{typed}` does not match `{region}`: nothing ran"));
+                }
+                Prompt::Blocked(rule) => p.message = Some(format!("blocked by {rule}: nothing can run")),
+                Prompt::Nothing => p.message = Some("the plan changes nothing".into()),
+            }
+        }
+        _ => {}
+    }
+    Vec::new()
+}
+
+fn report(state: &mut State, r: OpReport) -> Vec<Effect> {
+    let waiting = matches!(state.dialog, Some(Dialog::Waiting { .. }));
+    match r {
+        OpReport::Planned { prepared, undo_of } => {
+            if waiting {
+                state.dialog = Some(Dialog::Plan(Box::new(PlanDialog {
+                    prepared: *prepared,
+                    input: String::new(),
+                    overrides: Vec::new(),
+                    message: None,
+                    undo_of,
+                    scroll: 0,
+                })));
+            }
+        }
+        OpReport::WhatIf(report) => {
+            if waiting {
+                state.dialog = Some(Dialog::WhatIf { report, scroll: 0 });
+            }
+        }
+        OpReport::Failed { title, message } => {
+            state.log(state.now, None, Status::Warn, format!("{title}: {message}"));
+            if waiting || matches!(state.dialog, Some(Dialog::Running { .. })) {
+                state.dialog = Some(Dialog::Error { title, message });
+            }
+        }
+        OpReport::Finished(outcome) => {
+            let level = match outcome.result {
+                OpResult::Applied => Status::Ok,
+                OpResult::NotYetVerified { .. } | OpResult::Refused { .. } => Status::Warn,
+                OpResult::Failed { .. } => Status::Crit,
+            };
+            let text = format!("{}: {}", outcome.plan.op.summary(), outcome.result);
+            state.log(state.now, Some(outcome.plan.region.clone()), level, text);
+            if matches!(state.dialog, Some(Dialog::Running { .. })) {
+                state.dialog = Some(Dialog::Result(outcome));
+            }
+            return vec![Effect::Source(SourceCommand::Refresh)];
+        }
+        OpReport::Audit(result) => match result {
+            Ok(mut records) => {
+                records.reverse();
+                state.audit.records = records;
+                state.audit.error = None;
+            }
+            Err(e) => state.audit.error = Some(e),
+        },
+    }
+    Vec::new()
+}

@@ -1,0 +1,152 @@
+//! The audit log: append-only JSONL, one `requested` record before an operation runs and one
+//! `ended` record after it is verified, each written and fsync'd before the next step. A crash
+//! between the two leaves the `requested` record: every started operation stays visible.
+
+use super::guards::GuardResult;
+use super::pipeline::OpResult;
+use super::plan::Plan;
+use super::target::Executed;
+use super::Op;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Requested,
+    Ended,
+}
+
+/// Whether the pipeline went on to execute, or refused (guard, confirmation, stale plan).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Execute,
+    Refused,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    pub time: DateTime<Utc>,
+    pub phase: Phase,
+    /// Shared by the requested and the ended record of one operation.
+    pub id: String,
+    /// STS caller ARN, or "$USER (simulated fleet)".
+    pub operator: String,
+    pub fleet: String,
+    pub source: String,
+    pub region: String,
+    pub op: Op,
+    pub plan: Plan,
+    pub guards: Vec<GuardResult>,
+    /// Rules passed by a confirmed override.
+    pub overrides: Vec<String>,
+    pub decision: Decision,
+    /// The id of the operation this one undoes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undo_of: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub executed: Option<Executed>,
+    /// Only on `ended` records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<OpResult>,
+}
+
+/// A new operation id: time, process, counter.
+pub fn new_id(now: DateTime<Utc>) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{}-{}-{n}", now.format("%Y%m%dT%H%M%S%3fZ"), std::process::id())
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditLog {
+    path: PathBuf,
+}
+
+impl AuditLog {
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        AuditLog { path: path.into() }
+    }
+
+    /// `--audit-log FILE`, else `audit.jsonl` in the state dir.
+    pub fn at(path: Option<&Path>) -> Self {
+        match path {
+            Some(p) => AuditLog::new(p),
+            None => AuditLog::new(crate::logging::state_dir().join("audit.jsonl")),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Append one record as one line (O_APPEND, one write) and fsync it before returning.
+    pub fn append(&self, record: &AuditRecord) -> Result<(), String> {
+        let fail = |e: std::io::Error| format!("{}: {e}", self.path.display());
+        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(fail)?;
+        }
+        let mut line = serde_json::to_string(record).map_err(|e| e.to_string())?;
+        line.push('\n');
+        let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&self.path).map_err(fail)?;
+        file.write_all(line.as_bytes()).map_err(fail)?;
+        file.sync_all().map_err(fail)
+    }
+
+    /// Every record, oldest first. A missing file is an empty log; a line that does not parse
+    /// (torn by a crash mid-write) is skipped.
+    pub fn read(&self) -> Result<Vec<AuditRecord>, String> {
+        match std::fs::read_to_string(&self.path) {
+            Ok(text) => Ok(text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(format!("{}: {e}", self.path.display())),
+        }
+    }
+}
+
+/// When `resource` of `fleet` was last changed: the newest executed request for it.
+pub fn last_change(records: &[AuditRecord], fleet: &str, resource: &str) -> Option<DateTime<Utc>> {
+    records
+        .iter()
+        .filter(|r| r.phase == Phase::Requested && r.decision == Decision::Execute)
+        .filter(|r| r.fleet == fleet && r.plan.resource == resource)
+        .map(|r| r.time)
+        .max()
+}
+
+/// The weight the region's record had before its last executed drain.
+pub fn recorded_weight(records: &[AuditRecord], fleet: &str, region: &str) -> Option<i64> {
+    records
+        .iter()
+        .rev()
+        .filter(|r| r.decision == Decision::Execute && r.fleet == fleet && r.region == region)
+        .find(|r| matches!(r.op, Op::Drain { .. }))
+        .and_then(|r| match &r.plan.undo {
+            Some(Op::Restore { weight: Some(w), .. }) => Some(*w),
+            _ => None,
+        })
+}
+
+/// The newest reversible operation of `fleet` on `source` that took effect, is not itself an undo,
+/// and has not been undone.
+pub fn last_reversible<'a>(records: &'a [AuditRecord], fleet: &str, source: &str) -> Option<&'a AuditRecord> {
+    let undone: Vec<&str> = records
+        .iter()
+        .filter(|r| r.decision == Decision::Execute)
+        .filter_map(|r| r.undo_of.as_deref())
+        .collect();
+    records.iter().rev().find(|r| {
+        r.phase == Phase::Ended
+            && r.fleet == fleet
+            && r.source == source
+            && r.undo_of.is_none()
+            && r.plan.reversible
+            && r.plan.undo.is_some()
+            && matches!(r.result, Some(OpResult::Applied) | Some(OpResult::NotYetVerified { .. }))
+            && !undone.contains(&r.id.as_str())
+    })
+}

@@ -1,0 +1,241 @@
+//! Operations against AWS: the plan's calls made with the SDK (ECS UpdateService, Application Auto
+//! Scaling RegisterScalableTarget, RDS PromoteReadReplica, Route53 ChangeResourceRecordSets), then
+//! polled until AWS reports them applied (Route53 GetChange INSYNC, values read back).
+
+use super::aws_read;
+use super::plan::{ApiCall, Plan, ROUTE53_REGION};
+use super::target::{check_applied, Executed, Target, Verification, VerifyLimits};
+use super::view::FleetView;
+use crate::fleet::Fleet;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_route53::types as r53;
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+pub struct AwsTarget {
+    pub(super) config: SdkConfig,
+    pub(super) fleet: Fleet,
+}
+
+/// The SDK error with its causes, on one line.
+pub(super) fn sdk_error<E: std::error::Error>(e: E) -> String {
+    aws_smithy_types::error::display::DisplayErrorContext(e).to_string()
+}
+
+impl AwsTarget {
+    /// Clients from aws-config's standard chain; `endpoint_url` sends every call to an emulator.
+    pub async fn connect(fleet: Fleet, profile: Option<&str>, endpoint_url: Option<&str>) -> AwsTarget {
+        let timeouts = TimeoutConfig::builder()
+            .operation_timeout(Duration::from_secs(30))
+            .connect_timeout(Duration::from_secs(5))
+            .build();
+        let mut loader =
+            aws_config::defaults(BehaviorVersion::latest()).region(Region::new(ROUTE53_REGION)).timeout_config(timeouts);
+        if let Some(p) = profile {
+            loader = loader.profile_name(p);
+        }
+        if let Some(url) = endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        AwsTarget { config: loader.load().await, fleet }
+    }
+
+    fn in_region(&self, region: &str) -> SdkConfig {
+        self.config.to_builder().region(Region::new(region.to_string())).build()
+    }
+
+    pub(super) fn ecs(&self, region: &str) -> aws_sdk_ecs::Client {
+        aws_sdk_ecs::Client::new(&self.in_region(region))
+    }
+    pub(super) fn autoscaling(&self, region: &str) -> aws_sdk_applicationautoscaling::Client {
+        aws_sdk_applicationautoscaling::Client::new(&self.in_region(region))
+    }
+    pub(super) fn rds(&self, region: &str) -> aws_sdk_rds::Client {
+        aws_sdk_rds::Client::new(&self.in_region(region))
+    }
+    pub(super) fn cloudwatch(&self, region: &str) -> aws_sdk_cloudwatch::Client {
+        aws_sdk_cloudwatch::Client::new(&self.in_region(region))
+    }
+    pub(super) fn route53(&self) -> aws_sdk_route53::Client {
+        aws_sdk_route53::Client::new(&self.in_region(ROUTE53_REGION))
+    }
+
+    /// Make one call; a Route53 change returns its ChangeInfo id.
+    async fn call(&self, call: &ApiCall) -> Result<Option<String>, String> {
+        let p = &call.params;
+        let text = |k: &str| p[k].as_str().unwrap_or_default().to_string();
+        let int = |k: &str| p[k].as_i64().and_then(|v| i32::try_from(v).ok()).ok_or_else(|| format!("bad {k}"));
+        match (call.service.as_str(), call.operation.as_str()) {
+            ("ecs", "UpdateService") => {
+                self.ecs(&call.region)
+                    .update_service()
+                    .cluster(text("cluster"))
+                    .service(text("service"))
+                    .desired_count(int("desiredCount")?)
+                    .send()
+                    .await
+                    .map_err(sdk_error)?;
+                Ok(None)
+            }
+            ("application-autoscaling", "RegisterScalableTarget") => {
+                use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
+                self.autoscaling(&call.region)
+                    .register_scalable_target()
+                    .service_namespace(ServiceNamespace::Ecs)
+                    .resource_id(text("ResourceId"))
+                    .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+                    .min_capacity(int("MinCapacity")?)
+                    .max_capacity(int("MaxCapacity")?)
+                    .send()
+                    .await
+                    .map_err(sdk_error)?;
+                Ok(None)
+            }
+            ("rds", "PromoteReadReplica") => {
+                self.rds(&call.region)
+                    .promote_read_replica()
+                    .db_instance_identifier(text("DBInstanceIdentifier"))
+                    .send()
+                    .await
+                    .map_err(sdk_error)?;
+                Ok(None)
+            }
+            ("route53", "ChangeResourceRecordSets") => {
+                let batch = change_batch(&p["ChangeBatch"])?;
+                let out = self
+                    .route53()
+                    .change_resource_record_sets()
+                    .hosted_zone_id(text("HostedZoneId"))
+                    .change_batch(batch)
+                    .send()
+                    .await
+                    .map_err(sdk_error)?;
+                Ok(out.change_info().map(|c| c.id().to_string()))
+            }
+            (s, o) => Err(format!("opsdeck does not make {s} {o} calls")),
+        }
+    }
+
+    /// PENDING or INSYNC for a Route53 change.
+    async fn change_status(&self, id: &str) -> Result<String, String> {
+        let out = self.route53().get_change().id(id).send().await.map_err(sdk_error)?;
+        Ok(out.change_info().map(|c| c.status().as_str().to_string()).unwrap_or_else(|| "unknown".into()))
+    }
+}
+
+/// The plan's ChangeBatch JSON as the SDK's type.
+fn change_batch(v: &Value) -> Result<r53::ChangeBatch, String> {
+    let bad = |e: aws_smithy_types::error::operation::BuildError| e.to_string();
+    let mut changes = Vec::new();
+    for c in v["Changes"].as_array().into_iter().flatten() {
+        let s = &c["ResourceRecordSet"];
+        let mut set = r53::ResourceRecordSet::builder()
+            .name(s["Name"].as_str().unwrap_or_default())
+            .r#type(r53::RrType::from(s["Type"].as_str().unwrap_or("A")))
+            .set_set_identifier(s["SetIdentifier"].as_str().map(str::to_string))
+            .set_weight(s["Weight"].as_i64())
+            .set_ttl(s["TTL"].as_i64())
+            .set_health_check_id(s["HealthCheckId"].as_str().map(str::to_string));
+        for r in s["ResourceRecords"].as_array().into_iter().flatten() {
+            set = set.resource_records(
+                r53::ResourceRecord::builder().value(r["Value"].as_str().unwrap_or_default()).build().map_err(bad)?,
+            );
+        }
+        if let Some(a) = s.get("AliasTarget").filter(|a| a.is_object()) {
+            set = set.alias_target(
+                r53::AliasTarget::builder()
+                    .hosted_zone_id(a["HostedZoneId"].as_str().unwrap_or_default())
+                    .dns_name(a["DNSName"].as_str().unwrap_or_default())
+                    .evaluate_target_health(a["EvaluateTargetHealth"].as_bool().unwrap_or(false))
+                    .build()
+                    .map_err(bad)?,
+            );
+        }
+        let action = r53::ChangeAction::from(c["Action"].as_str().unwrap_or("UPSERT"));
+        changes.push(r53::Change::builder().action(action).resource_record_set(set.build().map_err(bad)?).build().map_err(bad)?);
+    }
+    r53::ChangeBatch::builder()
+        .set_comment(v["Comment"].as_str().map(str::to_string))
+        .set_changes(Some(changes))
+        .build()
+        .map_err(bad)
+}
+
+impl Target for AwsTarget {
+    fn kind(&self) -> &'static str {
+        "aws"
+    }
+
+    fn identity(&self) -> BoxFuture<'_, String> {
+        async move {
+            let sts = aws_sdk_sts::Client::new(&self.in_region(ROUTE53_REGION));
+            match sts.get_caller_identity().send().await {
+                Ok(out) => out.arn().unwrap_or("unknown (STS gave no ARN)").to_string(),
+                Err(e) => format!("unknown (STS GetCallerIdentity: {})", sdk_error(e)),
+            }
+        }
+        .boxed()
+    }
+
+    fn read(&self) -> BoxFuture<'_, Result<FleetView, String>> {
+        aws_read::read(self).boxed()
+    }
+
+    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<Executed, String>> {
+        async move {
+            let mut done = Executed::default();
+            for call in &plan.calls {
+                match self.call(call).await {
+                    Ok(change) => {
+                        done.calls.push(format!("{} {} ok", call.service, call.operation));
+                        if change.is_some() {
+                            done.route53_change = change;
+                        }
+                    }
+                    Err(e) => {
+                        let ran = if done.calls.is_empty() { "nothing ran".into() } else { done.calls.join(", ") };
+                        return Err(format!("{} {}: {e} (before it: {ran})", call.service, call.operation));
+                    }
+                }
+            }
+            Ok(done)
+        }
+        .boxed()
+    }
+
+    fn verify<'a>(&'a self, plan: &'a Plan, executed: &'a Executed, limits: VerifyLimits) -> BoxFuture<'a, Verification> {
+        async move {
+            let start = Instant::now();
+            let mut insync = executed.route53_change.is_none();
+            loop {
+                let why = if !insync {
+                    let id = executed.route53_change.as_deref().unwrap_or_default();
+                    match self.change_status(id).await {
+                        Ok(s) if s == "INSYNC" => {
+                            insync = true;
+                            continue;
+                        }
+                        Ok(s) => format!("Route53 change {id} is {s}"),
+                        Err(e) => format!("Route53 GetChange {id}: {e}"),
+                    }
+                } else {
+                    match self.read().await {
+                        Ok(view) => match check_applied(plan, &view) {
+                            Ok(()) => return Verification::Applied,
+                            Err(why) => why,
+                        },
+                        Err(e) => format!("cannot read back: {e}"),
+                    }
+                };
+                if start.elapsed() >= limits.limit {
+                    return Verification::NotYetVerified(format!("after {} s: {why}", start.elapsed().as_secs()));
+                }
+                tokio::time::sleep(limits.poll.min(limits.limit.saturating_sub(start.elapsed()))).await;
+            }
+        }
+        .boxed()
+    }
+}

@@ -1,0 +1,265 @@
+//! Safety rules. Each has a name, a verdict and a reason; a rule marked overridable can be passed
+//! with an explicit, separately confirmed and logged override.
+
+use super::plan::Plan;
+use super::view::FleetView;
+use super::Op;
+use crate::fleet::{Fleet, Replication};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+pub const READ_ONLY: &str = "read-only";
+pub const COOLDOWN: &str = "cooldown";
+pub const LAST_SERVING_REGION: &str = "last-serving-region";
+pub const ALL_WEIGHTS_ZERO: &str = "all-weights-zero";
+pub const REPLICA_LAG_OVER_RPO: &str = "replica-lag-over-rpo";
+pub const REPLICATION_BROKEN: &str = "replication-broken";
+pub const AUTOSCALING_BOUNDS: &str = "autoscaling-bounds";
+
+/// Every rule and whether it can be overridden.
+pub const RULES: [(&str, bool); 7] = [
+    (READ_ONLY, false),
+    (COOLDOWN, false),
+    (LAST_SERVING_REGION, false),
+    (ALL_WEIGHTS_ZERO, false),
+    (REPLICA_LAG_OVER_RPO, true),
+    (REPLICATION_BROKEN, true),
+    (AUTOSCALING_BOUNDS, true),
+];
+
+pub fn is_overridable(rule: &str) -> Option<bool> {
+    RULES.iter().find(|(r, _)| *r == rule).map(|(_, o)| *o)
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GuardResult {
+    pub rule: String,
+    pub passed: bool,
+    pub overridable: bool,
+    /// Blocked, and passed anyway by a confirmed override.
+    #[serde(default)]
+    pub overridden: bool,
+    pub reason: String,
+}
+
+impl GuardResult {
+    fn new(rule: &str, passed: bool, reason: String) -> Self {
+        let overridable = is_overridable(rule).unwrap_or(false);
+        GuardResult { rule: rule.into(), passed, overridable, overridden: false, reason }
+    }
+
+    /// Blocks the operation: failed and not overridden.
+    pub fn blocks(&self) -> bool {
+        !self.passed && !self.overridden
+    }
+}
+
+/// What the rules look at.
+pub struct GuardInput<'a> {
+    pub plan: &'a Plan,
+    pub before: &'a FleetView,
+    pub fleet: &'a Fleet,
+    /// `--read-only` or `guards.read_only` in the fleet file.
+    pub read_only: bool,
+    /// Operations enabled: always on the simulated fleet, `--allow-actions` against AWS.
+    pub actions_allowed: bool,
+    /// When the plan's resource was last changed (from the audit log).
+    pub last_change: Option<DateTime<Utc>>,
+    pub now: DateTime<Utc>,
+}
+
+/// The rules that apply to the plan's operation, in a fixed order.
+pub fn evaluate(input: &GuardInput) -> Vec<GuardResult> {
+    let mut out = vec![read_only(input), cooldown(input)];
+    let op = &input.plan.op;
+    match op {
+        Op::Drain { .. } | Op::Restore { .. } => {
+            out.push(last_serving(input));
+            out.push(all_weights_zero(input));
+        }
+        Op::Scale { .. } => {
+            out.push(last_serving(input));
+            out.push(autoscaling_bounds(input));
+        }
+        Op::Promote { .. } => {
+            out.push(replication_broken(input));
+            out.push(replica_lag(input));
+        }
+    }
+    out
+}
+
+/// Mark the named rules overridden. Refused: an unknown rule, or one that cannot be overridden.
+pub fn apply_overrides(guards: &mut [GuardResult], overrides: &[String]) -> Result<(), String> {
+    for rule in overrides {
+        match is_overridable(rule) {
+            None => {
+                let names: Vec<&str> = RULES.iter().map(|(r, _)| *r).collect();
+                return Err(format!("no rule `{rule}` (rules: {})", names.join(", ")));
+            }
+            Some(false) => return Err(format!("rule `{rule}` cannot be overridden")),
+            Some(true) => {
+                for g in guards.iter_mut().filter(|g| &g.rule == rule && !g.passed) {
+                    g.overridden = true;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The first rule that blocks, if any.
+pub fn first_block(guards: &[GuardResult]) -> Option<&GuardResult> {
+    guards.iter().find(|g| g.blocks())
+}
+
+fn read_only(i: &GuardInput) -> GuardResult {
+    if i.read_only {
+        GuardResult::new(READ_ONLY, false, "read-only: every operation is refused (kill switch on)".into())
+    } else if !i.actions_allowed {
+        GuardResult::new(READ_ONLY, false, "operations against real AWS are off: enable them with --allow-actions".into())
+    } else {
+        GuardResult::new(READ_ONLY, true, "operations enabled".into())
+    }
+}
+
+fn cooldown(i: &GuardInput) -> GuardResult {
+    let wait = i.fleet.guards.cooldown_s as i64;
+    match i.last_change {
+        Some(t) if (i.now - t).num_milliseconds() < wait * 1000 => {
+            let ago = (i.now - t).num_milliseconds().max(0) as f64 / 1000.0;
+            GuardResult::new(
+                COOLDOWN,
+                false,
+                format!(
+                    "{} was changed {ago:.0} s ago: wait {:.0} s more (cooldown {wait} s)",
+                    i.plan.resource,
+                    (wait as f64 - ago).max(0.0).ceil()
+                ),
+            )
+        }
+        Some(t) => GuardResult::new(
+            COOLDOWN,
+            true,
+            format!("last change {} s ago (cooldown {wait} s)", (i.now - t).num_seconds()),
+        ),
+        None => GuardResult::new(COOLDOWN, true, format!("no recent change to this resource (cooldown {wait} s)")),
+    }
+}
+
+fn last_serving(i: &GuardInput) -> GuardResult {
+    let after = i.before.after(&i.plan.op);
+    let now: Vec<&str> = i.before.serving();
+    let then: Vec<&str> = after.serving();
+    if then.is_empty() && !now.is_empty() {
+        GuardResult::new(
+            LAST_SERVING_REGION,
+            false,
+            format!(
+                "{} would leave no healthy serving region (serving now: {})",
+                i.plan.op.summary(),
+                now.join(", ")
+            ),
+        )
+    } else {
+        let list = if then.is_empty() { "none".to_string() } else { then.join(", ") };
+        GuardResult::new(
+            LAST_SERVING_REGION,
+            true,
+            format!("serving afterwards: {list} ({} of {})", then.len(), after.regions.len()),
+        )
+    }
+}
+
+fn all_weights_zero(i: &GuardInput) -> GuardResult {
+    let after = i.before.after(&i.plan.op);
+    let Some(key) = after.region(&i.plan.region).and_then(|r| r.record.as_ref()).map(|r| r.key()) else {
+        return GuardResult::new(ALL_WEIGHTS_ZERO, true, "no weighted record".into());
+    };
+    let weights: Vec<i64> = after
+        .regions
+        .iter()
+        .filter_map(|r| r.record.as_ref())
+        .filter(|r| r.key() == key)
+        .map(|r| r.weight.unwrap_or(0))
+        .collect();
+    let above = weights.iter().filter(|w| **w > 0).count();
+    if above == 0 {
+        GuardResult::new(
+            ALL_WEIGHTS_ZERO,
+            false,
+            format!(
+                "every weighted record of {} would be 0: Route53 then answers with all of them, drained ones included",
+                key.1
+            ),
+        )
+    } else {
+        GuardResult::new(ALL_WEIGHTS_ZERO, true, format!("{above} of {} records of {} keep a weight above 0", weights.len(), key.1))
+    }
+}
+
+fn replica_db(i: &GuardInput) -> Option<&super::view::DatabaseState> {
+    i.before.region(&i.plan.region).and_then(|r| r.database.as_ref())
+}
+
+fn replication_broken(i: &GuardInput) -> GuardResult {
+    match replica_db(i).map(|d| &d.replication) {
+        Some(Replication::Broken { instance, reason, .. }) => GuardResult::new(
+            REPLICATION_BROKEN,
+            false,
+            format!("replication of {instance} is broken ({reason}): it stopped at an unknown point"),
+        ),
+        _ => GuardResult::new(REPLICATION_BROKEN, true, "replication is running".into()),
+    }
+}
+
+fn replica_lag(i: &GuardInput) -> GuardResult {
+    let budget = i.fleet.capacity.rpo_budget_s;
+    let Some(db) = replica_db(i) else { return GuardResult::new(REPLICA_LAG_OVER_RPO, true, "no database".into()) };
+    match (&db.replication, db.lag_s) {
+        (Replication::Broken { .. }, _) => {
+            GuardResult::new(REPLICA_LAG_OVER_RPO, true, format!("no lag while broken (see {REPLICATION_BROKEN})"))
+        }
+        (_, Some(lag)) if lag > budget => GuardResult::new(
+            REPLICA_LAG_OVER_RPO,
+            false,
+            format!("replica lag {lag:.1} s exceeds the RPO budget {budget:.0} s: that much data would be lost"),
+        ),
+        (_, Some(lag)) => {
+            GuardResult::new(REPLICA_LAG_OVER_RPO, true, format!("replica lag {lag:.1} s within the RPO budget {budget:.0} s"))
+        }
+        (_, None) => GuardResult::new(
+            REPLICA_LAG_OVER_RPO,
+            false,
+            format!("replica lag unknown (no ReplicaLag data): the loss cannot be held to the RPO budget {budget:.0} s"),
+        ),
+    }
+}
+
+fn autoscaling_bounds(i: &GuardInput) -> GuardResult {
+    let Op::Scale { cluster, service, desired, bounds, .. } = &i.plan.op else {
+        return GuardResult::new(AUTOSCALING_BOUNDS, true, "not a scale".into());
+    };
+    let current = i
+        .before
+        .region(&i.plan.region)
+        .and_then(|r| r.service(&format!("{cluster}/{service}")))
+        .and_then(|s| s.bounds);
+    match (current, bounds) {
+        (None, _) => GuardResult::new(AUTOSCALING_BOUNDS, true, "no autoscaling target manages this service".into()),
+        (Some(b), Some(to)) => {
+            GuardResult::new(AUTOSCALING_BOUNDS, true, format!("restores the recorded bounds {to} (now {b})"))
+        }
+        (Some(b), None) if *desired > b.max => GuardResult::new(
+            AUTOSCALING_BOUNDS,
+            false,
+            format!("desired {desired} is above the autoscaling max {}: the plan would raise the max to {desired}", b.max),
+        ),
+        (Some(b), None) if *desired < b.min => GuardResult::new(
+            AUTOSCALING_BOUNDS,
+            false,
+            format!("desired {desired} is below the autoscaling min {}: the plan would lower the min to {desired}", b.min),
+        ),
+        (Some(b), None) => GuardResult::new(AUTOSCALING_BOUNDS, true, format!("desired {desired} is within {b}")),
+    }
+}

@@ -1,0 +1,79 @@
+//! The console's side of operations: each effect runs in its own task and reports back to the
+//! loop as an `Action::OpReport`, so the UI never waits on AWS.
+
+use super::audit;
+use super::pipeline::Operator;
+use crate::app::dialog::{OpEffect, OpReport};
+use crate::app::Action;
+use std::sync::Arc;
+use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
+
+pub struct OpsRunner {
+    operator: Option<Arc<Operator>>,
+    tx: UnboundedSender<Action>,
+    rx: UnboundedReceiver<Action>,
+}
+
+fn failed(title: &str, message: impl ToString) -> Action {
+    Action::OpReport(OpReport::Failed { title: title.into(), message: message.to_string() })
+}
+
+impl OpsRunner {
+    /// `None`: this source has no operations (every request is answered with a failure).
+    pub fn new(operator: Option<Operator>) -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        OpsRunner { operator: operator.map(Arc::new), tx, rx }
+    }
+
+    /// The next report for the loop.
+    pub async fn next(&mut self) -> Option<Action> {
+        self.rx.recv().await
+    }
+
+    /// Start the effect's work. Must be called inside a tokio runtime.
+    pub fn handle(&self, effect: OpEffect) {
+        let tx = self.tx.clone();
+        let Some(operator) = self.operator.clone() else {
+            let _ = tx.send(failed("operations", "operations are not available on this source"));
+            return;
+        };
+        tokio::spawn(async move {
+            let report = match effect {
+                OpEffect::Plan { op, undo_of } => match operator.prepare(&op).await {
+                    Ok(p) => Action::OpReport(OpReport::Planned { prepared: Box::new(p), undo_of }),
+                    Err(e) => failed("plan", e),
+                },
+                OpEffect::Run { prepared, confirmation } => match operator.run(&prepared, &confirmation).await {
+                    Ok(outcome) => Action::OpReport(OpReport::Finished(Box::new(outcome))),
+                    Err(e) => failed("run", e),
+                },
+                OpEffect::WhatIf { region } => match operator.target.what_if(&operator.fleet, &region).await {
+                    Ok(w) => Action::OpReport(OpReport::WhatIf(Box::new(w))),
+                    Err(e) => failed("what-if", e),
+                },
+                OpEffect::LoadAudit => Action::OpReport(OpReport::Audit(operator.audit.read())),
+                OpEffect::PlanUndo => undo(&operator).await,
+            };
+            let _ = tx.send(report);
+        });
+    }
+}
+
+/// Plan the undo of the newest reversible operation that took effect and is not undone yet.
+async fn undo(operator: &Operator) -> Action {
+    let records = match operator.audit.read() {
+        Ok(r) => r,
+        Err(e) => return failed("undo", e),
+    };
+    let Some(last) = audit::last_reversible(&records, &operator.fleet.name, operator.target.kind()) else {
+        return failed(
+            "undo",
+            format!("no reversible operation to undo in {}", operator.audit.path().display()),
+        );
+    };
+    let Some(op) = last.plan.undo.clone() else { return failed("undo", "the operation has no undo") };
+    match operator.prepare(&op).await {
+        Ok(p) => Action::OpReport(OpReport::Planned { prepared: Box::new(p), undo_of: Some(last.id.clone()) }),
+        Err(e) => failed("undo", e),
+    }
+}

@@ -1,0 +1,236 @@
+//! Operations on the simulated fleet: the same plans and API calls, applied to the model's levers.
+
+use super::plan::Plan;
+use super::target::{check_applied, Executed, Target, Verification, VerifyLimits};
+use super::view::{DatabaseState, FleetView, RecordState, RegionState, ServiceState};
+use super::whatif::{self, LoadModel, WhatIf};
+use super::Bounds;
+use crate::fleet::{Fleet, Reading};
+use crate::source::sim::SimFleet;
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+pub struct SimTarget {
+    model: Arc<Mutex<SimFleet>>,
+    /// True on the command line: nobody else moves the model's clock, so verification advances it.
+    /// False in the console, where the source's task ticks it.
+    drive_clock: bool,
+}
+
+/// "$USER (simulated fleet)".
+pub fn local_operator() -> String {
+    let user = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "unknown user".into());
+    format!("{user} (simulated fleet)")
+}
+
+/// The console's operator on the simulated fleet: the source's own model, verified in real time.
+pub fn console_operator(fleet: &Fleet, model: Arc<Mutex<SimFleet>>, g: &crate::cli::GlobalArgs) -> super::Operator {
+    super::Operator {
+        fleet: fleet.clone(),
+        target: Arc::new(SimTarget::new(model, false)),
+        audit: super::AuditLog::at(g.audit_log.as_deref()),
+        settings: super::Settings {
+            read_only: g.read_only,
+            actions_allowed: true,
+            verify: VerifyLimits { limit: Duration::from_secs(10), poll: Duration::from_millis(500) },
+        },
+    }
+}
+
+impl SimTarget {
+    pub fn new(model: Arc<Mutex<SimFleet>>, drive_clock: bool) -> Self {
+        SimTarget { model, drive_clock }
+    }
+
+    pub fn model(&self) -> &Arc<Mutex<SimFleet>> {
+        &self.model
+    }
+
+    fn lock(&self) -> MutexGuard<'_, SimFleet> {
+        self.model.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The model's state as an operation sees it.
+    pub fn view_of(sim: &SimFleet) -> FleetView {
+        let fleet: &Fleet = sim.fleet();
+        let mut regions: Vec<RegionState> = fleet
+            .regions
+            .iter()
+            .map(|spec| RegionState {
+                name: spec.name.clone(),
+                role: spec.role,
+                services: Vec::new(),
+                database: None,
+                record: spec.route53.as_ref().map(|r| RecordState {
+                    zone_id: r.zone_id.clone(),
+                    name: r.record.clone(),
+                    record_type: r.record_type.clone(),
+                    set_identifier: r.set_identifier.clone(),
+                    weight: None,
+                    healthy: None,
+                    ttl: None,
+                    values: Vec::new(),
+                    alias: None,
+                    health_check_id: r.health_check_id.clone(),
+                }),
+                served_rps: None,
+            })
+            .collect();
+        let mut lags = std::collections::HashMap::new();
+        for (name, reading) in sim.readings() {
+            let Some(r) = regions.iter_mut().find(|r| r.name == name) else { continue };
+            match reading {
+                Reading::Metrics(m) => {
+                    r.served_rps = m.requests_per_s;
+                    lags.insert(name, m.replica_lag_s);
+                }
+                Reading::Ecs(services) => {
+                    r.services = services
+                        .into_iter()
+                        .map(|s| ServiceState {
+                            cluster: s.cluster,
+                            service: s.service,
+                            desired: s.desired,
+                            running: s.running,
+                            pending: s.pending,
+                            bounds: None,
+                        })
+                        .collect();
+                }
+                Reading::Topology(rep) => {
+                    let instance = fleet.region(&name).and_then(|s| s.rds.clone()).unwrap_or_default();
+                    r.database = Some(DatabaseState { instance, replication: rep, lag_s: None });
+                }
+                Reading::Route53(state) => {
+                    if let Some(rec) = &mut r.record {
+                        rec.weight = state.weight;
+                        rec.healthy = state.healthy;
+                    }
+                }
+                Reading::Cost(_) | Reading::Probe(_) => {}
+            }
+        }
+        for r in &mut regions {
+            if let (Some(db), Some(lag)) = (&mut r.database, lags.get(&r.name)) {
+                db.lag_s = *lag;
+            }
+            // The model reports the bounds of a region's limiting service: exact for one service.
+            if let (Some(load), [only]) = (sim.region_load(&r.name), r.services.as_mut_slice()) {
+                only.bounds = Some(Bounds { min: load.min_tasks, max: load.max_tasks });
+                if r.served_rps.is_none() {
+                    r.served_rps = Some(load.served_rps);
+                }
+            }
+        }
+        FleetView { fleet: fleet.name.clone(), source: "sim".into(), read_at: sim.now(), regions }
+    }
+
+    /// Apply the plan's calls to the model, in order.
+    pub fn apply(sim: &mut SimFleet, plan: &Plan) -> Result<Executed, String> {
+        let mut done = Executed::default();
+        for call in &plan.calls {
+            let p = &call.params;
+            let str_of = |k: &str| p[k].as_str().unwrap_or_default().to_string();
+            let result = match (call.service.as_str(), call.operation.as_str()) {
+                ("ecs", "UpdateService") => {
+                    let service = format!("{}/{}", str_of("cluster"), str_of("service"));
+                    sim.set_desired(&call.region, &service, p["desiredCount"].as_i64().unwrap_or(-1))
+                }
+                ("application-autoscaling", "RegisterScalableTarget") => {
+                    let id = str_of("ResourceId");
+                    let service = id.strip_prefix("service/").unwrap_or(&id).to_string();
+                    let (min, max) = (p["MinCapacity"].as_i64().unwrap_or(-1), p["MaxCapacity"].as_i64().unwrap_or(-1));
+                    sim.set_scaling_bounds(&call.region, &service, min, max)
+                }
+                ("route53", "ChangeResourceRecordSets") => {
+                    let set = &p["ChangeBatch"]["Changes"][0]["ResourceRecordSet"];
+                    let id = set["SetIdentifier"].as_str().unwrap_or_default();
+                    let region = sim
+                        .fleet()
+                        .regions
+                        .iter()
+                        .find(|r| r.route53.as_ref().is_some_and(|x| x.set_identifier == id))
+                        .map(|r| r.name.clone())
+                        .ok_or_else(|| format!("no region has the record set `{id}`"));
+                    region.and_then(|r| sim.set_weight(&r, set["Weight"].as_i64().unwrap_or(-1)))
+                }
+                ("rds", "PromoteReadReplica") => sim.promote(&call.region),
+                (s, o) => Err(format!("the simulator has no lever for {s} {o}")),
+            };
+            match result {
+                Ok(()) => done.calls.push(format!("{} {} ok", call.service, call.operation)),
+                Err(e) => {
+                    let ran = if done.calls.is_empty() { "nothing ran".into() } else { done.calls.join(", ") };
+                    return Err(format!("{} {}: {e} (before it: {ran})", call.service, call.operation));
+                }
+            }
+        }
+        Ok(done)
+    }
+}
+
+impl Target for SimTarget {
+    fn kind(&self) -> &'static str {
+        "sim"
+    }
+
+    fn identity(&self) -> BoxFuture<'_, String> {
+        async { local_operator() }.boxed()
+    }
+
+    fn read(&self) -> BoxFuture<'_, Result<FleetView, String>> {
+        let view = SimTarget::view_of(&self.lock());
+        async move { Ok(view) }.boxed()
+    }
+
+    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<Executed, String>> {
+        let result = SimTarget::apply(&mut self.lock(), plan);
+        async move { result }.boxed()
+    }
+
+    fn verify<'a>(&'a self, plan: &'a Plan, _: &'a Executed, limits: VerifyLimits) -> BoxFuture<'a, Verification> {
+        async move {
+            let poll = limits.poll.max(Duration::from_millis(10));
+            let mut waited = Duration::ZERO;
+            loop {
+                if self.drive_clock {
+                    self.lock().advance(poll.as_secs_f64());
+                } else {
+                    tokio::time::sleep(poll).await;
+                }
+                waited += poll;
+                let view = SimTarget::view_of(&self.lock());
+                match check_applied(plan, &view) {
+                    Ok(()) => return Verification::Applied,
+                    Err(why) if waited >= limits.limit => {
+                        return Verification::NotYetVerified(format!("after {} s: {why}", waited.as_secs()))
+                    }
+                    Err(_) => {}
+                }
+            }
+        }
+        .boxed()
+    }
+
+    fn what_if<'a>(&'a self, fleet: &'a Fleet, failed: &'a str) -> BoxFuture<'a, Result<WhatIf, String>> {
+        let sim = self.lock();
+        let result = whatif::analyse(&SimTarget::view_of(&sim), fleet, failed, &SimModel(&sim));
+        drop(sim);
+        async move { result }.boxed()
+    }
+}
+
+/// The model's own routing and latency formula.
+pub struct SimModel<'a>(pub &'a SimFleet);
+
+impl LoadModel for SimModel<'_> {
+    fn route_without(&self, _view: &FleetView, failed: &str) -> Vec<(String, f64)> {
+        self.0.route_without(failed).unwrap_or_default()
+    }
+
+    fn latency_ms(&self, region: &str, stat: &str, rps: f64, tasks: f64) -> Option<f64> {
+        self.0.predicted_latency_ms(region, stat, rps, tasks)
+    }
+}

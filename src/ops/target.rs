@@ -1,0 +1,107 @@
+//! Where operations act: the simulated fleet or AWS. Object-safe through boxed futures.
+
+use super::plan::Plan;
+use super::view::FleetView;
+use super::whatif::{self, WeightedModel, WhatIf};
+use crate::fleet::Fleet;
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// What execution returned that verification needs (e.g. a Route53 change id), and what it did.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Executed {
+    /// One line per call made: "ecs UpdateService ok".
+    pub calls: Vec<String>,
+    /// Route53 ChangeInfo.Id, polled until INSYNC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route53_change: Option<String>,
+}
+
+/// Whether the change shows in what the target reports. Never a guess.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", content = "reason", rename_all = "snake_case")]
+pub enum Verification {
+    Applied,
+    NotYetVerified(String),
+    Failed(String),
+}
+
+/// How long verification polls, and how often.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct VerifyLimits {
+    pub limit: Duration,
+    pub poll: Duration,
+}
+
+pub trait Target: Send + Sync {
+    /// "sim" or "aws".
+    fn kind(&self) -> &'static str;
+
+    /// Who the operation runs as: the STS caller ARN, or the local user on the simulated fleet.
+    fn identity(&self) -> BoxFuture<'_, String>;
+
+    /// The fleet's current state, read fresh.
+    fn read(&self) -> BoxFuture<'_, Result<FleetView, String>>;
+
+    /// Make the plan's API calls, in order; stop at the first failure (the error says what ran).
+    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<Executed, String>>;
+
+    /// Poll until the target reports the change applied, within `limits`.
+    fn verify<'a>(&'a self, plan: &'a Plan, executed: &'a Executed, limits: VerifyLimits)
+        -> BoxFuture<'a, Verification>;
+
+    /// "If `failed` fails now", from a fresh read. Without a model of demand: weights and the
+    /// simulator's queueing formula.
+    fn what_if<'a>(&'a self, fleet: &'a Fleet, failed: &'a str) -> BoxFuture<'a, Result<WhatIf, String>> {
+        async move {
+            let view = self.read().await?;
+            whatif::analyse(&view, fleet, failed, &WeightedModel::new(fleet))
+        }
+        .boxed()
+    }
+}
+
+/// True when `view` shows the plan's change in place; the reason when it does not.
+pub fn check_applied(plan: &Plan, view: &FleetView) -> Result<(), String> {
+    use super::Op;
+    use crate::fleet::Replication;
+    let region = view.region(&plan.region).ok_or_else(|| format!("{} is no longer in the fleet", plan.region))?;
+    match &plan.op {
+        Op::Scale { cluster, service, desired, .. } => {
+            let s = region
+                .service(&format!("{cluster}/{service}"))
+                .ok_or_else(|| format!("{cluster}/{service} not found"))?;
+            if s.desired != *desired {
+                return Err(format!("desiredCount reads {} (want {desired})", s.desired));
+            }
+            let want = plan.calls.iter().find(|c| c.operation == "RegisterScalableTarget").map(|c| {
+                (c.params["MinCapacity"].as_i64().unwrap_or(-1), c.params["MaxCapacity"].as_i64().unwrap_or(-1))
+            });
+            if let (Some((min, max)), Some(b)) = (want, s.bounds) {
+                if (b.min, b.max) != (min, max) {
+                    return Err(format!("autoscaling bounds read {b} (want {min}..{max})"));
+                }
+            }
+            Ok(())
+        }
+        Op::Drain { .. } | Op::Restore { .. } => {
+            let want = match &plan.op {
+                Op::Restore { weight: Some(w), .. } => *w,
+                _ => 0,
+            };
+            let got = region.record.as_ref().and_then(|r| r.weight);
+            if got == Some(want) {
+                Ok(())
+            } else {
+                Err(format!("weight reads {} (want {want})", got.map(|w| w.to_string()).unwrap_or_else(|| "—".into())))
+            }
+        }
+        Op::Promote { .. } => match region.database.as_ref().map(|d| &d.replication) {
+            Some(Replication::Primary { .. }) => Ok(()),
+            Some(r) => Err(format!("the instance still reports {}", r.label())),
+            None => Err("no database reading".into()),
+        },
+    }
+}

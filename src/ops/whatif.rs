@@ -1,0 +1,255 @@
+//! Failover what-if: "if region X fails now". Where its traffic goes under the weights, whether
+//! the survivors have the capacity, how many tasks each needs, their predicted latency, which
+//! replica would be promoted and its RPO, and an RTO estimate from the steps' typical durations.
+//! Changes nothing.
+
+use super::view::{FleetView, RegionState};
+use super::Op;
+use crate::fleet::{Fleet, Replication};
+use crate::source::sim::LatencyModel;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Typical step durations, seconds.
+pub const DETECTION_S: f64 = 90.0; // Route53 health check: 3 failures 30 s apart
+pub const DNS_TTL_S: f64 = 60.0; // clients follow a weight change
+pub const TASK_START_S: f64 = 90.0; // a new ECS task runs
+pub const PROMOTION_S: f64 = 300.0; // PromoteReadReplica until the instance is available
+/// Survivors are sized to run at this share of their rated capacity.
+pub const TARGET_UTILISATION: f64 = 0.8;
+
+/// Load and latency as a target knows them.
+pub trait LoadModel {
+    /// Requests/s each region would receive if `failed` stopped serving now, fleet order.
+    fn route_without(&self, view: &FleetView, failed: &str) -> Vec<(String, f64)>;
+    /// Latency (ms) of `stat` at `rps` on `tasks` running tasks.
+    fn latency_ms(&self, region: &str, stat: &str, rps: f64, tasks: f64) -> Option<f64>;
+}
+
+/// Without a model of demand (AWS): the failed region's requests go to the serving survivors in
+/// proportion to their weights; latency from the simulator's queueing formula.
+pub struct WeightedModel {
+    latency: LatencyModel,
+    rps_per_task: f64,
+}
+
+impl WeightedModel {
+    pub fn new(fleet: &Fleet) -> Self {
+        WeightedModel { latency: LatencyModel::new(fleet), rps_per_task: fleet.capacity.rps_per_task }
+    }
+}
+
+impl LoadModel for WeightedModel {
+    fn route_without(&self, view: &FleetView, failed: &str) -> Vec<(String, f64)> {
+        let moved = view.region(failed).and_then(|r| r.served_rps).unwrap_or(0.0);
+        let weight = |r: &RegionState| r.record.as_ref().and_then(|x| x.weight).unwrap_or(0) as f64;
+        let pool: f64 = view.regions.iter().filter(|r| r.name != failed && r.serving()).map(weight).sum();
+        view.regions
+            .iter()
+            .map(|r| {
+                let own = r.served_rps.unwrap_or(0.0);
+                let rps = if r.name == failed {
+                    0.0
+                } else if r.serving() && pool > 0.0 {
+                    own + moved * weight(r) / pool
+                } else {
+                    own
+                };
+                (r.name.clone(), rps)
+            })
+            .collect()
+    }
+
+    fn latency_ms(&self, _region: &str, stat: &str, rps: f64, tasks: f64) -> Option<f64> {
+        (tasks > 0.0).then(|| self.latency.latency_ms(stat, rps / (tasks * self.rps_per_task), 1.0))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Survivor {
+    pub region: String,
+    pub weight: Option<i64>,
+    pub serving: bool,
+    pub rps_now: Option<f64>,
+    pub rps_after: f64,
+    pub running_tasks: i64,
+    pub desired_tasks: i64,
+    /// rps_per_task × running tasks.
+    pub capacity_rps: f64,
+    pub utilisation_after: Option<f64>,
+    /// Tasks to serve `rps_after` at the target utilisation.
+    pub tasks_needed: i64,
+    pub tasks_to_add: i64,
+    pub max_tasks: Option<i64>,
+    pub latency_after_ms: Option<f64>,
+    /// With `tasks_needed` tasks running.
+    pub latency_scaled_ms: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Promotion {
+    pub region: String,
+    pub instance: String,
+    /// Current lag: the data that would be lost.
+    pub rpo_s: Option<f64>,
+    pub rpo_budget_s: f64,
+    pub within_budget: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    pub name: String,
+    pub seconds: f64,
+    /// Runs alongside the other parallel steps once detection is done.
+    pub parallel: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WhatIf {
+    pub fleet: String,
+    pub source: String,
+    pub failed: String,
+    pub at: DateTime<Utc>,
+    pub stat: String,
+    pub threshold_ms: f64,
+    /// Requests/s the failed region serves now.
+    pub moved_rps: Option<f64>,
+    pub survivors: Vec<Survivor>,
+    pub failed_is_primary: bool,
+    pub promotion: Option<Promotion>,
+    pub steps: Vec<Step>,
+    pub rto_s: f64,
+    pub rto_budget_s: f64,
+    /// Seconds until the survivors' added tasks run (0 when none are needed).
+    pub capacity_ready_s: f64,
+    /// The scale-ups that give every survivor the tasks it needs.
+    pub recommended: Vec<Op>,
+    pub notes: Vec<String>,
+}
+
+pub fn analyse(view: &FleetView, fleet: &Fleet, failed: &str, model: &dyn LoadModel) -> Result<WhatIf, String> {
+    let down = view.region(failed).ok_or_else(|| super::plan::unknown_region(fleet, failed).to_string())?;
+    let stat = fleet.threshold_stat().to_string();
+    let rps_per_task = fleet.capacity.rps_per_task;
+    let routed = model.route_without(view, failed);
+    let mut survivors = Vec::new();
+    let mut recommended = Vec::new();
+    let mut notes = Vec::new();
+    for r in view.regions.iter().filter(|r| r.name != failed) {
+        let rps_after = routed.iter().find(|(n, _)| *n == r.name).map(|(_, v)| *v).unwrap_or(0.0);
+        let running = r.running_tasks();
+        let desired: i64 = r.services.iter().map(|s| s.desired).sum();
+        let needed = if r.services.is_empty() {
+            0
+        } else {
+            (rps_after / (rps_per_task * TARGET_UTILISATION)).ceil().max(1.0) as i64
+        };
+        let max_tasks = r.services.iter().filter_map(|s| s.bounds.map(|b| b.max)).min();
+        for s in r.services.iter().filter(|s| s.desired < needed) {
+            recommended.push(Op::Scale {
+                region: r.name.clone(),
+                cluster: s.cluster.clone(),
+                service: s.service.clone(),
+                desired: needed,
+                bounds: None,
+            });
+        }
+        if let Some(m) = max_tasks.filter(|m| needed > *m) {
+            notes.push(format!("{} needs {needed} tasks, above its autoscaling max {m}", r.name));
+        }
+        let capacity = running as f64 * rps_per_task;
+        survivors.push(Survivor {
+            region: r.name.clone(),
+            weight: r.record.as_ref().and_then(|x| x.weight),
+            serving: r.serving(),
+            rps_now: r.served_rps,
+            rps_after,
+            running_tasks: running,
+            desired_tasks: desired,
+            capacity_rps: capacity,
+            utilisation_after: (capacity > 0.0).then(|| rps_after / capacity),
+            tasks_needed: needed,
+            tasks_to_add: (needed - desired.max(running)).max(0),
+            max_tasks,
+            latency_after_ms: model.latency_ms(&r.name, &stat, rps_after, running as f64),
+            latency_scaled_ms: model.latency_ms(&r.name, &stat, rps_after, needed.max(running) as f64),
+        });
+    }
+    if !survivors.iter().any(|s| s.serving) {
+        notes.push("no other region is serving: Route53 would answer with every record, the failed one included".into());
+    }
+    if view.regions.iter().all(|r| r.served_rps.is_none()) {
+        notes.push("no request-rate data: traffic figures are unknown (shown as 0)".into());
+    }
+    let failed_is_primary = match down.database.as_ref().map(|d| &d.replication) {
+        Some(rep) => rep.is_primary(),
+        None => down.role == crate::fleet::Role::Primary,
+    };
+    let promotion = if failed_is_primary { candidate(view, failed, fleet) } else { None };
+    if failed_is_primary && promotion.is_none() {
+        notes.push("no healthy replica to promote: writes stop until the primary returns".into());
+    }
+    let capacity_ready_s = if recommended.is_empty() { 0.0 } else { TASK_START_S };
+    let steps = steps(down, capacity_ready_s > 0.0, promotion.is_some());
+    let rto_s = rto(&steps);
+    Ok(WhatIf {
+        fleet: view.fleet.clone(),
+        source: view.source.clone(),
+        failed: failed.into(),
+        at: view.read_at,
+        stat,
+        threshold_ms: fleet.thresholds.latency_ms,
+        moved_rps: down.served_rps,
+        survivors,
+        failed_is_primary,
+        promotion,
+        steps,
+        rto_s,
+        rto_budget_s: fleet.capacity.rto_budget_s,
+        capacity_ready_s,
+        recommended,
+        notes,
+    })
+}
+
+/// The replica with the least lag among the other regions whose replication runs.
+fn candidate(view: &FleetView, failed: &str, fleet: &Fleet) -> Option<Promotion> {
+    view.regions
+        .iter()
+        .filter(|r| r.name != failed)
+        .filter_map(|r| r.database.as_ref().map(|d| (r, d)))
+        .filter(|(_, d)| matches!(d.replication, Replication::Replica { .. }))
+        .min_by(|a, b| a.1.lag_s.unwrap_or(f64::MAX).total_cmp(&b.1.lag_s.unwrap_or(f64::MAX)))
+        .map(|(r, d)| Promotion {
+            region: r.name.clone(),
+            instance: d.instance.clone(),
+            rpo_s: d.lag_s,
+            rpo_budget_s: fleet.capacity.rpo_budget_s,
+            within_budget: d.lag_s.map(|l| l <= fleet.capacity.rpo_budget_s),
+        })
+}
+
+fn steps(down: &RegionState, scale: bool, promote: bool) -> Vec<Step> {
+    let step = |name: String, seconds: f64, parallel: bool| Step { name, seconds, parallel };
+    let has_check = down.record.as_ref().is_some_and(|r| r.healthy.is_some() || r.health_check_id.is_some());
+    let mut out = vec![if has_check {
+        step("Route53 health check marks the region unhealthy (3 × 30 s)".into(), DETECTION_S, false)
+    } else {
+        step("no health check: the region is drained by hand (opsdeck act drain)".into(), 0.0, false)
+    }];
+    out.push(step("clients follow DNS away from the region (TTL)".into(), DNS_TTL_S, true));
+    if scale {
+        out.push(step("survivors' new ECS tasks start".into(), TASK_START_S, true));
+    }
+    if promote {
+        out.push(step("promote the replica (PromoteReadReplica)".into(), PROMOTION_S, true));
+    }
+    out
+}
+
+/// Sequential steps add up; parallel ones overlap.
+fn rto(steps: &[Step]) -> f64 {
+    let seq: f64 = steps.iter().filter(|s| !s.parallel).map(|s| s.seconds).sum();
+    let par = steps.iter().filter(|s| s.parallel).map(|s| s.seconds).fold(0.0, f64::max);
+    seq + par
+}
