@@ -1,0 +1,138 @@
+//! A TOML document read with byte spans on every key and value, so that semantic errors
+//! (unknown colour, unknown action, bad key) can name the line and column they come from.
+
+use super::ConfigError;
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use std::fmt;
+use toml::Spanned;
+
+/// One TOML value; tables keep their keys in file order.
+#[derive(Debug, Clone)]
+pub(crate) enum Node {
+    Str(String),
+    Table(Vec<(Spanned<String>, Spanned<Node>)>),
+    Array(Vec<Spanned<Node>>),
+    /// A number, boolean or date: never meaningful in a theme or keymap.
+    Other(&'static str),
+}
+
+impl Node {
+    /// What the value is, for "expected …, found …" messages.
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            Node::Str(_) => "a string",
+            Node::Table(_) => "a table",
+            Node::Array(_) => "an array",
+            Node::Other(k) => k,
+        }
+    }
+}
+
+/// A parsed file: its path as given, its text (for line/column) and its root table.
+pub(crate) struct Document<'a> {
+    pub path: &'a str,
+    pub text: &'a str,
+    pub root: Vec<(Spanned<String>, Spanned<Node>)>,
+}
+
+impl<'a> Document<'a> {
+    pub(crate) fn parse(path: &'a str, text: &'a str) -> Result<Document<'a>, ConfigError> {
+        match toml::from_str::<Node>(text) {
+            Ok(Node::Table(root)) => Ok(Document { path, text, root }),
+            Ok(other) => Err(ConfigError::Syntax {
+                path: path.to_string(),
+                line: 1,
+                column: 1,
+                message: format!("expected a table, found {}", other.kind()),
+            }),
+            Err(e) => {
+                let (line, column) = line_col(text, e.span().map_or(0, |s| s.start));
+                Err(ConfigError::Syntax {
+                    path: path.to_string(),
+                    line,
+                    column,
+                    message: e.message().trim().to_string(),
+                })
+            }
+        }
+    }
+
+    /// A semantic error at byte `offset` of this document.
+    pub(crate) fn error(&self, offset: usize, message: impl Into<String>) -> ConfigError {
+        let (line, column) = line_col(self.text, offset);
+        ConfigError::Invalid {
+            path: self.path.to_string(),
+            line,
+            column,
+            message: message.into(),
+        }
+    }
+
+    /// The 1-based line of byte `offset`.
+    pub(crate) fn line(&self, offset: usize) -> usize {
+        line_col(self.text, offset).0
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, before[line_start..].chars().count() + 1)
+}
+
+impl<'de> Deserialize<'de> for Node {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(NodeVisitor)
+    }
+}
+
+struct NodeVisitor;
+
+impl<'de> Visitor<'de> for NodeVisitor {
+    type Value = Node;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a TOML value")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Node, E> {
+        Ok(Node::Str(v.to_string()))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Node, E> {
+        Ok(Node::Str(v))
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Node, E> {
+        Ok(Node::Other("a boolean"))
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Node, E> {
+        Ok(Node::Other("a number"))
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Node, E> {
+        Ok(Node::Other("a number"))
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Node, E> {
+        Ok(Node::Other("a number"))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element::<Spanned<Node>>()? {
+            items.push(item);
+        }
+        Ok(Node::Array(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(key) = map.next_key::<Spanned<String>>()? {
+            if key.get_ref().starts_with("$__toml_private") {
+                // A date or time: consume it and report its kind.
+                map.next_value::<de::IgnoredAny>()?;
+                return Ok(Node::Other("a date"));
+            }
+            let value = map.next_value::<Spanned<Node>>()?;
+            entries.push((key, value));
+        }
+        Ok(Node::Table(entries))
+    }
+}
