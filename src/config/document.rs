@@ -12,7 +12,7 @@ pub(crate) enum Node {
     Str(String),
     Table(Vec<(Spanned<String>, Spanned<Node>)>),
     Array(Vec<Spanned<Node>>),
-    /// A number, boolean or date: never meaningful in a theme or keymap.
+    /// A number or boolean: never meaningful in a theme or keymap.
     Other(&'static str),
 }
 
@@ -47,11 +47,16 @@ impl<'a> Document<'a> {
             }),
             Err(e) => {
                 let (line, column) = line_col(text, e.span().map_or(0, |s| s.start));
+                let mut message = e.message().trim().to_string();
+                if message.contains("$__toml_private_datetime") {
+                    // toml hands dates over as a private table that cannot carry a span.
+                    message = "a date is not valid here".into();
+                }
                 Err(ConfigError::Syntax {
                     path: path.to_string(),
                     line,
                     column,
-                    message: e.message().trim().to_string(),
+                    message,
                 })
             }
         }
@@ -125,14 +130,32 @@ impl<'de> Visitor<'de> for NodeVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
         let mut entries = Vec::new();
         while let Some(key) = map.next_key::<Spanned<String>>()? {
-            if key.get_ref().starts_with("$__toml_private") {
-                // A date or time: consume it and report its kind.
-                map.next_value::<de::IgnoredAny>()?;
-                return Ok(Node::Other("a date"));
-            }
             let value = map.next_value::<Spanned<Node>>()?;
             entries.push((key, value));
         }
         Ok(Node::Table(entries))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_count_characters_not_bytes() {
+        let text = "a = 1\nsym = \"✖\" x";
+        assert_eq!(line_col(text, 0), (1, 1));
+        assert_eq!(line_col(text, text.find("x").unwrap()), (2, 11));
+    }
+
+    #[test]
+    fn numbers_are_kept_and_dates_rejected_where_they_stand() {
+        let doc = Document::parse("t.toml", "n = 3\nb = true\n").unwrap();
+        let kinds: Vec<&str> = doc.root.iter().map(|(_, v)| v.get_ref().kind()).collect();
+        assert_eq!(kinds, ["a number", "a boolean"]);
+        let err = Document::parse("t.toml", "ok = 1\nwhen = 1979-05-27\n")
+            .err()
+            .unwrap();
+        assert_eq!(err.to_string(), "t.toml:2:8: a date is not valid here");
     }
 }

@@ -15,7 +15,6 @@ pub(crate) fn bindings(doc: &Document) -> Result<(Vec<Binding>, Vec<Conflict>), 
     let mut bindings: Vec<Binding> = Vec::new();
     let mut conflicts = Vec::new();
     for (section, table) in &doc.root {
-        let mode = mode(doc, section)?;
         let Node::Table(entries) = table.get_ref() else {
             let msg = format!(
                 "`{}` is not a mode section; bindings go in [global], [overview], [detail], [events] or [help]",
@@ -23,6 +22,7 @@ pub(crate) fn bindings(doc: &Document) -> Result<(Vec<Binding>, Vec<Conflict>), 
             );
             return Err(doc.error(section.span().start, msg));
         };
+        let mode = mode(doc, section)?;
         for (key, value) in entries {
             let (code, modifiers) = parse_key(key.get_ref()).map_err(|why| {
                 doc.error(
@@ -89,5 +89,32 @@ fn action(
             let hint = hint(name, names.iter().map(String::as_str));
             Err(doc.error(value.span().start, format!("unknown action `{name}`{hint}")))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(text: &str) -> String {
+        let doc = Document::parse("k.toml", text).unwrap();
+        bindings(&doc).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn bindings_outside_a_mode_section_are_explained() {
+        assert_eq!(
+            error("q = \"quit\"\n"),
+            "k.toml:1:1: `q` is not a mode section; bindings go in [global], [overview], [detail], [events] or [help]"
+        );
+    }
+
+    #[test]
+    fn internal_and_non_string_actions_are_rejected() {
+        assert!(error("[global]\nx = \"tick\"\n").starts_with("k.toml:2:5: unknown action `tick`"));
+        assert_eq!(
+            error("[global]\nx = 1\n"),
+            "k.toml:2:5: expected an action name for key `x`, found a number"
+        );
     }
 }

@@ -227,3 +227,58 @@ fn symbols(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(text: &str) -> String {
+        let mut theme = Theme::fallback();
+        apply(&mut theme, &Document::parse("t.toml", text).unwrap())
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn a_colour_string_sets_only_the_foreground() {
+        let mut theme = Theme::fallback();
+        let doc = Document::parse(
+            "t.toml",
+            "crit = \"#ff0000\"\nchart = [\"red\", { bg = \"blue\" }]\n",
+        )
+        .unwrap();
+        assert_eq!(apply(&mut theme, &doc).unwrap(), ["crit", "chart"]);
+        assert_eq!(theme.crit, Style::default().fg(Color::Rgb(255, 0, 0)));
+        assert_eq!(
+            theme.chart,
+            [
+                Style::default().fg(Color::Red),
+                Style::default().bg(Color::Blue)
+            ]
+        );
+    }
+
+    #[test]
+    fn mistakes_point_at_the_offending_key_or_value() {
+        assert_eq!(
+            error("crt = \"red\"\n"),
+            "t.toml:1:1: unknown theme key `crt` (did you mean `crit`?)"
+        );
+        assert_eq!(
+            error("ok = { fgg = \"red\" }\n"),
+            "t.toml:1:8: unknown style field `fgg` for key `ok` (expected fg, bg or modifiers)"
+        );
+        assert_eq!(
+            error("ok = 3\n"),
+            "t.toml:1:6: expected a colour or a { fg, bg, modifiers } table for key `ok`, found a number"
+        );
+        assert_eq!(
+            error("[symbols]\nok = \"\"\n"),
+            "t.toml:2:6: expected a non-empty string for symbol `ok`, found an empty string"
+        );
+        assert_eq!(
+            error("[symbols]\nstal = \"+\"\n"),
+            "t.toml:2:1: unknown symbol `stal` (did you mean `stale`?)"
+        );
+    }
+}
