@@ -25,7 +25,8 @@ pub enum DialogKey {
 impl DialogKey {
     pub fn from_event(k: &KeyEvent) -> Option<DialogKey> {
         if k.modifiers.contains(KeyModifiers::CONTROL) {
-            return matches!(k.code, KeyCode::Char('c') | KeyCode::Char('g')).then_some(DialogKey::Esc);
+            return matches!(k.code, KeyCode::Char('c') | KeyCode::Char('g'))
+                .then_some(DialogKey::Esc);
         }
         Some(match k.code {
             KeyCode::Char(c) => DialogKey::Char(c),
@@ -71,7 +72,11 @@ impl PlanDialog {
         if p.plan.is_noop() {
             return Prompt::Nothing;
         }
-        let open: Vec<_> = p.guards.iter().filter(|g| !g.passed && !self.overrides.contains(&g.rule)).collect();
+        let open: Vec<_> = p
+            .guards
+            .iter()
+            .filter(|g| !g.passed && !self.overrides.contains(&g.rule))
+            .collect();
         if let Some(g) = open.iter().find(|g| !g.overridable) {
             return Prompt::Blocked(g.rule.clone());
         }
@@ -85,14 +90,29 @@ impl PlanDialog {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Dialog {
     /// Scale: choose the new desired count (+/-), then plan.
-    Count { region: String, services: Vec<(String, String, i64)>, index: usize, desired: i64 },
+    Count {
+        region: String,
+        services: Vec<(String, String, i64)>,
+        index: usize,
+        desired: i64,
+    },
     /// Reading the fleet and planning (or computing a what-if).
-    Waiting { title: String },
+    Waiting {
+        title: String,
+    },
     Plan(Box<PlanDialog>),
-    Running { summary: String },
+    Running {
+        summary: String,
+    },
     Result(Box<Outcome>),
-    WhatIf { report: Box<WhatIf>, scroll: u16 },
-    Error { title: String, message: String },
+    WhatIf {
+        report: Box<WhatIf>,
+        scroll: u16,
+    },
+    Error {
+        title: String,
+        message: String,
+    },
 }
 
 /// The audit log overlay: the last records, newest first.
@@ -107,9 +127,17 @@ pub struct AuditView {
 /// Work for the loop: read, plan, run, compute, load.
 #[derive(Debug, Clone, PartialEq)]
 pub enum OpEffect {
-    Plan { op: Op, undo_of: Option<String> },
-    Run { prepared: Box<Prepared>, confirmation: Confirmation },
-    WhatIf { region: String },
+    Plan {
+        op: Op,
+        undo_of: Option<String>,
+    },
+    Run {
+        prepared: Box<Prepared>,
+        confirmation: Confirmation,
+    },
+    WhatIf {
+        region: String,
+    },
     LoadAudit,
     /// Plan the undo of the newest reversible operation in the audit log.
     PlanUndo,
@@ -118,12 +146,18 @@ pub enum OpEffect {
 /// What the loop reports back.
 #[derive(Debug, Clone, PartialEq)]
 pub enum OpReport {
-    Planned { prepared: Box<Prepared>, undo_of: Option<String> },
+    Planned {
+        prepared: Box<Prepared>,
+        undo_of: Option<String>,
+    },
     Finished(Box<Outcome>),
     WhatIf(Box<WhatIf>),
     Audit(Result<Vec<AuditRecord>, String>),
     /// Planning, running or the what-if failed before anything ran (or could be recorded).
-    Failed { title: String, message: String },
+    Failed {
+        title: String,
+        message: String,
+    },
 }
 
 /// Handle an operation action, a dialog key or a report. None when `action` is not one of ours.
@@ -150,28 +184,60 @@ pub fn update(state: &mut State, action: &Action) -> Option<Vec<Effect>> {
             let step = if *action == Action::ScaleUp { 1 } else { -1 };
             let r = state.focused();
             let services: Vec<(String, String, i64)> = match &r.ecs {
-                Some(e) => e.iter().map(|s| (s.cluster.clone(), s.service.clone(), s.desired)).collect(),
-                None => r.spec.ecs.iter().map(|s| (s.cluster.clone(), s.service.clone(), 0)).collect(),
+                Some(e) => e
+                    .iter()
+                    .map(|s| (s.cluster.clone(), s.service.clone(), s.desired))
+                    .collect(),
+                None => r
+                    .spec
+                    .ecs
+                    .iter()
+                    .map(|s| (s.cluster.clone(), s.service.clone(), 0))
+                    .collect(),
             };
             match services.first() {
                 Some(s) => {
                     let desired = (s.2 + step).max(0);
-                    open(state, Dialog::Count { region, services, index: 0, desired });
+                    open(
+                        state,
+                        Dialog::Count {
+                            region,
+                            services,
+                            index: 0,
+                            desired,
+                        },
+                    );
                 }
                 None => state.flash = Some(format!("{region} has no ECS service to scale")),
             }
             Vec::new()
         }
         Action::Drain => plan(state, Op::Drain { region }),
-        Action::Restore => plan(state, Op::Restore { region, weight: None }),
+        Action::Restore => plan(
+            state,
+            Op::Restore {
+                region,
+                weight: None,
+            },
+        ),
         Action::Promote => plan(state, Op::Promote { region }),
         Action::WhatIf => {
-            open(state, Dialog::Waiting { title: format!("what-if: {region} fails now") });
+            open(
+                state,
+                Dialog::Waiting {
+                    title: format!("what-if: {region} fails now"),
+                },
+            );
             op(OpEffect::WhatIf { region })
         }
         Action::Undo => {
             state.audit.open = false;
-            open(state, Dialog::Waiting { title: "undo the last reversible operation".into() });
+            open(
+                state,
+                Dialog::Waiting {
+                    title: "undo the last reversible operation".into(),
+                },
+            );
             op(OpEffect::PlanUndo)
         }
         Action::AuditLog => {
@@ -192,7 +258,8 @@ pub fn update(state: &mut State, action: &Action) -> Option<Vec<Effect>> {
             Vec::new()
         }
         Action::ScrollDown if state.audit.open => {
-            state.audit.scroll = (state.audit.scroll + 1).min(state.audit.records.len().saturating_sub(1));
+            state.audit.scroll =
+                (state.audit.scroll + 1).min(state.audit.records.len().saturating_sub(1));
             Vec::new()
         }
         _ => return None,
@@ -207,15 +274,30 @@ fn open(state: &mut State, dialog: Dialog) {
 }
 
 fn plan(state: &mut State, op: Op) -> Vec<Effect> {
-    open(state, Dialog::Waiting { title: format!("planning: {}", op.summary()) });
+    open(
+        state,
+        Dialog::Waiting {
+            title: format!("planning: {}", op.summary()),
+        },
+    );
     vec![Effect::Op(OpEffect::Plan { op, undo_of: None })]
 }
 
 fn key(state: &mut State, k: DialogKey) -> Vec<Effect> {
-    let Some(dialog) = state.dialog.as_mut() else { return Vec::new() };
+    let Some(dialog) = state.dialog.as_mut() else {
+        return Vec::new();
+    };
     match (dialog, k) {
         (_, DialogKey::Esc) => state.dialog = None,
-        (Dialog::Count { services, index, desired, .. }, k) => match k {
+        (
+            Dialog::Count {
+                services,
+                index,
+                desired,
+                ..
+            },
+            k,
+        ) => match k {
             DialogKey::Up | DialogKey::Char('+') | DialogKey::Char('=') => *desired += 1,
             DialogKey::Down | DialogKey::Char('-') => *desired = (*desired - 1).max(0),
             DialogKey::Tab => {
@@ -223,24 +305,43 @@ fn key(state: &mut State, k: DialogKey) -> Vec<Effect> {
                 *desired = services.get(*index).map(|s| s.2).unwrap_or(0);
             }
             DialogKey::Enter => {
-                let Some(Dialog::Count { region, services, index, desired }) = state.dialog.take() else {
+                let Some(Dialog::Count {
+                    region,
+                    services,
+                    index,
+                    desired,
+                }) = state.dialog.take()
+                else {
                     return Vec::new();
                 };
                 let (cluster, service, _) = services[index].clone();
-                return plan(state, Op::Scale { region, cluster, service, desired, bounds: None });
+                return plan(
+                    state,
+                    Op::Scale {
+                        region,
+                        cluster,
+                        service,
+                        desired,
+                        bounds: None,
+                    },
+                );
             }
             _ => {}
         },
         (Dialog::Plan(p), k) => {
             let effects = plan_key(p, k);
             if let Some(Effect::Op(OpEffect::Run { prepared, .. })) = effects.first() {
-                state.dialog = Some(Dialog::Running { summary: prepared.plan.op.summary() });
+                state.dialog = Some(Dialog::Running {
+                    summary: prepared.plan.op.summary(),
+                });
             }
             return effects;
         }
         (Dialog::WhatIf { scroll, .. }, DialogKey::Up) => *scroll = scroll.saturating_sub(1),
         (Dialog::WhatIf { scroll, .. }, DialogKey::Down) => *scroll += 1,
-        (Dialog::Result(_) | Dialog::Error { .. } | Dialog::WhatIf { .. }, DialogKey::Enter) => state.dialog = None,
+        (Dialog::Result(_) | Dialog::Error { .. } | Dialog::WhatIf { .. }, DialogKey::Enter) => {
+            state.dialog = None
+        }
         _ => {}
     }
     Vec::new()
@@ -270,14 +371,22 @@ fn plan_key(p: &mut PlanDialog, k: DialogKey) -> Vec<Effect> {
                     p.message = Some(format!("`{typed}` is not `{rule}`: nothing ran"));
                 }
                 Prompt::Confirm(region) if typed == region => {
-                    let confirmation =
-                        Confirmation { typed, overrides: p.overrides.clone(), undo_of: p.undo_of.clone() };
-                    return vec![Effect::Op(OpEffect::Run { prepared: Box::new(p.prepared.clone()), confirmation })];
+                    let confirmation = Confirmation {
+                        typed,
+                        overrides: p.overrides.clone(),
+                        undo_of: p.undo_of.clone(),
+                    };
+                    return vec![Effect::Op(OpEffect::Run {
+                        prepared: Box::new(p.prepared.clone()),
+                        confirmation,
+                    })];
                 }
                 Prompt::Confirm(region) => {
                     p.message = Some(format!("`{typed}` does not match `{region}`: nothing ran"));
                 }
-                Prompt::Blocked(rule) => p.message = Some(format!("blocked by {rule}: nothing can run")),
+                Prompt::Blocked(rule) => {
+                    p.message = Some(format!("blocked by {rule}: nothing can run"))
+                }
                 Prompt::Nothing => p.message = Some("the plan changes nothing".into()),
             }
         }

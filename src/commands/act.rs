@@ -9,7 +9,9 @@ use crate::ops::guards::{self, GuardResult};
 use crate::ops::plan::{self, Plan};
 use crate::ops::sim::SimTarget;
 use crate::ops::target::VerifyLimits;
-use crate::ops::{AuditLog, Confirmation, Op, OpError, OpResult, Operator, Outcome, Prepared, Settings, Target};
+use crate::ops::{
+    AuditLog, Confirmation, Op, OpError, OpResult, Operator, Outcome, Prepared, Settings, Target,
+};
 use crate::setup::{self, CliError};
 use crate::source::sim::SimFleet;
 use serde::Serialize;
@@ -18,12 +20,26 @@ use std::time::Duration;
 
 /// The target for a headless command: a fresh simulated fleet at `--start` (with `--scenario`,
 /// advanced by `after`), or AWS.
-pub async fn target(g: &GlobalArgs, fleet: &Fleet, is_sim: bool, after: Option<f64>) -> Result<Arc<dyn Target>, CliError> {
+pub async fn target(
+    g: &GlobalArgs,
+    fleet: &Fleet,
+    is_sim: bool,
+    after: Option<f64>,
+) -> Result<Arc<dyn Target>, CliError> {
     if !is_sim {
         if after.is_some() {
-            return Err(CliError::Input("--after applies to the simulated fleet only".into()));
+            return Err(CliError::Input(
+                "--after applies to the simulated fleet only".into(),
+            ));
         }
-        return Ok(Arc::new(AwsTarget::connect(fleet.clone(), g.profile.as_deref(), g.endpoint_url.as_deref()).await));
+        return Ok(Arc::new(
+            AwsTarget::connect(
+                fleet.clone(),
+                g.profile.as_deref(),
+                g.endpoint_url.as_deref(),
+            )
+            .await,
+        ));
     }
     let start = setup::start_time(g)?;
     let mut model = SimFleet::new(fleet, g.seed, start);
@@ -59,7 +75,11 @@ pub async fn run(g: &GlobalArgs, act: &ActOp) -> Result<(), CliError> {
     let (op, args) = request(&fleet, act)?;
     check_usage(args)?;
     let target = target(g, &fleet, is_sim, args.after).await?;
-    let poll = if is_sim { Duration::from_secs(5) } else { Duration::from_secs(2) };
+    let poll = if is_sim {
+        Duration::from_secs(5)
+    } else {
+        Duration::from_secs(2)
+    };
     let operator = Operator {
         fleet,
         target,
@@ -67,7 +87,10 @@ pub async fn run(g: &GlobalArgs, act: &ActOp) -> Result<(), CliError> {
         settings: Settings {
             read_only: g.read_only,
             actions_allowed: is_sim || g.allow_actions,
-            verify: VerifyLimits { limit: Duration::from_secs(args.wait_s), poll },
+            verify: VerifyLimits {
+                limit: Duration::from_secs(args.wait_s),
+                poll,
+            },
         },
     };
     let prepared = operator.prepare(&op).await.map_err(op_error)?;
@@ -81,12 +104,18 @@ pub async fn run(g: &GlobalArgs, act: &ActOp) -> Result<(), CliError> {
         overrides: args.overrides.clone(),
         undo_of: None,
     };
-    let outcome = operator.run(&prepared, &confirmation).await.map_err(op_error)?;
+    let outcome = operator
+        .run(&prepared, &confirmation)
+        .await
+        .map_err(op_error)?;
     print(args.format, &prepared, Some(&outcome), &audit_log, is_sim);
     match &outcome.result {
         OpResult::Applied => Ok(()),
         OpResult::NotYetVerified { reason } => {
-            eprintln!("opsdeck: {}: not yet verified: {reason}", outcome.plan.op.summary());
+            eprintln!(
+                "opsdeck: {}: not yet verified: {reason}",
+                outcome.plan.op.summary()
+            );
             Ok(())
         }
         OpResult::Refused { reason, .. } => Err(CliError::Runtime(format!("refused: {reason}"))),
@@ -96,33 +125,82 @@ pub async fn run(g: &GlobalArgs, act: &ActOp) -> Result<(), CliError> {
 
 fn request<'a>(fleet: &Fleet, act: &'a ActOp) -> Result<(Op, &'a RunArgs), CliError> {
     Ok(match act {
-        ActOp::Scale { region, service, desired, run } => {
-            let (cluster, service) = plan::resolve_service(fleet, region, service).map_err(op_error)?;
-            (Op::Scale { region: region.clone(), cluster, service, desired: *desired, bounds: None }, run)
+        ActOp::Scale {
+            region,
+            service,
+            desired,
+            run,
+        } => {
+            let (cluster, service) =
+                plan::resolve_service(fleet, region, service).map_err(op_error)?;
+            (
+                Op::Scale {
+                    region: region.clone(),
+                    cluster,
+                    service,
+                    desired: *desired,
+                    bounds: None,
+                },
+                run,
+            )
         }
-        ActOp::Promote { region, run } => (Op::Promote { region: region.clone() }, run),
-        ActOp::Drain { region, run } => (Op::Drain { region: region.clone() }, run),
-        ActOp::Restore { region, weight, run } => (Op::Restore { region: region.clone(), weight: *weight }, run),
+        ActOp::Promote { region, run } => (
+            Op::Promote {
+                region: region.clone(),
+            },
+            run,
+        ),
+        ActOp::Drain { region, run } => (
+            Op::Drain {
+                region: region.clone(),
+            },
+            run,
+        ),
+        ActOp::Restore {
+            region,
+            weight,
+            run,
+        } => (
+            Op::Restore {
+                region: region.clone(),
+                weight: *weight,
+            },
+            run,
+        ),
     })
 }
 
 /// Flags that cannot work together are bad usage, before anything is read.
 fn check_usage(args: &RunArgs) -> Result<(), CliError> {
     if args.execute && args.confirm.is_none() {
-        return Err(CliError::Input("--execute needs --confirm REGION (the region's name, typed to confirm)".into()));
+        return Err(CliError::Input(
+            "--execute needs --confirm REGION (the region's name, typed to confirm)".into(),
+        ));
     }
     for rule in &args.overrides {
         match guards::is_overridable(rule) {
             None => return Err(CliError::Input(format!("--override: no rule `{rule}`"))),
-            Some(false) => return Err(CliError::Input(format!("--override: rule `{rule}` cannot be overridden"))),
+            Some(false) => {
+                return Err(CliError::Input(format!(
+                    "--override: rule `{rule}` cannot be overridden"
+                )))
+            }
             Some(true) if !args.confirm_overrides.contains(rule) => {
-                return Err(CliError::Input(format!("--override {rule} needs --confirm-override {rule}")))
+                return Err(CliError::Input(format!(
+                    "--override {rule} needs --confirm-override {rule}"
+                )))
             }
             Some(true) => {}
         }
     }
-    if let Some(extra) = args.confirm_overrides.iter().find(|r| !args.overrides.contains(r)) {
-        return Err(CliError::Input(format!("--confirm-override {extra} without --override {extra}")));
+    if let Some(extra) = args
+        .confirm_overrides
+        .iter()
+        .find(|r| !args.overrides.contains(r))
+    {
+        return Err(CliError::Input(format!(
+            "--confirm-override {extra} without --override {extra}"
+        )));
     }
     Ok(())
 }
@@ -134,19 +212,38 @@ fn print(format: Format, p: &Prepared, outcome: Option<&Outcome>, audit_log: &st
             let report = Report {
                 plan: outcome.map(|o| &o.plan).unwrap_or(&p.plan),
                 guards,
-                blocked: guards.iter().filter(|g| g.blocks()).map(|g| g.rule.as_str()).collect(),
-                executed: outcome.is_some_and(|o| o.result.took_effect() || matches!(o.result, OpResult::Failed { .. })),
+                blocked: guards
+                    .iter()
+                    .filter(|g| g.blocks())
+                    .map(|g| g.rule.as_str())
+                    .collect(),
+                executed: outcome.is_some_and(|o| {
+                    o.result.took_effect() || matches!(o.result, OpResult::Failed { .. })
+                }),
                 outcome,
                 audit_log: audit_log.into(),
             };
-            println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&report).unwrap_or_default()
+            );
         }
         Format::Table => {
-            print!("{}", plan_text(&p.plan, outcome.map(|o| o.guards.as_slice()).unwrap_or(&p.guards), is_sim));
+            print!(
+                "{}",
+                plan_text(
+                    &p.plan,
+                    outcome.map(|o| o.guards.as_slice()).unwrap_or(&p.guards),
+                    is_sim
+                )
+            );
             match outcome {
                 Some(o) => println!("RESULT    {} (audit id {}, {audit_log})", o.result, o.id),
                 None if p.plan.is_noop() => println!("nothing to do"),
-                None => println!("dry run: nothing changed. To run it, add --execute --confirm {}", p.plan.region),
+                None => println!(
+                    "dry run: nothing changed. To run it, add --execute --confirm {}",
+                    p.plan.region
+                ),
             }
         }
     }
@@ -159,11 +256,15 @@ pub fn plan_text(plan: &Plan, guards: &[GuardResult], is_sim: bool) -> String {
         plan.op.summary(),
         plan.fleet,
         if is_sim { "simulated fleet" } else { "AWS" },
-        plan.read_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        plan.read_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     );
     out.push_str("CHANGES\n");
     for c in &plan.changes {
-        out.push_str(&format!("  {}  {}: {} → {}\n", c.resource, c.field, c.before, c.after));
+        out.push_str(&format!(
+            "  {}  {}: {} → {}\n",
+            c.resource, c.field, c.before, c.after
+        ));
     }
     if plan.changes.is_empty() {
         out.push_str("  none\n");
@@ -181,11 +282,17 @@ pub fn plan_text(plan: &Plan, guards: &[GuardResult], is_sim: bool) -> String {
             (false, false) => "BLOCK   ",
         };
         let hint = if !g.passed && !g.overridden && g.overridable {
-            format!(" (overridable: --override {0} --confirm-override {0})", g.rule)
+            format!(
+                " (overridable: --override {0} --confirm-override {0})",
+                g.rule
+            )
         } else {
             String::new()
         };
-        out.push_str(&format!("  {verdict}  {:<width$}  {}{hint}\n", g.rule, g.reason));
+        out.push_str(&format!(
+            "  {verdict}  {:<width$}  {}{hint}\n",
+            g.rule, g.reason
+        ));
     }
     out.push_str("NOTES\n");
     for n in &plan.notes {

@@ -7,13 +7,22 @@ use crate::setup::{self, CliError};
 pub async fn run(g: &GlobalArgs, args: &SimulateArgs) -> Result<(), CliError> {
     let (fleet, is_sim) = setup::load_fleet(g)?;
     if fleet.region(&args.fail).is_none() {
-        return Err(crate::commands::act::op_error(crate::ops::plan::unknown_region(&fleet, &args.fail)));
+        return Err(crate::commands::act::op_error(
+            crate::ops::plan::unknown_region(&fleet, &args.fail),
+        ));
     }
     let target = crate::commands::act::target(g, &fleet, is_sim, args.after).await?;
-    let report = target.what_if(&fleet, &args.fail).await.map_err(CliError::Runtime)?;
+    let report = target
+        .what_if(&fleet, &args.fail)
+        .await
+        .map_err(CliError::Runtime)?;
     match args.format {
         Format::Json => {
-            println!("{}", serde_json::to_string_pretty(&report).map_err(|e| CliError::Runtime(e.to_string()))?)
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&report)
+                    .map_err(|e| CliError::Runtime(e.to_string()))?
+            )
         }
         Format::Table => print!("{}", table(&report)),
     }
@@ -31,22 +40,37 @@ pub fn table(w: &WhatIf) -> String {
         w.failed,
         w.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         w.fleet,
-        if w.source == "sim" { "simulated fleet" } else { "AWS" }
+        if w.source == "sim" {
+            "simulated fleet"
+        } else {
+            "AWS"
+        }
     );
     out.push_str(&format!(
         "TRAFFIC   {} req/s move to the serving survivors by weight\n",
         opt(w.moved_rps, |v| format!("{v:.0}"))
     ));
     let mut rows = vec![[
-        "SURVIVOR", "WEIGHT", "REQ/S NOW", "REQ/S AFTER", "CAPACITY", "LOAD", "TASKS", "NEED", "ADD",
-        &format!("{} AFTER", w.stat), &format!("{} SCALED", w.stat),
+        "SURVIVOR",
+        "WEIGHT",
+        "REQ/S NOW",
+        "REQ/S AFTER",
+        "CAPACITY",
+        "LOAD",
+        "TASKS",
+        "NEED",
+        "ADD",
+        &format!("{} AFTER", w.stat),
+        &format!("{} SCALED", w.stat),
     ]
     .map(String::from)
     .to_vec()];
     for s in &w.survivors {
         rows.push(vec![
             s.region.clone(),
-            s.weight.map(|v| v.to_string()).unwrap_or_else(|| "—".into()),
+            s.weight
+                .map(|v| v.to_string())
+                .unwrap_or_else(|| "—".into()),
             opt(s.rps_now, |v| format!("{v:.0}")),
             format!("{:.0}", s.rps_after),
             format!("{:.0}", s.capacity_rps),
@@ -58,9 +82,15 @@ pub fn table(w: &WhatIf) -> String {
             opt(s.latency_scaled_ms, |v| format!("{v:.0} ms")),
         ]);
     }
-    let widths: Vec<usize> = (0..rows[0].len()).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> = (0..rows[0].len())
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
     for row in &rows {
-        let cells: Vec<String> = row.iter().zip(&widths).map(|(v, w)| format!("{v:<w$}")).collect();
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(v, w)| format!("{v:<w$}"))
+            .collect();
         out.push_str(&format!("  {}\n", cells.join("  ").trim_end()));
     }
     out.push_str(&format!("THRESHOLD {} {:.0} ms\n", w.stat, w.threshold_ms));
@@ -82,14 +112,34 @@ pub fn table(w: &WhatIf) -> String {
     }
     out.push_str("STEPS\n");
     for s in &w.steps {
-        out.push_str(&format!("  {:>4.0} s  {}{}\n", s.seconds, s.name, if s.parallel { " (in parallel)" } else { "" }));
+        out.push_str(&format!(
+            "  {:>4.0} s  {}{}\n",
+            s.seconds,
+            s.name,
+            if s.parallel { " (in parallel)" } else { "" }
+        ));
     }
-    let verdict = if w.rto_s <= w.rto_budget_s { "within" } else { "OVER" };
-    out.push_str(&format!("RTO       ~{:.0} s, {verdict} the budget of {:.0} s\n", w.rto_s, w.rto_budget_s));
+    let verdict = if w.rto_s <= w.rto_budget_s {
+        "within"
+    } else {
+        "OVER"
+    };
+    out.push_str(&format!(
+        "RTO       ~{:.0} s, {verdict} the budget of {:.0} s\n",
+        w.rto_s, w.rto_budget_s
+    ));
     out.push_str("RECOMMEND\n");
     for op in &w.recommended {
-        if let crate::ops::Op::Scale { region, service, desired, .. } = op {
-            out.push_str(&format!("  opsdeck act scale --region {region} --service {service} --desired {desired}\n"));
+        if let crate::ops::Op::Scale {
+            region,
+            service,
+            desired,
+            ..
+        } = op
+        {
+            out.push_str(&format!(
+                "  opsdeck act scale --region {region} --service {service} --desired {desired}\n"
+            ));
         }
     }
     if w.recommended.is_empty() {

@@ -59,7 +59,11 @@ pub struct AuditRecord {
 pub fn new_id(now: DateTime<Utc>) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    format!("{}-{}-{n}", now.format("%Y%m%dT%H%M%S%3fZ"), std::process::id())
+    format!(
+        "{}-{}-{n}",
+        now.format("%Y%m%dT%H%M%S%3fZ"),
+        std::process::id()
+    )
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -92,7 +96,11 @@ impl AuditLog {
         }
         let mut line = serde_json::to_string(record).map_err(|e| e.to_string())?;
         line.push('\n');
-        let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&self.path).map_err(fail)?;
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)
+            .map_err(fail)?;
         file.write_all(line.as_bytes()).map_err(fail)?;
         file.sync_all().map_err(fail)
     }
@@ -101,7 +109,10 @@ impl AuditLog {
     /// (torn by a crash mid-write) is skipped.
     pub fn read(&self) -> Result<Vec<AuditRecord>, String> {
         match std::fs::read_to_string(&self.path) {
-            Ok(text) => Ok(text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect()),
+            Ok(text) => Ok(text
+                .lines()
+                .filter_map(|l| serde_json::from_str(l).ok())
+                .collect()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
             Err(e) => Err(format!("{}: {e}", self.path.display())),
         }
@@ -126,14 +137,20 @@ pub fn recorded_weight(records: &[AuditRecord], fleet: &str, region: &str) -> Op
         .filter(|r| r.decision == Decision::Execute && r.fleet == fleet && r.region == region)
         .find(|r| matches!(r.op, Op::Drain { .. }))
         .and_then(|r| match &r.plan.undo {
-            Some(Op::Restore { weight: Some(w), .. }) => Some(*w),
+            Some(Op::Restore {
+                weight: Some(w), ..
+            }) => Some(*w),
             _ => None,
         })
 }
 
 /// The newest reversible operation of `fleet` on `source` that took effect, is not itself an undo,
 /// and has not been undone.
-pub fn last_reversible<'a>(records: &'a [AuditRecord], fleet: &str, source: &str) -> Option<&'a AuditRecord> {
+pub fn last_reversible<'a>(
+    records: &'a [AuditRecord],
+    fleet: &str,
+    source: &str,
+) -> Option<&'a AuditRecord> {
     let undone: Vec<&str> = records
         .iter()
         .filter(|r| r.decision == Decision::Execute)
@@ -146,7 +163,10 @@ pub fn last_reversible<'a>(records: &'a [AuditRecord], fleet: &str, source: &str
             && r.undo_of.is_none()
             && r.plan.reversible
             && r.plan.undo.is_some()
-            && matches!(r.result, Some(OpResult::Applied) | Some(OpResult::NotYetVerified { .. }))
+            && matches!(
+                r.result,
+                Some(OpResult::Applied) | Some(OpResult::NotYetVerified { .. })
+            )
             && !undone.contains(&r.id.as_str())
     })
 }

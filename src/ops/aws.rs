@@ -27,24 +27,35 @@ pub(super) fn sdk_error<E: std::error::Error>(e: E) -> String {
 
 impl AwsTarget {
     /// Clients from aws-config's standard chain; `endpoint_url` sends every call to an emulator.
-    pub async fn connect(fleet: Fleet, profile: Option<&str>, endpoint_url: Option<&str>) -> AwsTarget {
+    pub async fn connect(
+        fleet: Fleet,
+        profile: Option<&str>,
+        endpoint_url: Option<&str>,
+    ) -> AwsTarget {
         let timeouts = TimeoutConfig::builder()
             .operation_timeout(Duration::from_secs(30))
             .connect_timeout(Duration::from_secs(5))
             .build();
-        let mut loader =
-            aws_config::defaults(BehaviorVersion::latest()).region(Region::new(ROUTE53_REGION)).timeout_config(timeouts);
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(ROUTE53_REGION))
+            .timeout_config(timeouts);
         if let Some(p) = profile {
             loader = loader.profile_name(p);
         }
         if let Some(url) = endpoint_url {
             loader = loader.endpoint_url(url);
         }
-        AwsTarget { config: loader.load().await, fleet }
+        AwsTarget {
+            config: loader.load().await,
+            fleet,
+        }
     }
 
     fn in_region(&self, region: &str) -> SdkConfig {
-        self.config.to_builder().region(Region::new(region.to_string())).build()
+        self.config
+            .to_builder()
+            .region(Region::new(region.to_string()))
+            .build()
     }
 
     pub(super) fn ecs(&self, region: &str) -> aws_sdk_ecs::Client {
@@ -67,7 +78,11 @@ impl AwsTarget {
     async fn call(&self, call: &ApiCall) -> Result<Option<String>, String> {
         let p = &call.params;
         let text = |k: &str| p[k].as_str().unwrap_or_default().to_string();
-        let int = |k: &str| p[k].as_i64().and_then(|v| i32::try_from(v).ok()).ok_or_else(|| format!("bad {k}"));
+        let int = |k: &str| {
+            p[k].as_i64()
+                .and_then(|v| i32::try_from(v).ok())
+                .ok_or_else(|| format!("bad {k}"))
+        };
         match (call.service.as_str(), call.operation.as_str()) {
             ("ecs", "UpdateService") => {
                 self.ecs(&call.region)
@@ -121,8 +136,17 @@ impl AwsTarget {
 
     /// PENDING or INSYNC for a Route53 change.
     async fn change_status(&self, id: &str) -> Result<String, String> {
-        let out = self.route53().get_change().id(id).send().await.map_err(sdk_error)?;
-        Ok(out.change_info().map(|c| c.status().as_str().to_string()).unwrap_or_else(|| "unknown".into()))
+        let out = self
+            .route53()
+            .get_change()
+            .id(id)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        Ok(out
+            .change_info()
+            .map(|c| c.status().as_str().to_string())
+            .unwrap_or_else(|| "unknown".into()))
     }
 }
 
@@ -141,7 +165,10 @@ fn change_batch(v: &Value) -> Result<r53::ChangeBatch, String> {
             .set_health_check_id(s["HealthCheckId"].as_str().map(str::to_string));
         for r in s["ResourceRecords"].as_array().into_iter().flatten() {
             set = set.resource_records(
-                r53::ResourceRecord::builder().value(r["Value"].as_str().unwrap_or_default()).build().map_err(bad)?,
+                r53::ResourceRecord::builder()
+                    .value(r["Value"].as_str().unwrap_or_default())
+                    .build()
+                    .map_err(bad)?,
             );
         }
         if let Some(a) = s.get("AliasTarget").filter(|a| a.is_object()) {
@@ -155,7 +182,13 @@ fn change_batch(v: &Value) -> Result<r53::ChangeBatch, String> {
             );
         }
         let action = r53::ChangeAction::from(c["Action"].as_str().unwrap_or("UPSERT"));
-        changes.push(r53::Change::builder().action(action).resource_record_set(set.build().map_err(bad)?).build().map_err(bad)?);
+        changes.push(
+            r53::Change::builder()
+                .action(action)
+                .resource_record_set(set.build().map_err(bad)?)
+                .build()
+                .map_err(bad)?,
+        );
     }
     r53::ChangeBatch::builder()
         .set_comment(v["Comment"].as_str().map(str::to_string))
@@ -190,14 +223,22 @@ impl Target for AwsTarget {
             for call in &plan.calls {
                 match self.call(call).await {
                     Ok(change) => {
-                        done.calls.push(format!("{} {} ok", call.service, call.operation));
+                        done.calls
+                            .push(format!("{} {} ok", call.service, call.operation));
                         if change.is_some() {
                             done.route53_change = change;
                         }
                     }
                     Err(e) => {
-                        let ran = if done.calls.is_empty() { "nothing ran".into() } else { done.calls.join(", ") };
-                        return Err(format!("{} {}: {e} (before it: {ran})", call.service, call.operation));
+                        let ran = if done.calls.is_empty() {
+                            "nothing ran".into()
+                        } else {
+                            done.calls.join(", ")
+                        };
+                        return Err(format!(
+                            "{} {}: {e} (before it: {ran})",
+                            call.service, call.operation
+                        ));
                     }
                 }
             }
@@ -206,7 +247,12 @@ impl Target for AwsTarget {
         .boxed()
     }
 
-    fn verify<'a>(&'a self, plan: &'a Plan, executed: &'a Executed, limits: VerifyLimits) -> BoxFuture<'a, Verification> {
+    fn verify<'a>(
+        &'a self,
+        plan: &'a Plan,
+        executed: &'a Executed,
+        limits: VerifyLimits,
+    ) -> BoxFuture<'a, Verification> {
         async move {
             let start = Instant::now();
             let mut insync = executed.route53_change.is_none();
@@ -231,9 +277,17 @@ impl Target for AwsTarget {
                     }
                 };
                 if start.elapsed() >= limits.limit {
-                    return Verification::NotYetVerified(format!("after {} s: {why}", start.elapsed().as_secs()));
+                    return Verification::NotYetVerified(format!(
+                        "after {} s: {why}",
+                        start.elapsed().as_secs()
+                    ));
                 }
-                tokio::time::sleep(limits.poll.min(limits.limit.saturating_sub(start.elapsed()))).await;
+                tokio::time::sleep(
+                    limits
+                        .poll
+                        .min(limits.limit.saturating_sub(start.elapsed())),
+                )
+                .await;
             }
         }
         .boxed()

@@ -45,7 +45,13 @@ pub struct GuardResult {
 impl GuardResult {
     fn new(rule: &str, passed: bool, reason: String) -> Self {
         let overridable = is_overridable(rule).unwrap_or(false);
-        GuardResult { rule: rule.into(), passed, overridable, overridden: false, reason }
+        GuardResult {
+            rule: rule.into(),
+            passed,
+            overridable,
+            overridden: false,
+            reason,
+        }
     }
 
     /// Blocks the operation: failed and not overridden.
@@ -115,9 +121,17 @@ pub fn first_block(guards: &[GuardResult]) -> Option<&GuardResult> {
 
 fn read_only(i: &GuardInput) -> GuardResult {
     if i.read_only {
-        GuardResult::new(READ_ONLY, false, "read-only: every operation is refused (kill switch on)".into())
+        GuardResult::new(
+            READ_ONLY,
+            false,
+            "read-only: every operation is refused (kill switch on)".into(),
+        )
     } else if !i.actions_allowed {
-        GuardResult::new(READ_ONLY, false, "operations against real AWS are off: enable them with --allow-actions".into())
+        GuardResult::new(
+            READ_ONLY,
+            false,
+            "operations against real AWS are off: enable them with --allow-actions".into(),
+        )
     } else {
         GuardResult::new(READ_ONLY, true, "operations enabled".into())
     }
@@ -141,9 +155,16 @@ fn cooldown(i: &GuardInput) -> GuardResult {
         Some(t) => GuardResult::new(
             COOLDOWN,
             true,
-            format!("last change {} s ago (cooldown {wait} s)", (i.now - t).num_seconds()),
+            format!(
+                "last change {} s ago (cooldown {wait} s)",
+                (i.now - t).num_seconds()
+            ),
         ),
-        None => GuardResult::new(COOLDOWN, true, format!("no recent change to this resource (cooldown {wait} s)")),
+        None => GuardResult::new(
+            COOLDOWN,
+            true,
+            format!("no recent change to this resource (cooldown {wait} s)"),
+        ),
     }
 }
 
@@ -162,18 +183,30 @@ fn last_serving(i: &GuardInput) -> GuardResult {
             ),
         )
     } else {
-        let list = if then.is_empty() { "none".to_string() } else { then.join(", ") };
+        let list = if then.is_empty() {
+            "none".to_string()
+        } else {
+            then.join(", ")
+        };
         GuardResult::new(
             LAST_SERVING_REGION,
             true,
-            format!("serving afterwards: {list} ({} of {})", then.len(), after.regions.len()),
+            format!(
+                "serving afterwards: {list} ({} of {})",
+                then.len(),
+                after.regions.len()
+            ),
         )
     }
 }
 
 fn all_weights_zero(i: &GuardInput) -> GuardResult {
     let after = i.before.after(&i.plan.op);
-    let Some(key) = after.region(&i.plan.region).and_then(|r| r.record.as_ref()).map(|r| r.key()) else {
+    let Some(key) = after
+        .region(&i.plan.region)
+        .and_then(|r| r.record.as_ref())
+        .map(|r| r.key())
+    else {
         return GuardResult::new(ALL_WEIGHTS_ZERO, true, "no weighted record".into());
     };
     let weights: Vec<i64> = after
@@ -194,20 +227,34 @@ fn all_weights_zero(i: &GuardInput) -> GuardResult {
             ),
         )
     } else {
-        GuardResult::new(ALL_WEIGHTS_ZERO, true, format!("{above} of {} records of {} keep a weight above 0", weights.len(), key.1))
+        GuardResult::new(
+            ALL_WEIGHTS_ZERO,
+            true,
+            format!(
+                "{above} of {} records of {} keep a weight above 0",
+                weights.len(),
+                key.1
+            ),
+        )
     }
 }
 
-fn replica_db(i: &GuardInput) -> Option<&super::view::DatabaseState> {
-    i.before.region(&i.plan.region).and_then(|r| r.database.as_ref())
+fn replica_db<'a>(i: &GuardInput<'a>) -> Option<&'a super::view::DatabaseState> {
+    i.before
+        .region(&i.plan.region)
+        .and_then(|r| r.database.as_ref())
 }
 
 fn replication_broken(i: &GuardInput) -> GuardResult {
     match replica_db(i).map(|d| &d.replication) {
-        Some(Replication::Broken { instance, reason, .. }) => GuardResult::new(
+        Some(Replication::Broken {
+            instance, reason, ..
+        }) => GuardResult::new(
             REPLICATION_BROKEN,
             false,
-            format!("replication of {instance} is broken ({reason}): it stopped at an unknown point"),
+            format!(
+                "replication of {instance} is broken ({reason}): it stopped at an unknown point"
+            ),
         ),
         _ => GuardResult::new(REPLICATION_BROKEN, true, "replication is running".into()),
     }
@@ -215,7 +262,9 @@ fn replication_broken(i: &GuardInput) -> GuardResult {
 
 fn replica_lag(i: &GuardInput) -> GuardResult {
     let budget = i.fleet.capacity.rpo_budget_s;
-    let Some(db) = replica_db(i) else { return GuardResult::new(REPLICA_LAG_OVER_RPO, true, "no database".into()) };
+    let Some(db) = replica_db(i) else {
+        return GuardResult::new(REPLICA_LAG_OVER_RPO, true, "no database".into());
+    };
     match (&db.replication, db.lag_s) {
         (Replication::Broken { .. }, _) => {
             GuardResult::new(REPLICA_LAG_OVER_RPO, true, format!("no lag while broken (see {REPLICATION_BROKEN})"))
@@ -237,7 +286,14 @@ fn replica_lag(i: &GuardInput) -> GuardResult {
 }
 
 fn autoscaling_bounds(i: &GuardInput) -> GuardResult {
-    let Op::Scale { cluster, service, desired, bounds, .. } = &i.plan.op else {
+    let Op::Scale {
+        cluster,
+        service,
+        desired,
+        bounds,
+        ..
+    } = &i.plan.op
+    else {
         return GuardResult::new(AUTOSCALING_BOUNDS, true, "not a scale".into());
     };
     let current = i

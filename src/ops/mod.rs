@@ -71,9 +71,10 @@ pub enum Op {
 impl Op {
     pub fn region(&self) -> &str {
         match self {
-            Op::Scale { region, .. } | Op::Promote { region } | Op::Drain { region } | Op::Restore { region, .. } => {
-                region
-            }
+            Op::Scale { region, .. }
+            | Op::Promote { region }
+            | Op::Drain { region }
+            | Op::Restore { region, .. } => region,
         }
     }
 
@@ -90,14 +91,28 @@ impl Op {
     /// One line: "scale atlas-us/api in us-east-1 to 5".
     pub fn summary(&self) -> String {
         match self {
-            Op::Scale { region, cluster, service, desired, bounds } => {
-                let b = bounds.map(|b| format!(" (autoscaling {b})")).unwrap_or_default();
+            Op::Scale {
+                region,
+                cluster,
+                service,
+                desired,
+                bounds,
+            } => {
+                let b = bounds
+                    .map(|b| format!(" (autoscaling {b})"))
+                    .unwrap_or_default();
                 format!("scale {cluster}/{service} in {region} to {desired}{b}")
             }
             Op::Promote { region } => format!("promote the replica in {region}"),
             Op::Drain { region } => format!("drain {region}"),
-            Op::Restore { region, weight: Some(w) } => format!("restore {region} to weight {w}"),
-            Op::Restore { region, weight: None } => format!("restore {region}"),
+            Op::Restore {
+                region,
+                weight: Some(w),
+            } => format!("restore {region} to weight {w}"),
+            Op::Restore {
+                region,
+                weight: None,
+            } => format!("restore {region}"),
         }
     }
 }

@@ -48,9 +48,9 @@ impl OpResult {
     pub fn reason(&self) -> Option<&str> {
         match self {
             OpResult::Applied => None,
-            OpResult::NotYetVerified { reason } | OpResult::Failed { reason } | OpResult::Refused { reason, .. } => {
-                Some(reason)
-            }
+            OpResult::NotYetVerified { reason }
+            | OpResult::Failed { reason }
+            | OpResult::Refused { reason, .. } => Some(reason),
         }
     }
 
@@ -138,7 +138,11 @@ impl Operator {
             last_change: audit::last_change(&records, &self.fleet.name, &plan.resource),
             now: Utc::now(),
         });
-        Ok(Prepared { plan, guards, before })
+        Ok(Prepared {
+            plan,
+            guards,
+            before,
+        })
     }
 
     /// Run what was shown: plan again from a fresh read, refuse unless the confirmation matches,
@@ -148,7 +152,11 @@ impl Operator {
         let mut guards = fresh.guards.clone();
         let refusal = refusal(shown, &fresh, confirm, &mut guards);
         let plan = fresh.plan;
-        let overrides: Vec<String> = guards.iter().filter(|g| g.overridden).map(|g| g.rule.clone()).collect();
+        let overrides: Vec<String> = guards
+            .iter()
+            .filter(|g| g.overridden)
+            .map(|g| g.rule.clone())
+            .collect();
         let now = Utc::now();
         let mut record = AuditRecord {
             time: now,
@@ -162,7 +170,11 @@ impl Operator {
             plan: plan.clone(),
             guards: guards.clone(),
             overrides: overrides.clone(),
-            decision: if refusal.is_some() { Decision::Refused } else { Decision::Execute },
+            decision: if refusal.is_some() {
+                Decision::Refused
+            } else {
+                Decision::Execute
+            },
             undo_of: confirm.undo_of.clone(),
             executed: None,
             result: None,
@@ -177,10 +189,23 @@ impl Operator {
         record.executed = executed;
         record.result = Some(result.clone());
         self.audit.append(&record).map_err(|e| {
-            OpError::Audit(format!("the operation ended ({result}) but its ended record was not written: {e}"))
+            OpError::Audit(format!(
+                "the operation ended ({result}) but its ended record was not written: {e}"
+            ))
         })?;
-        let undo = if result.took_effect() && plan.reversible { plan.undo.clone() } else { None };
-        Ok(Outcome { id: record.id, plan, guards, overrides, result, undo })
+        let undo = if result.took_effect() && plan.reversible {
+            plan.undo.clone()
+        } else {
+            None
+        };
+        Ok(Outcome {
+            id: record.id,
+            plan,
+            guards,
+            overrides,
+            result,
+            undo,
+        })
     }
 
     async fn execute_and_verify(&self, plan: &Plan) -> (Option<Executed>, OpResult) {
@@ -188,10 +213,17 @@ impl Operator {
             Ok(e) => e,
             Err(reason) => return (None, OpResult::Failed { reason }),
         };
-        if let Some(ms) = std::env::var(PAUSE_BEFORE_VERIFY_ENV).ok().and_then(|v| v.parse::<u64>().ok()) {
+        if let Some(ms) = std::env::var(PAUSE_BEFORE_VERIFY_ENV)
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+        {
             tokio::time::sleep(Duration::from_millis(ms)).await;
         }
-        let result = match self.target.verify(plan, &executed, self.settings.verify).await {
+        let result = match self
+            .target
+            .verify(plan, &executed, self.settings.verify)
+            .await
+        {
             Verification::Applied => OpResult::Applied,
             Verification::NotYetVerified(reason) => OpResult::NotYetVerified { reason },
             Verification::Failed(reason) => OpResult::Failed { reason },
@@ -201,7 +233,12 @@ impl Operator {
 }
 
 /// Why the operation must not run, if it must not. Marks confirmed overrides on `guards`.
-fn refusal(shown: &Prepared, fresh: &Prepared, confirm: &Confirmation, guards: &mut [GuardResult]) -> Option<OpResult> {
+fn refusal(
+    shown: &Prepared,
+    fresh: &Prepared,
+    confirm: &Confirmation,
+    guards: &mut [GuardResult],
+) -> Option<OpResult> {
     let refused = |reason: String| Some(OpResult::Refused { reason, rule: None });
     if confirm.typed != fresh.plan.region {
         return refused(format!(

@@ -34,13 +34,22 @@ pub struct ApiCall {
 
 impl std::fmt::Display for ApiCall {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {} ({}) {}", self.service, self.operation, self.region, self.params)
+        write!(
+            f,
+            "{} {} ({}) {}",
+            self.service, self.operation, self.region, self.params
+        )
     }
 }
 
 impl ApiCall {
     fn new(service: &str, operation: &str, region: &str, params: Value) -> Self {
-        ApiCall { service: service.into(), operation: operation.into(), region: region.into(), params }
+        ApiCall {
+            service: service.into(),
+            operation: operation.into(),
+            region: region.into(),
+            params,
+        }
     }
 }
 
@@ -72,8 +81,14 @@ impl Plan {
 }
 
 /// `--service S` with an optional cluster: the fleet file's `cluster/service` in that region.
-pub fn resolve_service(fleet: &Fleet, region: &str, service: &str) -> Result<(String, String), OpError> {
-    let spec = fleet.region(region).ok_or_else(|| unknown_region(fleet, region))?;
+pub fn resolve_service(
+    fleet: &Fleet,
+    region: &str,
+    service: &str,
+) -> Result<(String, String), OpError> {
+    let spec = fleet
+        .region(region)
+        .ok_or_else(|| unknown_region(fleet, region))?;
     let found: Vec<_> = spec
         .ecs
         .iter()
@@ -82,25 +97,46 @@ pub fn resolve_service(fleet: &Fleet, region: &str, service: &str) -> Result<(St
     match found.as_slice() {
         [one] => Ok((one.cluster.clone(), one.service.clone())),
         [] => {
-            let names: Vec<String> = spec.ecs.iter().map(|s| format!("{}/{}", s.cluster, s.service)).collect();
+            let names: Vec<String> = spec
+                .ecs
+                .iter()
+                .map(|s| format!("{}/{}", s.cluster, s.service))
+                .collect();
             Err(OpError::Input(format!(
                 "{region} has no ECS service `{service}` (services: {})",
-                if names.is_empty() { "none".into() } else { names.join(", ") }
+                if names.is_empty() {
+                    "none".into()
+                } else {
+                    names.join(", ")
+                }
             )))
         }
-        _ => Err(OpError::Input(format!("`{service}` names several services in {region}: use cluster/service"))),
+        _ => Err(OpError::Input(format!(
+            "`{service}` names several services in {region}: use cluster/service"
+        ))),
     }
 }
 
 pub fn unknown_region(fleet: &Fleet, region: &str) -> OpError {
     let names: Vec<&str> = fleet.regions.iter().map(|r| r.name.as_str()).collect();
-    OpError::Input(format!("fleet `{}` has no region `{region}` (regions: {})", fleet.name, names.join(", ")))
+    OpError::Input(format!(
+        "fleet `{}` has no region `{region}` (regions: {})",
+        fleet.name,
+        names.join(", ")
+    ))
 }
 
 /// Plan `op` on `view`. `recorded_weight` is the weight the region's last drain found (audit log),
 /// used by a restore without an explicit weight.
-pub fn build(op: &Op, view: &FleetView, fleet: &Fleet, recorded_weight: Option<i64>) -> Result<Plan, OpError> {
-    let region = view.region(op.region()).ok_or_else(|| unknown_region(fleet, op.region()))?;
+pub fn build(
+    op: &Op,
+    view: &FleetView,
+    fleet: &Fleet,
+    recorded_weight: Option<i64>,
+) -> Result<Plan, OpError> {
+    let region = view
+        .region(op.region())
+        .ok_or_else(|| unknown_region(fleet, op.region()))?;
     let mut plan = Plan {
         op: op.clone(),
         fleet: view.fleet.clone(),
@@ -116,9 +152,15 @@ pub fn build(op: &Op, view: &FleetView, fleet: &Fleet, recorded_weight: Option<i
         after: Vec::new(),
     };
     match op {
-        Op::Scale { cluster, service, desired, bounds, .. } => {
-            scale(&mut plan, region, fleet, cluster, service, *desired, *bounds)?
-        }
+        Op::Scale {
+            cluster,
+            service,
+            desired,
+            bounds,
+            ..
+        } => scale(
+            &mut plan, region, fleet, cluster, service, *desired, *bounds,
+        )?,
         Op::Drain { .. } => weight(&mut plan, region, view, 0)?,
         Op::Restore { weight: w, .. } => {
             let w = w.or(recorded_weight).ok_or_else(|| {
@@ -128,9 +170,14 @@ pub fn build(op: &Op, view: &FleetView, fleet: &Fleet, recorded_weight: Option<i
                 ))
             })?;
             if !(1..=MAX_WEIGHT).contains(&w) {
-                return Err(OpError::Input(format!("a restored weight must be 1..={MAX_WEIGHT}, not {w}")));
+                return Err(OpError::Input(format!(
+                    "a restored weight must be 1..={MAX_WEIGHT}, not {w}"
+                )));
             }
-            plan.op = Op::Restore { region: region.name.clone(), weight: Some(w) };
+            plan.op = Op::Restore {
+                region: region.name.clone(),
+                weight: Some(w),
+            };
             weight(&mut plan, region, view, w)?
         }
         Op::Promote { .. } => promote(&mut plan, region, view, fleet)?,
@@ -154,14 +201,21 @@ fn scale(
         .service(&id)
         .ok_or_else(|| OpError::Input(format!("{} has no ECS service `{id}`", region.name)))?;
     if desired < 0 {
-        return Err(OpError::Input(format!("desired count must be 0 or more, not {desired}")));
+        return Err(OpError::Input(format!(
+            "desired count must be 0 or more, not {desired}"
+        )));
     }
     if let Some(b) = bounds {
         if b.min > b.max || desired < b.min || desired > b.max {
-            return Err(OpError::Input(format!("desired {desired} does not fit the autoscaling bounds {b}")));
+            return Err(OpError::Input(format!(
+                "desired {desired} does not fit the autoscaling bounds {b}"
+            )));
         }
         if s.bounds.is_none() {
-            return Err(OpError::Input(format!("no autoscaling target manages {id} in {}", region.name)));
+            return Err(OpError::Input(format!(
+                "no autoscaling target manages {id} in {}",
+                region.name
+            )));
         }
     }
     plan.resource = format!("ecs:{}/{id}", region.name);
@@ -169,14 +223,21 @@ fn scale(
         (_, Some(b)) => Some(b),
         (None, None) => None,
         // Keep autoscaling from scaling a scale-up back in: the floor rises to the new count.
-        (Some(b), None) if desired > s.desired => Some(Bounds { min: b.min.max(desired), max: b.max.max(desired) }),
-        (Some(b), None) => Some(Bounds { min: b.min.min(desired), max: b.max }),
+        (Some(b), None) if desired > s.desired => Some(Bounds {
+            min: b.min.max(desired),
+            max: b.max.max(desired),
+        }),
+        (Some(b), None) => Some(Bounds {
+            min: b.min.min(desired),
+            max: b.max,
+        }),
     };
     let resource_id = format!("service/{id}");
     if let (Some(old), Some(new)) = (s.bounds, new_bounds) {
         if old != new {
-            plan.changes.push(change(&resource_id, "autoscaling min", old.min, new.min));
-            plan.changes.push(change(&resource_id, "autoscaling max", old.max, new.max));
+            let target = format!("autoscaling {resource_id}");
+            plan.changes.push(change(&target, "min", old.min, new.min));
+            plan.changes.push(change(&target, "max", old.max, new.max));
             plan.changes.retain(|c| c.before != c.after);
         }
     }
@@ -196,7 +257,12 @@ fn scale(
         ));
     }
     if desired != s.desired {
-        plan.changes.push(change(&format!("ecs {id}"), "desiredCount", s.desired, desired));
+        plan.changes.push(change(
+            &format!("ecs {id}"),
+            "desiredCount",
+            s.desired,
+            desired,
+        ));
         plan.calls.push(ApiCall::new(
             "ecs",
             "UpdateService",
@@ -206,10 +272,16 @@ fn scale(
     }
     let rps_per_task = fleet.capacity.rps_per_task;
     let capacity = desired as f64 * rps_per_task;
-    let load = region.served_rps.map(|r| format!(" for {r:.0} req/s served now")).unwrap_or_default();
-    plan.notes.push(format!("capacity after: {desired} × {rps_per_task:.0} = {capacity:.0} req/s{load}"));
+    let load = region
+        .served_rps
+        .map(|r| format!(" for {r:.0} req/s served now"))
+        .unwrap_or_default();
+    plan.notes.push(format!(
+        "capacity after: {desired} × {rps_per_task:.0} = {capacity:.0} req/s{load}"
+    ));
     if desired > s.desired {
-        plan.notes.push("new tasks start in about 90 s; capacity rises as they run".into());
+        plan.notes
+            .push("new tasks start in about 90 s; capacity rises as they run".into());
     }
     match (s.bounds, new_bounds) {
         (Some(_), Some(b)) if desired > s.desired => plan.notes.push(format!(
@@ -219,7 +291,9 @@ fn scale(
             "autoscaling may scale out again up to {} if load needs it",
             new_bounds.unwrap_or(b).max
         )),
-        (None, _) => plan.notes.push("no autoscaling target manages this service".into()),
+        (None, _) => plan
+            .notes
+            .push("no autoscaling target manages this service".into()),
         _ => {}
     }
     plan.undo = Some(Op::Scale {
@@ -233,24 +307,45 @@ fn scale(
 }
 
 fn weight(plan: &mut Plan, region: &RegionState, view: &FleetView, to: i64) -> Result<(), OpError> {
-    let rec = region
-        .record
-        .as_ref()
-        .ok_or_else(|| OpError::Input(format!("{} has no Route53 weighted record in the fleet file", region.name)))?;
-    let from = rec.weight.ok_or_else(|| {
-        OpError::Target(format!("{} [{}] is not a weighted record (no Weight)", rec.name, rec.set_identifier))
+    let rec = region.record.as_ref().ok_or_else(|| {
+        OpError::Input(format!(
+            "{} has no Route53 weighted record in the fleet file",
+            region.name
+        ))
     })?;
-    plan.resource = format!("route53:{}/{}/{}", rec.zone_id, rec.name, rec.set_identifier);
+    let from = rec.weight.ok_or_else(|| {
+        OpError::Target(format!(
+            "{} [{}] is not a weighted record (no Weight)",
+            rec.name, rec.set_identifier
+        ))
+    })?;
+    plan.resource = format!(
+        "route53:{}/{}/{}",
+        rec.zone_id, rec.name, rec.set_identifier
+    );
     plan.undo = Some(if from == 0 {
-        Op::Drain { region: region.name.clone() }
+        Op::Drain {
+            region: region.name.clone(),
+        }
     } else {
-        Op::Restore { region: region.name.clone(), weight: Some(from) }
+        Op::Restore {
+            region: region.name.clone(),
+            weight: Some(from),
+        }
     });
     if from == to {
-        plan.notes.push(format!("{} already has weight {to}: nothing to do", region.name));
+        plan.notes.push(format!(
+            "{} already has weight {to}: nothing to do",
+            region.name
+        ));
         return Ok(());
     }
-    plan.changes.push(change(&format!("route53 {} [{}]", rec.name, rec.set_identifier), "weight", from, to));
+    plan.changes.push(change(
+        &format!("route53 {} [{}]", rec.name, rec.set_identifier),
+        "weight",
+        from,
+        to,
+    ));
     let mut set = json!({
         "Name": rec.name,
         "Type": rec.record_type,
@@ -291,29 +386,58 @@ fn weight(plan: &mut Plan, region: &RegionState, view: &FleetView, to: i64) -> R
         .iter()
         .filter(|r| r.name != region.name && r.serving())
         .filter(|r| r.record.as_ref().map(|o| o.key()) == Some(rec.key()))
-        .map(|r| format!("{} (weight {})", r.name, r.record.as_ref().and_then(|o| o.weight).unwrap_or(0)))
+        .map(|r| {
+            format!(
+                "{} (weight {})",
+                r.name,
+                r.record.as_ref().and_then(|o| o.weight).unwrap_or(0)
+            )
+        })
         .collect();
-    let ttl = rec.ttl.map(|t| format!("{t} s")).unwrap_or_else(|| "the record's TTL".into());
+    let ttl = rec
+        .ttl
+        .map(|t| format!("{t} s"))
+        .unwrap_or_else(|| "the record's TTL".into());
     if to == 0 {
-        let served = region.served_rps.map(|r| format!("its {r:.0} req/s ")).unwrap_or_default();
+        let served = region
+            .served_rps
+            .map(|r| format!("its {r:.0} req/s "))
+            .unwrap_or_default();
         plan.notes.push(format!(
             "{served}moves to {} in proportion to their weights, as clients follow DNS ({ttl})",
-            if others.is_empty() { "no other serving region".into() } else { others.join(", ") }
+            if others.is_empty() {
+                "no other serving region".into()
+            } else {
+                others.join(", ")
+            }
         ));
     } else {
-        plan.notes.push(format!("{} takes a {to}/(sum of weights) share of the traffic again ({ttl})", region.name));
+        plan.notes.push(format!(
+            "{} takes a {to}/(sum of weights) share of the traffic again ({ttl})",
+            region.name
+        ));
     }
     Ok(())
 }
 
-fn promote(plan: &mut Plan, region: &RegionState, view: &FleetView, fleet: &Fleet) -> Result<(), OpError> {
-    let db = region
-        .database
-        .as_ref()
-        .ok_or_else(|| OpError::Input(format!("{} has no database (`rds`) in the fleet file", region.name)))?;
+fn promote(
+    plan: &mut Plan,
+    region: &RegionState,
+    view: &FleetView,
+    fleet: &Fleet,
+) -> Result<(), OpError> {
+    let db = region.database.as_ref().ok_or_else(|| {
+        OpError::Input(format!(
+            "{} has no database (`rds`) in the fleet file",
+            region.name
+        ))
+    })?;
     let source = match &db.replication {
         Replication::Primary { .. } => {
-            return Err(OpError::Input(format!("{} in {} is already a primary: nothing to promote", db.instance, region.name)))
+            return Err(OpError::Input(format!(
+                "{} in {} is already a primary: nothing to promote",
+                db.instance, region.name
+            )))
         }
         Replication::Replica { source, .. } => source.clone(),
         Replication::Broken { source, .. } => source.clone().unwrap_or_else(|| "unknown".into()),
@@ -340,7 +464,9 @@ fn promote(plan: &mut Plan, region: &RegionState, view: &FleetView, fleet: &Flee
         (_, Some(lag)) => format!("RPO: the replica is {lag:.1} s behind: that much data would be lost (budget {budget:.0} s)"),
         (_, None) => format!("RPO: the replica's lag is unknown: the data loss cannot be bounded (budget {budget:.0} s)"),
     });
-    plan.notes.push("one-way: cannot be undone (a promoted instance never becomes a replica again)".into());
+    plan.notes.push(
+        "one-way: cannot be undone (a promoted instance never becomes a replica again)".into(),
+    );
     let still: Vec<&str> = view
         .regions
         .iter()
@@ -351,21 +477,40 @@ fn promote(plan: &mut Plan, region: &RegionState, view: &FleetView, fleet: &Flee
     plan.notes.push(format!(
         "afterwards {} and {source} are both writers; {} keep following {source}",
         db.instance,
-        if still.is_empty() { "no replicas".to_string() } else { still.join(", ") }
+        if still.is_empty() {
+            "no replicas".to_string()
+        } else {
+            still.join(", ")
+        }
     ));
     Ok(())
 }
 
 fn change(resource: &str, field: &str, before: impl ToString, after: impl ToString) -> Change {
-    Change { resource: resource.into(), field: field.into(), before: before.to_string(), after: after.to_string() }
+    Change {
+        resource: resource.into(),
+        field: field.into(),
+        before: before.to_string(),
+        after: after.to_string(),
+    }
 }
 
 /// "us-east-1: weight 100, serving; db replica (0.8 s behind); tasks 3 desired".
 pub fn describe_region(r: &RegionState) -> String {
     let mut parts = Vec::new();
     if let Some(rec) = &r.record {
-        let w = rec.weight.map(|w| w.to_string()).unwrap_or_else(|| "—".into());
-        parts.push(format!("weight {w}, {}", if r.serving() { "serving" } else { "not serving" }));
+        let w = rec
+            .weight
+            .map(|w| w.to_string())
+            .unwrap_or_else(|| "—".into());
+        parts.push(format!(
+            "weight {w}, {}",
+            if r.serving() {
+                "serving"
+            } else {
+                "not serving"
+            }
+        ));
     }
     if let Some(db) = &r.database {
         parts.push(match (&db.replication, db.lag_s) {

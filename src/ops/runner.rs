@@ -15,14 +15,21 @@ pub struct OpsRunner {
 }
 
 fn failed(title: &str, message: impl ToString) -> Action {
-    Action::OpReport(OpReport::Failed { title: title.into(), message: message.to_string() })
+    Action::OpReport(OpReport::Failed {
+        title: title.into(),
+        message: message.to_string(),
+    })
 }
 
 impl OpsRunner {
     /// `None`: this source has no operations (every request is answered with a failure).
     pub fn new(operator: Option<Operator>) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
-        OpsRunner { operator: operator.map(Arc::new), tx, rx }
+        OpsRunner {
+            operator: operator.map(Arc::new),
+            tx,
+            rx,
+        }
     }
 
     /// The next report for the loop.
@@ -34,23 +41,34 @@ impl OpsRunner {
     pub fn handle(&self, effect: OpEffect) {
         let tx = self.tx.clone();
         let Some(operator) = self.operator.clone() else {
-            let _ = tx.send(failed("operations", "operations are not available on this source"));
+            let _ = tx.send(failed(
+                "operations",
+                "operations are not available on this source",
+            ));
             return;
         };
         tokio::spawn(async move {
             let report = match effect {
                 OpEffect::Plan { op, undo_of } => match operator.prepare(&op).await {
-                    Ok(p) => Action::OpReport(OpReport::Planned { prepared: Box::new(p), undo_of }),
+                    Ok(p) => Action::OpReport(OpReport::Planned {
+                        prepared: Box::new(p),
+                        undo_of,
+                    }),
                     Err(e) => failed("plan", e),
                 },
-                OpEffect::Run { prepared, confirmation } => match operator.run(&prepared, &confirmation).await {
+                OpEffect::Run {
+                    prepared,
+                    confirmation,
+                } => match operator.run(&prepared, &confirmation).await {
                     Ok(outcome) => Action::OpReport(OpReport::Finished(Box::new(outcome))),
                     Err(e) => failed("run", e),
                 },
-                OpEffect::WhatIf { region } => match operator.target.what_if(&operator.fleet, &region).await {
-                    Ok(w) => Action::OpReport(OpReport::WhatIf(Box::new(w))),
-                    Err(e) => failed("what-if", e),
-                },
+                OpEffect::WhatIf { region } => {
+                    match operator.target.what_if(&operator.fleet, &region).await {
+                        Ok(w) => Action::OpReport(OpReport::WhatIf(Box::new(w))),
+                        Err(e) => failed("what-if", e),
+                    }
+                }
                 OpEffect::LoadAudit => Action::OpReport(OpReport::Audit(operator.audit.read())),
                 OpEffect::PlanUndo => undo(&operator).await,
             };
@@ -65,15 +83,24 @@ async fn undo(operator: &Operator) -> Action {
         Ok(r) => r,
         Err(e) => return failed("undo", e),
     };
-    let Some(last) = audit::last_reversible(&records, &operator.fleet.name, operator.target.kind()) else {
+    let Some(last) = audit::last_reversible(&records, &operator.fleet.name, operator.target.kind())
+    else {
         return failed(
             "undo",
-            format!("no reversible operation to undo in {}", operator.audit.path().display()),
+            format!(
+                "no reversible operation to undo in {}",
+                operator.audit.path().display()
+            ),
         );
     };
-    let Some(op) = last.plan.undo.clone() else { return failed("undo", "the operation has no undo") };
+    let Some(op) = last.plan.undo.clone() else {
+        return failed("undo", "the operation has no undo");
+    };
     match operator.prepare(&op).await {
-        Ok(p) => Action::OpReport(OpReport::Planned { prepared: Box::new(p), undo_of: Some(last.id.clone()) }),
+        Ok(p) => Action::OpReport(OpReport::Planned {
+            prepared: Box::new(p),
+            undo_of: Some(last.id.clone()),
+        }),
         Err(e) => failed("undo", e),
     }
 }

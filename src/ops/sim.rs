@@ -21,12 +21,18 @@ pub struct SimTarget {
 
 /// "$USER (simulated fleet)".
 pub fn local_operator() -> String {
-    let user = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "unknown user".into());
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "unknown user".into());
     format!("{user} (simulated fleet)")
 }
 
 /// The console's operator on the simulated fleet: the source's own model, verified in real time.
-pub fn console_operator(fleet: &Fleet, model: Arc<Mutex<SimFleet>>, g: &crate::cli::GlobalArgs) -> super::Operator {
+pub fn console_operator(
+    fleet: &Fleet,
+    model: Arc<Mutex<SimFleet>>,
+    g: &crate::cli::GlobalArgs,
+) -> super::Operator {
     super::Operator {
         fleet: fleet.clone(),
         target: Arc::new(SimTarget::new(model, false)),
@@ -34,7 +40,10 @@ pub fn console_operator(fleet: &Fleet, model: Arc<Mutex<SimFleet>>, g: &crate::c
         settings: super::Settings {
             read_only: g.read_only,
             actions_allowed: true,
-            verify: VerifyLimits { limit: Duration::from_secs(10), poll: Duration::from_millis(500) },
+            verify: VerifyLimits {
+                limit: Duration::from_secs(10),
+                poll: Duration::from_millis(500),
+            },
         },
     }
 }
@@ -80,7 +89,9 @@ impl SimTarget {
             .collect();
         let mut lags = std::collections::HashMap::new();
         for (name, reading) in sim.readings() {
-            let Some(r) = regions.iter_mut().find(|r| r.name == name) else { continue };
+            let Some(r) = regions.iter_mut().find(|r| r.name == name) else {
+                continue;
+            };
             match reading {
                 Reading::Metrics(m) => {
                     r.served_rps = m.requests_per_s;
@@ -100,8 +111,15 @@ impl SimTarget {
                         .collect();
                 }
                 Reading::Topology(rep) => {
-                    let instance = fleet.region(&name).and_then(|s| s.rds.clone()).unwrap_or_default();
-                    r.database = Some(DatabaseState { instance, replication: rep, lag_s: None });
+                    let instance = fleet
+                        .region(&name)
+                        .and_then(|s| s.rds.clone())
+                        .unwrap_or_default();
+                    r.database = Some(DatabaseState {
+                        instance,
+                        replication: rep,
+                        lag_s: None,
+                    });
                 }
                 Reading::Route53(state) => {
                     if let Some(rec) = &mut r.record {
@@ -118,13 +136,21 @@ impl SimTarget {
             }
             // The model reports the bounds of a region's limiting service: exact for one service.
             if let (Some(load), [only]) = (sim.region_load(&r.name), r.services.as_mut_slice()) {
-                only.bounds = Some(Bounds { min: load.min_tasks, max: load.max_tasks });
+                only.bounds = Some(Bounds {
+                    min: load.min_tasks,
+                    max: load.max_tasks,
+                });
                 if r.served_rps.is_none() {
                     r.served_rps = Some(load.served_rps);
                 }
             }
         }
-        FleetView { fleet: fleet.name.clone(), source: "sim".into(), read_at: sim.now(), regions }
+        FleetView {
+            fleet: fleet.name.clone(),
+            source: "sim".into(),
+            read_at: sim.now(),
+            regions,
+        }
     }
 
     /// Apply the plan's calls to the model, in order.
@@ -136,12 +162,19 @@ impl SimTarget {
             let result = match (call.service.as_str(), call.operation.as_str()) {
                 ("ecs", "UpdateService") => {
                     let service = format!("{}/{}", str_of("cluster"), str_of("service"));
-                    sim.set_desired(&call.region, &service, p["desiredCount"].as_i64().unwrap_or(-1))
+                    sim.set_desired(
+                        &call.region,
+                        &service,
+                        p["desiredCount"].as_i64().unwrap_or(-1),
+                    )
                 }
                 ("application-autoscaling", "RegisterScalableTarget") => {
                     let id = str_of("ResourceId");
                     let service = id.strip_prefix("service/").unwrap_or(&id).to_string();
-                    let (min, max) = (p["MinCapacity"].as_i64().unwrap_or(-1), p["MaxCapacity"].as_i64().unwrap_or(-1));
+                    let (min, max) = (
+                        p["MinCapacity"].as_i64().unwrap_or(-1),
+                        p["MaxCapacity"].as_i64().unwrap_or(-1),
+                    );
                     sim.set_scaling_bounds(&call.region, &service, min, max)
                 }
                 ("route53", "ChangeResourceRecordSets") => {
@@ -160,10 +193,19 @@ impl SimTarget {
                 (s, o) => Err(format!("the simulator has no lever for {s} {o}")),
             };
             match result {
-                Ok(()) => done.calls.push(format!("{} {} ok", call.service, call.operation)),
+                Ok(()) => done
+                    .calls
+                    .push(format!("{} {} ok", call.service, call.operation)),
                 Err(e) => {
-                    let ran = if done.calls.is_empty() { "nothing ran".into() } else { done.calls.join(", ") };
-                    return Err(format!("{} {}: {e} (before it: {ran})", call.service, call.operation));
+                    let ran = if done.calls.is_empty() {
+                        "nothing ran".into()
+                    } else {
+                        done.calls.join(", ")
+                    };
+                    return Err(format!(
+                        "{} {}: {e} (before it: {ran})",
+                        call.service, call.operation
+                    ));
                 }
             }
         }
@@ -190,7 +232,12 @@ impl Target for SimTarget {
         async move { result }.boxed()
     }
 
-    fn verify<'a>(&'a self, plan: &'a Plan, _: &'a Executed, limits: VerifyLimits) -> BoxFuture<'a, Verification> {
+    fn verify<'a>(
+        &'a self,
+        plan: &'a Plan,
+        _: &'a Executed,
+        limits: VerifyLimits,
+    ) -> BoxFuture<'a, Verification> {
         async move {
             let poll = limits.poll.max(Duration::from_millis(10));
             let mut waited = Duration::ZERO;
@@ -205,7 +252,10 @@ impl Target for SimTarget {
                 match check_applied(plan, &view) {
                     Ok(()) => return Verification::Applied,
                     Err(why) if waited >= limits.limit => {
-                        return Verification::NotYetVerified(format!("after {} s: {why}", waited.as_secs()))
+                        return Verification::NotYetVerified(format!(
+                            "after {} s: {why}",
+                            waited.as_secs()
+                        ))
                     }
                     Err(_) => {}
                 }
@@ -214,7 +264,11 @@ impl Target for SimTarget {
         .boxed()
     }
 
-    fn what_if<'a>(&'a self, fleet: &'a Fleet, failed: &'a str) -> BoxFuture<'a, Result<WhatIf, String>> {
+    fn what_if<'a>(
+        &'a self,
+        fleet: &'a Fleet,
+        failed: &'a str,
+    ) -> BoxFuture<'a, Result<WhatIf, String>> {
         let sim = self.lock();
         let result = whatif::analyse(&SimTarget::view_of(&sim), fleet, failed, &SimModel(&sim));
         drop(sim);

@@ -49,12 +49,20 @@ pub trait Target: Send + Sync {
     fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<Executed, String>>;
 
     /// Poll until the target reports the change applied, within `limits`.
-    fn verify<'a>(&'a self, plan: &'a Plan, executed: &'a Executed, limits: VerifyLimits)
-        -> BoxFuture<'a, Verification>;
+    fn verify<'a>(
+        &'a self,
+        plan: &'a Plan,
+        executed: &'a Executed,
+        limits: VerifyLimits,
+    ) -> BoxFuture<'a, Verification>;
 
     /// "If `failed` fails now", from a fresh read. Without a model of demand: weights and the
     /// simulator's queueing formula.
-    fn what_if<'a>(&'a self, fleet: &'a Fleet, failed: &'a str) -> BoxFuture<'a, Result<WhatIf, String>> {
+    fn what_if<'a>(
+        &'a self,
+        fleet: &'a Fleet,
+        failed: &'a str,
+    ) -> BoxFuture<'a, Result<WhatIf, String>> {
         async move {
             let view = self.read().await?;
             whatif::analyse(&view, fleet, failed, &WeightedModel::new(fleet))
@@ -67,18 +75,32 @@ pub trait Target: Send + Sync {
 pub fn check_applied(plan: &Plan, view: &FleetView) -> Result<(), String> {
     use super::Op;
     use crate::fleet::Replication;
-    let region = view.region(&plan.region).ok_or_else(|| format!("{} is no longer in the fleet", plan.region))?;
+    let region = view
+        .region(&plan.region)
+        .ok_or_else(|| format!("{} is no longer in the fleet", plan.region))?;
     match &plan.op {
-        Op::Scale { cluster, service, desired, .. } => {
+        Op::Scale {
+            cluster,
+            service,
+            desired,
+            ..
+        } => {
             let s = region
                 .service(&format!("{cluster}/{service}"))
                 .ok_or_else(|| format!("{cluster}/{service} not found"))?;
             if s.desired != *desired {
                 return Err(format!("desiredCount reads {} (want {desired})", s.desired));
             }
-            let want = plan.calls.iter().find(|c| c.operation == "RegisterScalableTarget").map(|c| {
-                (c.params["MinCapacity"].as_i64().unwrap_or(-1), c.params["MaxCapacity"].as_i64().unwrap_or(-1))
-            });
+            let want = plan
+                .calls
+                .iter()
+                .find(|c| c.operation == "RegisterScalableTarget")
+                .map(|c| {
+                    (
+                        c.params["MinCapacity"].as_i64().unwrap_or(-1),
+                        c.params["MaxCapacity"].as_i64().unwrap_or(-1),
+                    )
+                });
             if let (Some((min, max)), Some(b)) = (want, s.bounds) {
                 if (b.min, b.max) != (min, max) {
                     return Err(format!("autoscaling bounds read {b} (want {min}..{max})"));
@@ -88,14 +110,19 @@ pub fn check_applied(plan: &Plan, view: &FleetView) -> Result<(), String> {
         }
         Op::Drain { .. } | Op::Restore { .. } => {
             let want = match &plan.op {
-                Op::Restore { weight: Some(w), .. } => *w,
+                Op::Restore {
+                    weight: Some(w), ..
+                } => *w,
                 _ => 0,
             };
             let got = region.record.as_ref().and_then(|r| r.weight);
             if got == Some(want) {
                 Ok(())
             } else {
-                Err(format!("weight reads {} (want {want})", got.map(|w| w.to_string()).unwrap_or_else(|| "—".into())))
+                Err(format!(
+                    "weight reads {} (want {want})",
+                    got.map(|w| w.to_string()).unwrap_or_else(|| "—".into())
+                ))
             }
         }
         Op::Promote { .. } => match region.database.as_ref().map(|d| &d.replication) {

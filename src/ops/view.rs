@@ -72,7 +72,10 @@ pub struct RecordState {
 impl RecordState {
     /// Zone and name: the records that answer for one name.
     pub fn key(&self) -> (String, String) {
-        (self.zone_id.clone(), self.name.trim_end_matches('.').to_ascii_lowercase())
+        (
+            self.zone_id.clone(),
+            self.name.trim_end_matches('.').to_ascii_lowercase(),
+        )
     }
 }
 
@@ -86,7 +89,9 @@ impl RegionState {
     /// Takes traffic: a weighted record above 0, a health check that does not fail, and tasks
     /// wanted (when the region has services).
     pub fn serving(&self) -> bool {
-        let Some(record) = &self.record else { return false };
+        let Some(record) = &self.record else {
+            return false;
+        };
         record.weight.unwrap_or(0) > 0
             && record.healthy != Some(false)
             && (self.services.is_empty() || self.services.iter().all(|s| s.desired > 0))
@@ -94,7 +99,9 @@ impl RegionState {
 
     /// Find a service by "service" or "cluster/service".
     pub fn service(&self, name: &str) -> Option<&ServiceState> {
-        self.services.iter().find(|s| s.service == name || s.id() == name)
+        self.services
+            .iter()
+            .find(|s| s.service == name || s.id() == name)
     }
 
     pub fn running_tasks(&self) -> i64 {
@@ -109,16 +116,32 @@ impl FleetView {
 
     /// Names of the regions that take traffic.
     pub fn serving(&self) -> Vec<&str> {
-        self.regions.iter().filter(|r| r.serving()).map(|r| r.name.as_str()).collect()
+        self.regions
+            .iter()
+            .filter(|r| r.serving())
+            .map(|r| r.name.as_str())
+            .collect()
     }
 
     /// The fleet as it would be once `op` is applied (no time passes: tasks are not running yet).
     pub fn after(&self, op: &Op) -> FleetView {
         let mut v = self.clone();
-        let Some(r) = v.regions.iter_mut().find(|r| r.name == op.region()) else { return v };
+        let Some(r) = v.regions.iter_mut().find(|r| r.name == op.region()) else {
+            return v;
+        };
         match op {
-            Op::Scale { cluster, service, desired, bounds, .. } => {
-                if let Some(s) = r.services.iter_mut().find(|s| &s.cluster == cluster && &s.service == service) {
+            Op::Scale {
+                cluster,
+                service,
+                desired,
+                bounds,
+                ..
+            } => {
+                if let Some(s) = r
+                    .services
+                    .iter_mut()
+                    .find(|s| &s.cluster == cluster && &s.service == service)
+                {
                     s.desired = *desired;
                     if let Some(b) = bounds {
                         s.bounds = Some(*b);
@@ -137,8 +160,10 @@ impl FleetView {
             }
             Op::Promote { .. } => {
                 if let Some(db) = &mut r.database {
-                    db.replication =
-                        Replication::Primary { instance: db.instance.clone(), status: "available".into() };
+                    db.replication = Replication::Primary {
+                        instance: db.instance.clone(),
+                        status: "available".into(),
+                    };
                     db.lag_s = None;
                 }
             }

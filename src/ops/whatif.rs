@@ -35,15 +35,26 @@ pub struct WeightedModel {
 
 impl WeightedModel {
     pub fn new(fleet: &Fleet) -> Self {
-        WeightedModel { latency: LatencyModel::new(fleet), rps_per_task: fleet.capacity.rps_per_task }
+        WeightedModel {
+            latency: LatencyModel::new(fleet),
+            rps_per_task: fleet.capacity.rps_per_task,
+        }
     }
 }
 
 impl LoadModel for WeightedModel {
     fn route_without(&self, view: &FleetView, failed: &str) -> Vec<(String, f64)> {
-        let moved = view.region(failed).and_then(|r| r.served_rps).unwrap_or(0.0);
+        let moved = view
+            .region(failed)
+            .and_then(|r| r.served_rps)
+            .unwrap_or(0.0);
         let weight = |r: &RegionState| r.record.as_ref().and_then(|x| x.weight).unwrap_or(0) as f64;
-        let pool: f64 = view.regions.iter().filter(|r| r.name != failed && r.serving()).map(weight).sum();
+        let pool: f64 = view
+            .regions
+            .iter()
+            .filter(|r| r.name != failed && r.serving())
+            .map(weight)
+            .sum();
         view.regions
             .iter()
             .map(|r| {
@@ -61,7 +72,10 @@ impl LoadModel for WeightedModel {
     }
 
     fn latency_ms(&self, _region: &str, stat: &str, rps: f64, tasks: f64) -> Option<f64> {
-        (tasks > 0.0).then(|| self.latency.latency_ms(stat, rps / (tasks * self.rps_per_task), 1.0))
+        (tasks > 0.0).then(|| {
+            self.latency
+                .latency_ms(stat, rps / (tasks * self.rps_per_task), 1.0)
+        })
     }
 }
 
@@ -127,8 +141,15 @@ pub struct WhatIf {
     pub notes: Vec<String>,
 }
 
-pub fn analyse(view: &FleetView, fleet: &Fleet, failed: &str, model: &dyn LoadModel) -> Result<WhatIf, String> {
-    let down = view.region(failed).ok_or_else(|| super::plan::unknown_region(fleet, failed).to_string())?;
+pub fn analyse(
+    view: &FleetView,
+    fleet: &Fleet,
+    failed: &str,
+    model: &dyn LoadModel,
+) -> Result<WhatIf, String> {
+    let down = view
+        .region(failed)
+        .ok_or_else(|| super::plan::unknown_region(fleet, failed).to_string())?;
     let stat = fleet.threshold_stat().to_string();
     let rps_per_task = fleet.capacity.rps_per_task;
     let routed = model.route_without(view, failed);
@@ -136,15 +157,25 @@ pub fn analyse(view: &FleetView, fleet: &Fleet, failed: &str, model: &dyn LoadMo
     let mut recommended = Vec::new();
     let mut notes = Vec::new();
     for r in view.regions.iter().filter(|r| r.name != failed) {
-        let rps_after = routed.iter().find(|(n, _)| *n == r.name).map(|(_, v)| *v).unwrap_or(0.0);
+        let rps_after = routed
+            .iter()
+            .find(|(n, _)| *n == r.name)
+            .map(|(_, v)| *v)
+            .unwrap_or(0.0);
         let running = r.running_tasks();
         let desired: i64 = r.services.iter().map(|s| s.desired).sum();
         let needed = if r.services.is_empty() {
             0
         } else {
-            (rps_after / (rps_per_task * TARGET_UTILISATION)).ceil().max(1.0) as i64
+            (rps_after / (rps_per_task * TARGET_UTILISATION))
+                .ceil()
+                .max(1.0) as i64
         };
-        let max_tasks = r.services.iter().filter_map(|s| s.bounds.map(|b| b.max)).min();
+        let max_tasks = r
+            .services
+            .iter()
+            .filter_map(|s| s.bounds.map(|b| b.max))
+            .min();
         for s in r.services.iter().filter(|s| s.desired < needed) {
             recommended.push(Op::Scale {
                 region: r.name.clone(),
@@ -155,7 +186,10 @@ pub fn analyse(view: &FleetView, fleet: &Fleet, failed: &str, model: &dyn LoadMo
             });
         }
         if let Some(m) = max_tasks.filter(|m| needed > *m) {
-            notes.push(format!("{} needs {needed} tasks, above its autoscaling max {m}", r.name));
+            notes.push(format!(
+                "{} needs {needed} tasks, above its autoscaling max {m}",
+                r.name
+            ));
         }
         let capacity = running as f64 * rps_per_task;
         survivors.push(Survivor {
@@ -172,7 +206,12 @@ pub fn analyse(view: &FleetView, fleet: &Fleet, failed: &str, model: &dyn LoadMo
             tasks_to_add: (needed - desired.max(running)).max(0),
             max_tasks,
             latency_after_ms: model.latency_ms(&r.name, &stat, rps_after, running as f64),
-            latency_scaled_ms: model.latency_ms(&r.name, &stat, rps_after, needed.max(running) as f64),
+            latency_scaled_ms: model.latency_ms(
+                &r.name,
+                &stat,
+                rps_after,
+                needed.max(running) as f64,
+            ),
         });
     }
     if !survivors.iter().any(|s| s.serving) {
@@ -185,11 +224,19 @@ pub fn analyse(view: &FleetView, fleet: &Fleet, failed: &str, model: &dyn LoadMo
         Some(rep) => rep.is_primary(),
         None => down.role == crate::fleet::Role::Primary,
     };
-    let promotion = if failed_is_primary { candidate(view, failed, fleet) } else { None };
+    let promotion = if failed_is_primary {
+        candidate(view, failed, fleet)
+    } else {
+        None
+    };
     if failed_is_primary && promotion.is_none() {
         notes.push("no healthy replica to promote: writes stop until the primary returns".into());
     }
-    let capacity_ready_s = if recommended.is_empty() { 0.0 } else { TASK_START_S };
+    let capacity_ready_s = if recommended.is_empty() {
+        0.0
+    } else {
+        TASK_START_S
+    };
     let steps = steps(down, capacity_ready_s > 0.0, promotion.is_some());
     let rto_s = rto(&steps);
     Ok(WhatIf {
@@ -219,7 +266,11 @@ fn candidate(view: &FleetView, failed: &str, fleet: &Fleet) -> Option<Promotion>
         .filter(|r| r.name != failed)
         .filter_map(|r| r.database.as_ref().map(|d| (r, d)))
         .filter(|(_, d)| matches!(d.replication, Replication::Replica { .. }))
-        .min_by(|a, b| a.1.lag_s.unwrap_or(f64::MAX).total_cmp(&b.1.lag_s.unwrap_or(f64::MAX)))
+        .min_by(|a, b| {
+            a.1.lag_s
+                .unwrap_or(f64::MAX)
+                .total_cmp(&b.1.lag_s.unwrap_or(f64::MAX))
+        })
         .map(|(r, d)| Promotion {
             region: r.name.clone(),
             instance: d.instance.clone(),
@@ -230,26 +281,61 @@ fn candidate(view: &FleetView, failed: &str, fleet: &Fleet) -> Option<Promotion>
 }
 
 fn steps(down: &RegionState, scale: bool, promote: bool) -> Vec<Step> {
-    let step = |name: String, seconds: f64, parallel: bool| Step { name, seconds, parallel };
-    let has_check = down.record.as_ref().is_some_and(|r| r.healthy.is_some() || r.health_check_id.is_some());
+    let step = |name: String, seconds: f64, parallel: bool| Step {
+        name,
+        seconds,
+        parallel,
+    };
+    let has_check = down
+        .record
+        .as_ref()
+        .is_some_and(|r| r.healthy.is_some() || r.health_check_id.is_some());
     let mut out = vec![if has_check {
-        step("Route53 health check marks the region unhealthy (3 × 30 s)".into(), DETECTION_S, false)
+        step(
+            "Route53 health check marks the region unhealthy (3 × 30 s)".into(),
+            DETECTION_S,
+            false,
+        )
     } else {
-        step("no health check: the region is drained by hand (opsdeck act drain)".into(), 0.0, false)
+        step(
+            "no health check: the region is drained by hand (opsdeck act drain)".into(),
+            0.0,
+            false,
+        )
     }];
-    out.push(step("clients follow DNS away from the region (TTL)".into(), DNS_TTL_S, true));
+    out.push(step(
+        "clients follow DNS away from the region (TTL)".into(),
+        DNS_TTL_S,
+        true,
+    ));
     if scale {
-        out.push(step("survivors' new ECS tasks start".into(), TASK_START_S, true));
+        out.push(step(
+            "survivors' new ECS tasks start".into(),
+            TASK_START_S,
+            true,
+        ));
     }
     if promote {
-        out.push(step("promote the replica (PromoteReadReplica)".into(), PROMOTION_S, true));
+        out.push(step(
+            "promote the replica (PromoteReadReplica)".into(),
+            PROMOTION_S,
+            true,
+        ));
     }
     out
 }
 
 /// Sequential steps add up; parallel ones overlap.
 fn rto(steps: &[Step]) -> f64 {
-    let seq: f64 = steps.iter().filter(|s| !s.parallel).map(|s| s.seconds).sum();
-    let par = steps.iter().filter(|s| s.parallel).map(|s| s.seconds).fold(0.0, f64::max);
+    let seq: f64 = steps
+        .iter()
+        .filter(|s| !s.parallel)
+        .map(|s| s.seconds)
+        .sum();
+    let par = steps
+        .iter()
+        .filter(|s| s.parallel)
+        .map(|s| s.seconds)
+        .fold(0.0, f64::max);
     seq + par
 }
