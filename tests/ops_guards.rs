@@ -1,0 +1,475 @@
+//! Safety rules: each blocks in its situation and passes otherwise; overrides only for the
+//! overridable ones, recorded in the audit log; a refused drain changes nothing in the model.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use opsdeck::fleet::{Fleet, Replication, Role};
+use opsdeck::ops::audit::{Decision, Phase};
+use opsdeck::ops::guards::{self, GuardInput, GuardResult};
+use opsdeck::ops::sim::SimTarget;
+use opsdeck::ops::target::VerifyLimits;
+use opsdeck::ops::view::{DatabaseState, FleetView, RecordState, RegionState, ServiceState};
+use opsdeck::ops::{plan, AuditLog, Bounds, Confirmation, Op, OpResult, Operator, Settings};
+use opsdeck::source::sim::SimFleet;
+use opsdeck::source::Scenario;
+use std::sync::{Arc, Mutex};
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 22, 14, 0, 0).unwrap()
+}
+
+fn region(name: &str, weight: i64, healthy: bool, lag: Option<f64>) -> RegionState {
+    let primary = name == "eu-west-1";
+    RegionState {
+        name: name.into(),
+        role: if primary {
+            Role::Primary
+        } else {
+            Role::Secondary
+        },
+        services: vec![ServiceState {
+            cluster: format!("atlas-{}", &name[..2]),
+            service: "api".into(),
+            desired: 3,
+            running: 3,
+            pending: 0,
+            bounds: Some(Bounds { min: 2, max: 10 }),
+        }],
+        database: Some(DatabaseState {
+            instance: format!("db-{name}"),
+            replication: if primary {
+                Replication::Primary {
+                    instance: format!("db-{name}"),
+                    status: "available".into(),
+                }
+            } else {
+                Replication::Replica {
+                    instance: format!("db-{name}"),
+                    source: "db-eu-west-1".into(),
+                    status: "replicating".into(),
+                }
+            },
+            lag_s: if primary { None } else { lag },
+        }),
+        record: Some(RecordState {
+            zone_id: "Z0ABC".into(),
+            name: "api.atlas-crm.com.".into(),
+            record_type: "A".into(),
+            set_identifier: name.into(),
+            weight: Some(weight),
+            healthy: Some(healthy),
+            ttl: Some(60),
+            values: vec!["192.0.2.1".into()],
+            alias: None,
+            health_check_id: None,
+        }),
+        served_rps: Some(300.0),
+    }
+}
+
+/// Three healthy serving regions, replicas 2 s behind.
+fn healthy_fleet() -> FleetView {
+    FleetView {
+        fleet: "atlas-crm".into(),
+        source: "sim".into(),
+        read_at: now(),
+        regions: vec![
+            region("eu-west-1", 100, true, None),
+            region("us-east-1", 100, true, Some(2.0)),
+            region("ap-southeast-1", 100, true, Some(2.0)),
+        ],
+    }
+}
+
+struct Check {
+    read_only: bool,
+    actions_allowed: bool,
+    last_change: Option<DateTime<Utc>>,
+}
+
+const OPEN: Check = Check {
+    read_only: false,
+    actions_allowed: true,
+    last_change: None,
+};
+
+fn guards(view: &FleetView, op: Op, c: Check) -> Vec<GuardResult> {
+    let fleet = Fleet::builtin();
+    let plan = plan::build(&op, view, &fleet, None).expect("plan");
+    guards::evaluate(&GuardInput {
+        plan: &plan,
+        before: view,
+        fleet: &fleet,
+        read_only: c.read_only,
+        actions_allowed: c.actions_allowed,
+        last_change: c.last_change,
+        now: now(),
+    })
+}
+
+fn verdict<'a>(gs: &'a [GuardResult], rule: &str) -> &'a GuardResult {
+    gs.iter()
+        .find(|g| g.rule == rule)
+        .unwrap_or_else(|| panic!("rule {rule} not evaluated: {gs:?}"))
+}
+
+fn drain(r: &str) -> Op {
+    Op::Drain { region: r.into() }
+}
+
+fn scale(desired: i64) -> Op {
+    Op::Scale {
+        region: "us-east-1".into(),
+        cluster: "atlas-us".into(),
+        service: "api".into(),
+        desired,
+        bounds: None,
+    }
+}
+
+#[test]
+fn every_rule_passes_on_a_healthy_fleet() {
+    let v = healthy_fleet();
+    for op in [
+        drain("eu-west-1"),
+        scale(5),
+        Op::Promote {
+            region: "us-east-1".into(),
+        },
+    ] {
+        let gs = guards(&v, op.clone(), OPEN);
+        assert!(gs.iter().all(|g| g.passed), "{op:?}: {gs:#?}");
+        assert!(guards::first_block(&gs).is_none());
+    }
+}
+
+#[test]
+fn read_only_blocks_everything_and_real_aws_needs_allow_actions() {
+    let v = healthy_fleet();
+    let gs = guards(
+        &v,
+        scale(5),
+        Check {
+            read_only: true,
+            ..OPEN
+        },
+    );
+    let g = verdict(&gs, guards::READ_ONLY);
+    assert!(!g.passed && !g.overridable, "{g:?}");
+    let gs = guards(
+        &v,
+        drain("us-east-1"),
+        Check {
+            actions_allowed: false,
+            ..OPEN
+        },
+    );
+    assert!(verdict(&gs, guards::READ_ONLY)
+        .reason
+        .contains("--allow-actions"));
+    assert!(verdict(&guards(&v, drain("us-east-1"), OPEN), guards::READ_ONLY).passed);
+}
+
+#[test]
+fn cooldown_blocks_a_second_change_within_the_wait() {
+    let v = healthy_fleet();
+    let recent = Check {
+        last_change: Some(now() - Duration::seconds(2)),
+        ..OPEN
+    };
+    let g = guards(&v, drain("us-east-1"), recent)
+        .into_iter()
+        .find(|g| g.rule == guards::COOLDOWN)
+        .unwrap();
+    assert!(!g.passed && !g.overridable, "{g:?}");
+    assert!(g.reason.contains("wait 3 s"), "{}", g.reason);
+    let older = Check {
+        last_change: Some(now() - Duration::seconds(6)),
+        ..OPEN
+    };
+    assert!(verdict(&guards(&v, drain("us-east-1"), older), guards::COOLDOWN).passed);
+}
+
+#[test]
+fn last_serving_region_cannot_be_drained() {
+    let mut v = healthy_fleet();
+    for r in &mut v.regions[1..] {
+        r.record.as_mut().unwrap().healthy = Some(false);
+    }
+    let gs = guards(&v, drain("eu-west-1"), OPEN);
+    let g = verdict(&gs, guards::LAST_SERVING_REGION);
+    assert!(!g.passed && !g.overridable, "{g:?}");
+    assert!(
+        g.reason.contains("no healthy serving region"),
+        "{}",
+        g.reason
+    );
+    // The other records keep their weight: this is not the all-weights-zero rule.
+    assert!(verdict(&gs, guards::ALL_WEIGHTS_ZERO).passed);
+    // Scaling the last serving region to zero tasks is the same mistake.
+    let mut v2 = healthy_fleet();
+    for name in ["eu-west-1", "ap-southeast-1"] {
+        v2.regions
+            .iter_mut()
+            .find(|r| r.name == name)
+            .unwrap()
+            .record
+            .as_mut()
+            .unwrap()
+            .weight = Some(0);
+    }
+    assert!(!verdict(&guards(&v2, scale(0), OPEN), guards::LAST_SERVING_REGION).passed);
+    assert!(verdict(&guards(&v2, scale(1), OPEN), guards::LAST_SERVING_REGION).passed);
+}
+
+#[test]
+fn every_weight_of_a_name_cannot_go_to_zero() {
+    // The others are drained; eu-west-1 still has weight but fails its health check (so it does
+    // not serve, and the last-serving rule has nothing to protect).
+    let mut v = healthy_fleet();
+    v.regions[0].record.as_mut().unwrap().healthy = Some(false);
+    for r in &mut v.regions[1..] {
+        r.record.as_mut().unwrap().weight = Some(0);
+    }
+    let gs = guards(&v, drain("eu-west-1"), OPEN);
+    let g = verdict(&gs, guards::ALL_WEIGHTS_ZERO);
+    assert!(!g.passed && !g.overridable, "{g:?}");
+    assert!(g.reason.contains("api.atlas-crm.com"), "{}", g.reason);
+    assert!(verdict(&gs, guards::LAST_SERVING_REGION).passed);
+}
+
+#[test]
+fn promotion_over_the_rpo_budget_or_with_unknown_lag_is_blocked_but_overridable() {
+    let mut v = healthy_fleet();
+    let promote = || Op::Promote {
+        region: "us-east-1".into(),
+    };
+    v.regions[1].database.as_mut().unwrap().lag_s = Some(120.0);
+    let gs = guards(&v, promote(), OPEN);
+    let g = verdict(&gs, guards::REPLICA_LAG_OVER_RPO);
+    assert!(!g.passed && g.overridable, "{g:?}");
+    assert!(
+        g.reason.contains("120.0 s exceeds the RPO budget 60 s"),
+        "{}",
+        g.reason
+    );
+    v.regions[1].database.as_mut().unwrap().lag_s = None;
+    assert!(!verdict(&guards(&v, promote(), OPEN), guards::REPLICA_LAG_OVER_RPO).passed);
+    v.regions[1].database.as_mut().unwrap().lag_s = Some(59.0);
+    assert!(verdict(&guards(&v, promote(), OPEN), guards::REPLICA_LAG_OVER_RPO).passed);
+}
+
+#[test]
+fn promotion_of_a_broken_replica_is_blocked_but_overridable() {
+    let mut v = healthy_fleet();
+    v.regions[1].database.as_mut().unwrap().replication = Replication::Broken {
+        instance: "db-us-east-1".into(),
+        source: Some("db-eu-west-1".into()),
+        reason: "link down".into(),
+    };
+    let gs = guards(
+        &v,
+        Op::Promote {
+            region: "us-east-1".into(),
+        },
+        OPEN,
+    );
+    let g = verdict(&gs, guards::REPLICATION_BROKEN);
+    assert!(
+        !g.passed && g.overridable && g.reason.contains("link down"),
+        "{g:?}"
+    );
+}
+
+#[test]
+fn scaling_outside_the_autoscaling_bounds_is_blocked_but_overridable() {
+    let v = healthy_fleet();
+    let g = guards(&v, scale(12), OPEN)
+        .into_iter()
+        .find(|g| g.rule == guards::AUTOSCALING_BOUNDS)
+        .unwrap();
+    assert!(
+        !g.passed && g.overridable && g.reason.contains("above the autoscaling max 10"),
+        "{g:?}"
+    );
+    assert!(!verdict(&guards(&v, scale(1), OPEN), guards::AUTOSCALING_BOUNDS).passed);
+    assert!(verdict(&guards(&v, scale(10), OPEN), guards::AUTOSCALING_BOUNDS).passed);
+    let mut unmanaged = healthy_fleet();
+    unmanaged.regions[1].services[0].bounds = None;
+    assert!(
+        verdict(
+            &guards(&unmanaged, scale(40), OPEN),
+            guards::AUTOSCALING_BOUNDS
+        )
+        .passed
+    );
+}
+
+#[test]
+fn only_overridable_rules_can_be_overridden() {
+    let mut v = healthy_fleet();
+    v.regions[1].database.as_mut().unwrap().lag_s = Some(120.0);
+    let mut gs = guards(
+        &v,
+        Op::Promote {
+            region: "us-east-1".into(),
+        },
+        OPEN,
+    );
+    let err = guards::apply_overrides(&mut gs, &["last-serving-region".into()]).unwrap_err();
+    assert!(err.contains("cannot be overridden"), "{err}");
+    assert!(guards::apply_overrides(&mut gs, &["no-such-rule".into()]).is_err());
+    assert!(guards::first_block(&gs).is_some());
+    guards::apply_overrides(&mut gs, &[guards::REPLICA_LAG_OVER_RPO.into()]).unwrap();
+    let g = verdict(&gs, guards::REPLICA_LAG_OVER_RPO);
+    assert!(g.overridden && !g.blocks());
+    assert!(guards::first_block(&gs).is_none());
+}
+
+/// Two regions; `second` down for five virtual minutes so its health check fails.
+const PAIR: &str = r#"
+name = "pair"
+[[region]]
+name = "eu-west-1"
+role = "primary"
+alb = "app/pair-eu/1"
+ecs = [{ cluster = "pair-eu", service = "api" }]
+rds = "pair-db-eu"
+route53 = { zone_id = "Z1", record = "api.pair.example.", set_identifier = "eu" }
+[[region]]
+name = "us-east-1"
+role = "secondary"
+alb = "app/pair-us/1"
+ecs = [{ cluster = "pair-us", service = "api" }]
+rds = "pair-db-us"
+route53 = { zone_id = "Z1", record = "api.pair.example.", set_identifier = "us" }
+"#;
+
+fn operator(
+    fleet: &Fleet,
+    model: SimFleet,
+    audit: &std::path::Path,
+) -> (Operator, Arc<Mutex<SimFleet>>) {
+    let model = Arc::new(Mutex::new(model));
+    let op = Operator {
+        fleet: fleet.clone(),
+        target: Arc::new(SimTarget::new(model.clone(), true)),
+        audit: AuditLog::new(audit),
+        settings: Settings {
+            read_only: false,
+            actions_allowed: true,
+            verify: VerifyLimits {
+                limit: std::time::Duration::from_secs(60),
+                poll: std::time::Duration::from_secs(5),
+            },
+        },
+    };
+    (op, model)
+}
+
+fn weights(model: &Arc<Mutex<SimFleet>>) -> Vec<Option<i64>> {
+    let m = model.lock().unwrap();
+    SimTarget::view_of(&m)
+        .regions
+        .iter()
+        .map(|r| r.record.as_ref().and_then(|x| x.weight))
+        .collect()
+}
+
+#[tokio::test]
+async fn draining_the_last_serving_region_is_refused_and_changes_nothing() {
+    let fleet = Fleet::parse(PAIR, std::path::Path::new("pair.toml")).unwrap();
+    let mut sim = SimFleet::new(&fleet, 3, now());
+    sim.inject("us-east-1", Scenario::Outage).unwrap();
+    sim.advance(300.0);
+    let dir = tempfile::tempdir().unwrap();
+    let (operator, model) = operator(&fleet, sim, &dir.path().join("audit.jsonl"));
+    let before = weights(&model);
+    let prepared = operator.prepare(&drain("eu-west-1")).await.unwrap();
+    assert_eq!(
+        prepared.blocked()[0].rule,
+        guards::LAST_SERVING_REGION,
+        "{:#?}",
+        prepared.guards
+    );
+    let confirm = Confirmation {
+        typed: "eu-west-1".into(),
+        ..Default::default()
+    };
+    let outcome = operator.run(&prepared, &confirm).await.unwrap();
+    match &outcome.result {
+        OpResult::Refused { rule, reason } => {
+            assert_eq!(rule.as_deref(), Some(guards::LAST_SERVING_REGION));
+            assert!(reason.contains("last-serving-region"), "{reason}");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(weights(&model), before);
+    assert_eq!(before, vec![Some(100), Some(100)]);
+    let records = operator.audit.read().unwrap();
+    assert_eq!(records.len(), 2);
+    assert!(records.iter().all(|r| r.decision == Decision::Refused));
+}
+
+#[tokio::test]
+async fn an_override_is_confirmed_separately_and_recorded() {
+    let fleet = Fleet::builtin();
+    let mut sim = SimFleet::new(&fleet, 3, now());
+    sim.inject("us-east-1", Scenario::ReplicaLag).unwrap();
+    sim.advance(300.0);
+    let dir = tempfile::tempdir().unwrap();
+    let (operator, model) = operator(&fleet, sim, &dir.path().join("audit.jsonl"));
+    let promote = Op::Promote {
+        region: "us-east-1".into(),
+    };
+    let prepared = operator.prepare(&promote).await.unwrap();
+    assert_eq!(
+        prepared.blocked()[0].rule,
+        guards::REPLICA_LAG_OVER_RPO,
+        "{:#?}",
+        prepared.guards
+    );
+    // Without the override: refused, the replica stays a replica.
+    let plain = Confirmation {
+        typed: "us-east-1".into(),
+        ..Default::default()
+    };
+    let refused = operator.run(&prepared, &plain).await.unwrap();
+    assert!(
+        matches!(refused.result, OpResult::Refused { .. }),
+        "{:?}",
+        refused.result
+    );
+    let replica = |m: &Arc<Mutex<SimFleet>>| {
+        let v = SimTarget::view_of(&m.lock().unwrap());
+        v.region("us-east-1")
+            .unwrap()
+            .database
+            .as_ref()
+            .unwrap()
+            .replication
+            .is_primary()
+    };
+    assert!(!replica(&model));
+    let with = Confirmation {
+        overrides: vec![guards::REPLICA_LAG_OVER_RPO.into()],
+        ..plain
+    };
+    let outcome = operator.run(&prepared, &with).await.unwrap();
+    assert_eq!(outcome.result, OpResult::Applied, "{:#?}", outcome);
+    assert!(replica(&model), "the replica is promoted");
+    assert_eq!(outcome.undo, None, "promotion is one-way");
+    let records = operator.audit.read().unwrap();
+    let last = records.last().unwrap();
+    assert_eq!(
+        (last.phase, last.decision),
+        (Phase::Ended, Decision::Execute)
+    );
+    assert_eq!(
+        last.overrides,
+        vec![guards::REPLICA_LAG_OVER_RPO.to_string()]
+    );
+    assert!(last
+        .guards
+        .iter()
+        .any(|g| g.rule == guards::REPLICA_LAG_OVER_RPO && g.overridden && !g.passed));
+}
