@@ -1,0 +1,203 @@
+//! Operations on the simulated fleet, end to end through the pipeline: drain the primary's region,
+//! follow the what-if's recommended scale-up, and the survivors come back under the latency
+//! threshold within the predicted time. Virtual time only.
+
+use chrono::{DateTime, TimeZone, Utc};
+use opsdeck::fleet::{Fleet, Reading};
+use opsdeck::ops::sim::SimTarget;
+use opsdeck::ops::target::VerifyLimits;
+use opsdeck::ops::{AuditLog, Confirmation, Op, OpResult, Operator, Settings};
+use opsdeck::source::sim::SimFleet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// 14:00 UTC: Europe's afternoon peak, the US morning, Asia's evening.
+fn start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 22, 14, 0, 0).unwrap()
+}
+
+fn setup(dir: &std::path::Path) -> (Fleet, Operator, Arc<Mutex<SimFleet>>) {
+    let fleet = Fleet::builtin();
+    let model = Arc::new(Mutex::new(SimFleet::new(&fleet, 11, start())));
+    let operator = Operator {
+        fleet: fleet.clone(),
+        target: Arc::new(SimTarget::new(model.clone(), true)),
+        audit: AuditLog::new(dir.join("audit.jsonl")),
+        settings: Settings {
+            read_only: false,
+            actions_allowed: true,
+            verify: VerifyLimits {
+                limit: Duration::from_secs(30),
+                poll: Duration::from_secs(5),
+            },
+        },
+    };
+    (fleet, operator, model)
+}
+
+async fn execute(operator: &Operator, op: Op) -> OpResult {
+    let prepared = operator.prepare(&op).await.expect("plan");
+    assert!(prepared.blocked().is_empty(), "{:#?}", prepared.guards);
+    let confirm = Confirmation {
+        typed: op.region().to_string(),
+        ..Default::default()
+    };
+    operator.run(&prepared, &confirm).await.expect("run").result
+}
+
+/// The threshold statistic of every survivor, as the model reports it now.
+fn survivor_latency(model: &Arc<Mutex<SimFleet>>, stat: &str, failed: &str) -> Vec<(String, f64)> {
+    let sim = model.lock().unwrap();
+    sim.readings()
+        .into_iter()
+        .filter(|(r, _)| r != failed)
+        .filter_map(|(r, reading)| match reading {
+            Reading::Metrics(m) => Some((
+                r,
+                m.latency_ms
+                    .get(stat)
+                    .copied()
+                    .flatten()
+                    .unwrap_or(f64::MAX),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn drain_the_primary_then_the_recommended_scale_up_brings_survivors_under_the_threshold() {
+    let dir = tempfile::tempdir().unwrap();
+    let (fleet, operator, model) = setup(dir.path());
+    let stat = fleet.threshold_stat().to_string();
+    let threshold = fleet.thresholds.latency_ms;
+    let primary = fleet.primary().unwrap().name.clone();
+
+    let before = operator.target.what_if(&fleet, &primary).await.unwrap();
+    assert!(before.failed_is_primary);
+    assert_eq!(
+        before
+            .promotion
+            .as_ref()
+            .map(|p| p.region.as_str())
+            .is_some(),
+        true
+    );
+    assert!(
+        !before.recommended.is_empty(),
+        "the survivors need more tasks: {before:#?}"
+    );
+    assert!(
+        before
+            .survivors
+            .iter()
+            .any(|s| s.latency_after_ms.unwrap() > threshold),
+        "{before:#?}"
+    );
+    assert!(
+        before
+            .survivors
+            .iter()
+            .all(|s| s.latency_scaled_ms.unwrap() < threshold),
+        "{before:#?}"
+    );
+
+    assert_eq!(
+        execute(
+            &operator,
+            Op::Drain {
+                region: primary.clone()
+            }
+        )
+        .await,
+        OpResult::Applied
+    );
+    // Once clients follow DNS, the survivors are over their capacity and over the threshold.
+    let mut control = model.lock().unwrap().clone();
+    control.advance(before.capacity_ready_s);
+    let overloaded = {
+        let m = Arc::new(Mutex::new(control));
+        survivor_latency(&m, &stat, &primary)
+    };
+    assert!(
+        overloaded.iter().any(|(_, l)| *l > threshold),
+        "without scaling: {overloaded:?}"
+    );
+
+    // The what-if after the drain recommends the same kind of scale-up.
+    let after = operator.target.what_if(&fleet, &primary).await.unwrap();
+    assert!(!after.recommended.is_empty(), "{after:#?}");
+    let t0 = model.lock().unwrap().now();
+    for op in after.recommended.clone() {
+        assert_eq!(execute(&operator, op).await, OpResult::Applied);
+    }
+    let elapsed = (model.lock().unwrap().now() - t0).num_milliseconds() as f64 / 1000.0;
+    let left = (after.capacity_ready_s - elapsed).max(0.0);
+    model.lock().unwrap().advance(left);
+    let recovered = survivor_latency(&model, &stat, &primary);
+    assert!(
+        recovered.iter().all(|(_, l)| *l < threshold),
+        "{}s after the scale-up: {recovered:?} (threshold {threshold} ms)",
+        after.capacity_ready_s
+    );
+}
+
+#[tokio::test]
+async fn scaling_adds_capacity_after_the_tasks_start_and_undo_restores_the_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, mut operator, model) = setup(dir.path());
+    operator.fleet.guards.cooldown_s = 1;
+    let scale = Op::Scale {
+        region: "ap-southeast-1".into(),
+        cluster: "atlas-ap".into(),
+        service: "api".into(),
+        desired: 5,
+        bounds: None,
+    };
+    let prepared = operator.prepare(&scale).await.unwrap();
+    let confirm = Confirmation {
+        typed: "ap-southeast-1".into(),
+        ..Default::default()
+    };
+    let outcome = operator.run(&prepared, &confirm).await.unwrap();
+    assert_eq!(outcome.result, OpResult::Applied);
+    let load = || model.lock().unwrap().region_load("ap-southeast-1").unwrap();
+    assert_eq!(load().desired_tasks, 5);
+    assert!(load().running_tasks < 5, "new tasks take a while to start");
+    model.lock().unwrap().advance(90.0);
+    assert_eq!(load().running_tasks, 5);
+    assert_eq!(
+        (load().min_tasks, load().max_tasks),
+        (5, 10),
+        "the floor rose with the scale-up"
+    );
+
+    // The undo scales back and restores the recorded bounds (after the cooldown).
+    let undo = outcome.undo.clone().expect("scale is reversible");
+    let prepared = operator.prepare(&undo).await.unwrap();
+    assert!(
+        prepared.blocked().iter().any(|g| g.rule == "cooldown"),
+        "{:#?}",
+        prepared.guards
+    );
+    std::thread::sleep(Duration::from_millis(1100));
+    let prepared = operator.prepare(&undo).await.unwrap();
+    let confirm = Confirmation {
+        typed: "ap-southeast-1".into(),
+        undo_of: Some(outcome.id.clone()),
+        ..Default::default()
+    };
+    assert_eq!(
+        operator.run(&prepared, &confirm).await.unwrap().result,
+        OpResult::Applied
+    );
+    assert_eq!(
+        (load().desired_tasks, load().min_tasks, load().max_tasks),
+        (2, 2, 10)
+    );
+    let records = operator.audit.read().unwrap();
+    assert!(
+        opsdeck::ops::audit::last_reversible(&records, "atlas-crm", "sim").is_none(),
+        "undone"
+    );
+}
