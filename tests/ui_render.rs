@@ -393,10 +393,13 @@ fn draw_survives_tiny_and_huge_terminals() {
     let s = common::twenty_region_state();
     for (w, h) in [(1, 1), (10, 3), (40, 10), (80, 24), (300, 100)] {
         let mut s = s.clone();
+        s.flash = Some("a flash message longer than a tiny terminal is wide".into());
         for view in [View::Overview, View::Detail, View::Events] {
-            s.view = view;
-            s.help = view == View::Events;
-            let _ = render(&s, w, h);
+            for help in [false, true] {
+                s.view = view;
+                s.help = help;
+                let _ = render(&s, w, h);
+            }
         }
     }
 }
@@ -447,11 +450,11 @@ fn svg_export_has_colours_bold_and_text() {
     let svg = opsdeck::ui::export::buffer_to_svg(&buf, None);
     assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
     assert!(
-        svg.contains(r##"fill="#00cd00" font-weight="bold">ok</text>"##),
+        svg.contains(r##"fill="#00cd00" textLength="16.8" lengthAdjust="spacingAndGlyphs" font-weight="bold">ok</text>"##),
         "{svg}"
     );
     assert!(
-        svg.contains(r##"fill="#ff5555">&lt;crit&gt;</text>"##),
+        svg.contains(r##"fill="#ff5555" textLength="50.4" lengthAdjust="spacingAndGlyphs">&lt;crit&gt;</text>"##),
         "{svg}"
     );
     assert!(

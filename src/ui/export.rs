@@ -95,6 +95,82 @@ fn colours(cell: &ratatui::buffer::Cell, bg_default: &str) -> (String, String) {
     }
 }
 
+/// Whether a run of this symbol can be one <text>: every monospace font has ASCII and box drawing
+/// at the cell width.
+fn runs_in_monospace(sym: &str) -> bool {
+    sym.chars()
+        .all(|c| c.is_ascii() || ('\u{2500}'..='\u{257f}').contains(&c))
+}
+
+/// Fill, stretch and modifiers of a <text> covering `cells` cells.
+fn text_attrs(fg: &str, m: Modifier, cells: usize) -> String {
+    let mut attrs = format!(r#" fill="{fg}""#);
+    if cells > 1 {
+        let len = cells as f64 * CELL_W;
+        let _ = write!(
+            attrs,
+            r#" textLength="{len:.1}" lengthAdjust="spacingAndGlyphs""#
+        );
+    }
+    for (modifier, attr) in [
+        (Modifier::BOLD, r#" font-weight="bold""#),
+        (Modifier::ITALIC, r#" font-style="italic""#),
+        (Modifier::UNDERLINED, r#" text-decoration="underline""#),
+        (Modifier::DIM, r#" opacity="0.6""#),
+    ] {
+        if m.contains(modifier) {
+            attrs.push_str(attr);
+        }
+    }
+    attrs
+}
+
+/// Draws a lower block (▁..█) as a rect or a braille pattern as dots; false for other symbols.
+fn shape(out: &mut String, sym: &str, x: usize, y: usize, fg: &str) -> bool {
+    let mut chars = sym.chars();
+    let (Some(c), None) = (chars.next(), chars.next()) else {
+        return false;
+    };
+    let (x0, y0) = (x as f64 * CELL_W, y as f64 * CELL_H);
+    match c {
+        '\u{2581}'..='\u{2588}' => {
+            let h = CELL_H * (c as u32 - 0x2580) as f64 / 8.0;
+            let _ = write!(
+                out,
+                r#"<rect x="{x0:.1}" y="{:.2}" width="{CELL_W}" height="{h:.2}" fill="{fg}"/>"#,
+                y0 + CELL_H - h
+            );
+            true
+        }
+        '\u{2800}'..='\u{28ff}' => {
+            // Dots 1-8 of a braille cell: (bit, column, row).
+            const DOTS: [(u32, f64, f64); 8] = [
+                (0, 0., 0.),
+                (1, 0., 1.),
+                (2, 0., 2.),
+                (3, 1., 0.),
+                (4, 1., 1.),
+                (5, 1., 2.),
+                (6, 0., 3.),
+                (7, 1., 3.),
+            ];
+            let bits = c as u32 - 0x2800;
+            for (bit, col, row) in DOTS {
+                if bits & (1 << bit) != 0 {
+                    let cx = x0 + (col + 0.5) * CELL_W / 2.0;
+                    let cy = y0 + (row + 0.5) * CELL_H / 4.0;
+                    let _ = write!(
+                        out,
+                        r#"<circle cx="{cx:.1}" cy="{cy:.1}" r="1.3" fill="{fg}"/>"#
+                    );
+                }
+            }
+            true
+        }
+        _ => false,
+    }
+}
+
 /// The buffer as an SVG image: each cell's background, its text in its colour, bold where bold,
 /// in a monospace font on `theme_bg` (a dark grey when `None` or `Color::Reset`).
 pub fn buffer_to_svg(buf: &Buffer, theme_bg: Option<Color>) -> String {
@@ -131,44 +207,42 @@ pub fn buffer_to_svg(buf: &Buffer, theme_bg: Option<Color>) -> String {
                 );
             }
         }
-        // Text: one <text> per run of equal style, every glyph placed on its cell.
-        let baseline = y as f64 * CELL_H + CELL_H * 0.78;
+        // Glyphs: block bars and braille dots as shapes (crisp, and independent of which fonts the
+        // viewer has); ASCII and box-drawing words as one <text> stretched to their cells; any
+        // other symbol as a <text> on its own cell, so a fallback font cannot shift its row.
         let mut x = 0;
         while x < row.len() {
-            let cell = &row[x];
-            let key = (colours(cell, &bg_default).0, cell.modifier);
-            let mut xs = String::new();
-            let mut text = String::new();
-            while x < row.len() && (colours(&row[x], &bg_default).0, row[x].modifier) == key {
-                let sym = row[x].symbol();
-                let cw = sym.width().max(1);
-                if !sym.trim().is_empty() {
-                    let _ = write!(xs, "{:.1} ", x as f64 * CELL_W);
-                    text.push_str(&escape(sym));
-                }
-                x += cw;
-            }
-            if text.is_empty() {
+            let sym = row[x].symbol();
+            if sym.trim().is_empty() {
+                x += 1;
                 continue;
             }
-            let (fg, m) = key;
-            let mut attrs = format!(r#" fill="{fg}""#);
-            if m.contains(Modifier::BOLD) {
-                attrs.push_str(r#" font-weight="bold""#);
+            let (fg, m) = (colours(&row[x], &bg_default).0, row[x].modifier);
+            if shape(&mut out, sym, x, y, &fg) {
+                x += 1;
+                continue;
             }
-            if m.contains(Modifier::ITALIC) {
-                attrs.push_str(r#" font-style="italic""#);
-            }
-            if m.contains(Modifier::UNDERLINED) {
-                attrs.push_str(r#" text-decoration="underline""#);
-            }
-            if m.contains(Modifier::DIM) {
-                attrs.push_str(r#" opacity="0.6""#);
+            let start = x;
+            let mut text = String::new();
+            if runs_in_monospace(sym) {
+                while x < row.len()
+                    && runs_in_monospace(row[x].symbol())
+                    && !row[x].symbol().trim().is_empty()
+                    && (colours(&row[x], &bg_default).0, row[x].modifier) == (fg.clone(), m)
+                {
+                    text.push_str(&escape(row[x].symbol()));
+                    x += 1;
+                }
+            } else {
+                text.push_str(&escape(sym));
+                x += sym.width().max(1);
             }
             let _ = write!(
                 out,
-                r#"<text x="{}" y="{baseline:.1}"{attrs}>{text}</text>"#,
-                xs.trim_end()
+                r#"<text x="{:.1}" y="{:.1}"{}>{text}</text>"#,
+                start as f64 * CELL_W,
+                y as f64 * CELL_H + CELL_H * 0.78,
+                text_attrs(&fg, m, x - start)
             );
         }
         out.push('\n');
