@@ -265,6 +265,8 @@ pub fn side_lines(
             );
         }
     }
+    out.push(head("values"));
+    out.extend(value_pairs(state, r, theme, width));
     out.push(head("ecs"));
     match &r.ecs {
         None => wrapped(&mut out, NO_DATA.into(), theme.muted),
@@ -371,6 +373,40 @@ pub fn side_lines(
         }
     }
     out
+}
+
+/// The current traffic and data-tier values, two to a line when there is room: "p99 202 ms".
+fn value_pairs(state: &State, r: &RegionView, theme: &Theme, width: usize) -> Vec<Line<'static>> {
+    let rows = metrics::rows(state, r);
+    let cells: Vec<Vec<Span<'static>>> = rows
+        .iter()
+        .filter(|x| x.group <= 1)
+        .map(|x| {
+            let label = Span::styled(format!("{} ", x.short_label()), theme.muted);
+            vec![
+                label,
+                value_span(x.compact_value().to_string(), x.level, theme),
+            ]
+        })
+        .collect();
+    let half = width / 2;
+    let fits = |c: &Vec<Span<'_>>| c.iter().map(|s| s.width()).sum::<usize>() < half;
+    if cells.iter().all(fits) {
+        cells
+            .chunks(2)
+            .map(|pair| {
+                let mut spans = pair[0].clone();
+                let used: usize = spans.iter().map(|s| s.width()).sum();
+                if let Some(second) = pair.get(1) {
+                    spans.push(Span::raw(" ".repeat(half - used)));
+                    spans.extend(second.iter().cloned());
+                }
+                Line::from(spans)
+            })
+            .collect()
+    } else {
+        cells.into_iter().map(Line::from).collect()
+    }
 }
 
 fn render_side(area: Rect, buf: &mut Buffer, state: &State, r: &RegionView, theme: &Theme) {
