@@ -9,6 +9,7 @@ use crate::ops::guards::{self, GuardResult};
 use crate::ops::plan::{self, Plan};
 use crate::ops::sim::SimTarget;
 use crate::ops::target::VerifyLimits;
+use crate::ops::text;
 use crate::ops::{
     AuditLog, Confirmation, Op, OpError, OpResult, Operator, Outcome, Prepared, Settings, Target,
 };
@@ -231,7 +232,7 @@ fn print(format: Format, p: &Prepared, outcome: Option<&Outcome>, audit_log: &st
         Format::Table => {
             print!(
                 "{}",
-                plan_text(
+                text::plan(
                     &p.plan,
                     outcome.map(|o| o.guards.as_slice()).unwrap_or(&p.guards),
                     is_sim
@@ -247,64 +248,4 @@ fn print(format: Format, p: &Prepared, outcome: Option<&Outcome>, audit_log: &st
             }
         }
     }
-}
-
-/// The plan as text, for the terminal.
-pub fn plan_text(plan: &Plan, guards: &[GuardResult], is_sim: bool) -> String {
-    let mut out = format!(
-        "PLAN      {} ({}, {}, read {})\n",
-        plan.op.summary(),
-        plan.fleet,
-        if is_sim { "simulated fleet" } else { "AWS" },
-        plan.read_at
-            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-    );
-    out.push_str("CHANGES\n");
-    for c in &plan.changes {
-        out.push_str(&format!(
-            "  {}  {}: {} → {}\n",
-            c.resource, c.field, c.before, c.after
-        ));
-    }
-    if plan.changes.is_empty() {
-        out.push_str("  none\n");
-    }
-    out.push_str("API CALLS\n");
-    for c in &plan.calls {
-        out.push_str(&format!("  {c}\n"));
-    }
-    out.push_str("GUARDS\n");
-    let width = guards.iter().map(|g| g.rule.len()).max().unwrap_or(0);
-    for g in guards {
-        let verdict = match (g.passed, g.overridden) {
-            (true, _) => "pass    ",
-            (false, true) => "OVERRIDE",
-            (false, false) => "BLOCK   ",
-        };
-        let hint = if !g.passed && !g.overridden && g.overridable {
-            format!(
-                " (overridable: --override {0} --confirm-override {0})",
-                g.rule
-            )
-        } else {
-            String::new()
-        };
-        out.push_str(&format!(
-            "  {verdict}  {:<width$}  {}{hint}\n",
-            g.rule, g.reason
-        ));
-    }
-    out.push_str("NOTES\n");
-    for n in &plan.notes {
-        out.push_str(&format!("  {n}\n"));
-    }
-    out.push_str("FLEET AFTER\n");
-    for a in &plan.after {
-        out.push_str(&format!("  {a}\n"));
-    }
-    match (&plan.undo, plan.reversible) {
-        (Some(u), true) => out.push_str(&format!("UNDO      {}\n", u.summary())),
-        _ => out.push_str("UNDO      none: one-way\n"),
-    }
-    out
 }

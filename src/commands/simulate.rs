@@ -1,7 +1,6 @@
 //! `opsdeck simulate --fail REGION`: the failover what-if, as a table or JSON. Changes nothing.
 
 use crate::cli::{Format, GlobalArgs, SimulateArgs};
-use crate::ops::whatif::WhatIf;
 use crate::setup::{self, CliError};
 
 pub async fn run(g: &GlobalArgs, args: &SimulateArgs) -> Result<(), CliError> {
@@ -24,129 +23,7 @@ pub async fn run(g: &GlobalArgs, args: &SimulateArgs) -> Result<(), CliError> {
                     .map_err(|e| CliError::Runtime(e.to_string()))?
             )
         }
-        Format::Table => print!("{}", table(&report)),
+        Format::Table => print!("{}", crate::ops::text::what_if(&report)),
     }
     Ok(())
-}
-
-fn opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
-    v.map(f).unwrap_or_else(|| "—".into())
-}
-
-/// The what-if as text.
-pub fn table(w: &WhatIf) -> String {
-    let mut out = format!(
-        "WHAT IF   {} fails at {} ({}, {})\n",
-        w.failed,
-        w.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        w.fleet,
-        if w.source == "sim" {
-            "simulated fleet"
-        } else {
-            "AWS"
-        }
-    );
-    out.push_str(&format!(
-        "TRAFFIC   {} req/s move to the serving survivors by weight\n",
-        opt(w.moved_rps, |v| format!("{v:.0}"))
-    ));
-    let mut rows = vec![[
-        "SURVIVOR",
-        "WEIGHT",
-        "REQ/S NOW",
-        "REQ/S AFTER",
-        "CAPACITY",
-        "LOAD",
-        "TASKS",
-        "NEED",
-        "ADD",
-        &format!("{} AFTER", w.stat),
-        &format!("{} SCALED", w.stat),
-    ]
-    .map(String::from)
-    .to_vec()];
-    for s in &w.survivors {
-        rows.push(vec![
-            s.region.clone(),
-            s.weight
-                .map(|v| v.to_string())
-                .unwrap_or_else(|| "—".into()),
-            opt(s.rps_now, |v| format!("{v:.0}")),
-            format!("{:.0}", s.rps_after),
-            format!("{:.0}", s.capacity_rps),
-            opt(s.utilisation_after, |v| format!("{:.0}%", v * 100.0)),
-            s.running_tasks.to_string(),
-            s.tasks_needed.to_string(),
-            format!("+{}", s.tasks_to_add),
-            opt(s.latency_after_ms, |v| format!("{v:.0} ms")),
-            opt(s.latency_scaled_ms, |v| format!("{v:.0} ms")),
-        ]);
-    }
-    let widths: Vec<usize> = (0..rows[0].len())
-        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
-        .collect();
-    for row in &rows {
-        let cells: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .map(|(v, w)| format!("{v:<w$}"))
-            .collect();
-        out.push_str(&format!("  {}\n", cells.join("  ").trim_end()));
-    }
-    out.push_str(&format!("THRESHOLD {} {:.0} ms\n", w.stat, w.threshold_ms));
-    match (&w.promotion, w.failed_is_primary) {
-        (Some(p), _) => out.push_str(&format!(
-            "PROMOTE   {} in {}: RPO {} (budget {:.0} s){}\n",
-            p.instance,
-            p.region,
-            opt(p.rpo_s, |v| format!("{v:.1} s")),
-            p.rpo_budget_s,
-            match p.within_budget {
-                Some(true) => "",
-                Some(false) => " OVER BUDGET",
-                None => " lag unknown",
-            }
-        )),
-        (None, true) => out.push_str("PROMOTE   no replica can be promoted\n"),
-        (None, false) => out.push_str("PROMOTE   not needed: the primary survives\n"),
-    }
-    out.push_str("STEPS\n");
-    for s in &w.steps {
-        out.push_str(&format!(
-            "  {:>4.0} s  {}{}\n",
-            s.seconds,
-            s.name,
-            if s.parallel { " (in parallel)" } else { "" }
-        ));
-    }
-    let verdict = if w.rto_s <= w.rto_budget_s {
-        "within"
-    } else {
-        "OVER"
-    };
-    out.push_str(&format!(
-        "RTO       ~{:.0} s, {verdict} the budget of {:.0} s\n",
-        w.rto_s, w.rto_budget_s
-    ));
-    out.push_str("RECOMMEND\n");
-    for op in &w.recommended {
-        if let crate::ops::Op::Scale {
-            region,
-            service,
-            desired,
-            ..
-        } = op
-        {
-            out.push_str(&format!(
-                "  opsdeck act scale --region {region} --service {service} --desired {desired}\n"
-            ));
-        }
-    }
-    if w.recommended.is_empty() {
-        out.push_str("  no scale-up needed\n");
-    }
-    for n in &w.notes {
-        out.push_str(&format!("NOTE      {n}\n"));
-    }
-    out
 }

@@ -18,6 +18,7 @@ pub mod plan;
 pub mod runner;
 pub mod sim;
 pub mod target;
+pub mod text;
 pub mod view;
 pub mod whatif;
 

@@ -1,0 +1,189 @@
+//! Plans and what-ifs as plain text: what `opsdeck act` and `opsdeck simulate` print, and what
+//! the console's what-if overlay shows.
+
+use super::guards::GuardResult;
+use super::plan::Plan;
+use super::whatif::WhatIf;
+use super::Op;
+
+/// The plan as text, for the terminal.
+pub fn plan(plan: &Plan, guards: &[GuardResult], is_sim: bool) -> String {
+    let mut out = format!(
+        "PLAN      {} ({}, {}, read {})\n",
+        plan.op.summary(),
+        plan.fleet,
+        if is_sim { "simulated fleet" } else { "AWS" },
+        plan.read_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
+    out.push_str("CHANGES\n");
+    for c in &plan.changes {
+        out.push_str(&format!(
+            "  {}  {}: {} → {}\n",
+            c.resource, c.field, c.before, c.after
+        ));
+    }
+    if plan.changes.is_empty() {
+        out.push_str("  none\n");
+    }
+    out.push_str("API CALLS\n");
+    for c in &plan.calls {
+        out.push_str(&format!("  {c}\n"));
+    }
+    out.push_str("GUARDS\n");
+    let width = guards.iter().map(|g| g.rule.len()).max().unwrap_or(0);
+    for g in guards {
+        let verdict = match (g.passed, g.overridden) {
+            (true, _) => "pass    ",
+            (false, true) => "OVERRIDE",
+            (false, false) => "BLOCK   ",
+        };
+        let hint = if !g.passed && !g.overridden && g.overridable {
+            format!(
+                " (overridable: --override {0} --confirm-override {0})",
+                g.rule
+            )
+        } else {
+            String::new()
+        };
+        out.push_str(&format!(
+            "  {verdict}  {:<width$}  {}{hint}\n",
+            g.rule, g.reason
+        ));
+    }
+    out.push_str("NOTES\n");
+    for n in &plan.notes {
+        out.push_str(&format!("  {n}\n"));
+    }
+    out.push_str("FLEET AFTER\n");
+    for a in &plan.after {
+        out.push_str(&format!("  {a}\n"));
+    }
+    match (&plan.undo, plan.reversible) {
+        (Some(u), true) => out.push_str(&format!("UNDO      {}\n", u.summary())),
+        _ => out.push_str("UNDO      none: one-way\n"),
+    }
+    out
+}
+
+fn opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
+    v.map(f).unwrap_or_else(|| "—".into())
+}
+
+/// The what-if as text.
+pub fn what_if(w: &WhatIf) -> String {
+    let mut out = format!(
+        "WHAT IF   {} fails at {} ({}, {})\n",
+        w.failed,
+        w.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        w.fleet,
+        if w.source == "sim" {
+            "simulated fleet"
+        } else {
+            "AWS"
+        }
+    );
+    out.push_str(&format!(
+        "TRAFFIC   {} req/s move to the serving survivors by weight\n",
+        opt(w.moved_rps, |v| format!("{v:.0}"))
+    ));
+    let mut rows = vec![[
+        "SURVIVOR",
+        "WEIGHT",
+        "REQ/S NOW",
+        "REQ/S AFTER",
+        "CAPACITY",
+        "LOAD",
+        "TASKS",
+        "NEED",
+        "ADD",
+        &format!("{} AFTER", w.stat),
+        &format!("{} SCALED", w.stat),
+    ]
+    .map(String::from)
+    .to_vec()];
+    for s in &w.survivors {
+        rows.push(vec![
+            s.region.clone(),
+            s.weight
+                .map(|v| v.to_string())
+                .unwrap_or_else(|| "—".into()),
+            opt(s.rps_now, |v| format!("{v:.0}")),
+            format!("{:.0}", s.rps_after),
+            format!("{:.0}", s.capacity_rps),
+            opt(s.utilisation_after, |v| format!("{:.0}%", v * 100.0)),
+            s.running_tasks.to_string(),
+            s.tasks_needed.to_string(),
+            format!("+{}", s.tasks_to_add),
+            opt(s.latency_after_ms, |v| format!("{v:.0} ms")),
+            opt(s.latency_scaled_ms, |v| format!("{v:.0} ms")),
+        ]);
+    }
+    let widths: Vec<usize> = (0..rows[0].len())
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    for row in &rows {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(v, w)| format!("{v:<w$}"))
+            .collect();
+        out.push_str(&format!("  {}\n", cells.join("  ").trim_end()));
+    }
+    out.push_str(&format!("THRESHOLD {} {:.0} ms\n", w.stat, w.threshold_ms));
+    match (&w.promotion, w.failed_is_primary) {
+        (Some(p), _) => out.push_str(&format!(
+            "PROMOTE   {} in {}: RPO {} (budget {:.0} s){}\n",
+            p.instance,
+            p.region,
+            opt(p.rpo_s, |v| format!("{v:.1} s")),
+            p.rpo_budget_s,
+            match p.within_budget {
+                Some(true) => "",
+                Some(false) => " OVER BUDGET",
+                None => " lag unknown",
+            }
+        )),
+        (None, true) => out.push_str("PROMOTE   no replica can be promoted\n"),
+        (None, false) => out.push_str("PROMOTE   not needed: the primary survives\n"),
+    }
+    out.push_str("STEPS\n");
+    for s in &w.steps {
+        out.push_str(&format!(
+            "  {:>4.0} s  {}{}\n",
+            s.seconds,
+            s.name,
+            if s.parallel { " (in parallel)" } else { "" }
+        ));
+    }
+    let verdict = if w.rto_s <= w.rto_budget_s {
+        "within"
+    } else {
+        "OVER"
+    };
+    out.push_str(&format!(
+        "RTO       ~{:.0} s, {verdict} the budget of {:.0} s\n",
+        w.rto_s, w.rto_budget_s
+    ));
+    out.push_str("RECOMMEND\n");
+    for op in &w.recommended {
+        if let Op::Scale {
+            region,
+            service,
+            desired,
+            ..
+        } = op
+        {
+            out.push_str(&format!(
+                "  opsdeck act scale --region {region} --service {service} --desired {desired}\n"
+            ));
+        }
+    }
+    if w.recommended.is_empty() {
+        out.push_str("  no scale-up needed\n");
+    }
+    for n in &w.notes {
+        out.push_str(&format!("NOTE      {n}\n"));
+    }
+    out
+}
