@@ -474,15 +474,14 @@ fn promote(
         .filter(|r| matches!(&r.database, Some(d) if matches!(&d.replication, Replication::Replica { source: s, .. } if *s == source)))
         .map(|r| r.name.as_str())
         .collect();
-    plan.notes.push(format!(
-        "afterwards {} and {source} are both writers; {} keep following {source}",
-        db.instance,
-        if still.is_empty() {
-            "no replicas".to_string()
-        } else {
-            still.join(", ")
-        }
-    ));
+    plan.notes.push(match still.as_slice() {
+        [] => format!("afterwards {} and {source} are both writers", db.instance),
+        list => format!(
+            "afterwards {} and {source} are both writers; still replicating from {source}: {}",
+            db.instance,
+            list.join(", ")
+        ),
+    });
     Ok(())
 }
 

@@ -1,8 +1,10 @@
 //! Panes and dialogs as pure render functions of the state and the theme: state in, frame out.
 //! No I/O and no clocks here; the time shown is `state.now`.
 
+pub mod audit_view;
 pub mod chart;
 pub mod detail;
+pub mod dialogs;
 pub mod events;
 pub mod export;
 pub mod footer;
@@ -53,4 +55,6 @@ pub fn draw(frame: &mut Frame, state: &State, theme: &Theme, keymap: &Keymap) {
     if state.help {
         help::render(body, buf, state, theme, keymap);
     }
+    audit_view::render(body, buf, state, theme);
+    dialogs::render(body, buf, state, theme);
 }

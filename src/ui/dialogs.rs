@@ -1,0 +1,343 @@
+//! The operation dialogs: choose a count, the plan (diff, API calls, guards, notes) with the typed
+//! confirmation, progress, the result, the what-if and errors. Pure: state in, cells out. Verdicts
+//! are words (pass / BLOCK / OVERRIDDEN), so they read without colour.
+
+use super::format;
+use super::layout;
+use crate::app::dialog::{Dialog, PlanDialog, Prompt};
+use crate::app::State;
+use crate::config::Theme;
+use crate::ops::{OpResult, Outcome};
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Clear, Widget};
+
+/// Draw the open dialog, if any, over `area`.
+pub fn render(area: Rect, buf: &mut Buffer, state: &State, theme: &Theme) {
+    let Some(dialog) = &state.dialog else { return };
+    match dialog {
+        Dialog::Count {
+            region,
+            services,
+            index,
+            desired,
+        } => {
+            let (cluster, service, current) = &services[*index];
+            let lines = vec![
+                Line::raw(format!("{cluster}/{service} in {region}")),
+                Line::raw(""),
+                Line::from(vec![
+                    Span::raw(format!("desired tasks: {current} → ")),
+                    Span::styled(format!("[ {desired} ]"), theme.accent),
+                ]),
+                Line::raw(""),
+                Line::styled(
+                    "+/- or ↑/↓ change · tab next service · enter plan · esc cancel",
+                    theme.muted,
+                ),
+            ];
+            simple(area, buf, theme, " scale ", lines, theme.border_focus);
+        }
+        Dialog::Waiting { title } => {
+            let lines = vec![
+                Line::raw(title.clone()),
+                Line::styled("reading the fleet…", theme.muted),
+            ];
+            simple(area, buf, theme, " please wait ", lines, theme.border_focus);
+        }
+        Dialog::Running { summary } => {
+            let lines = vec![
+                Line::raw(summary.clone()),
+                Line::styled(
+                    "executing, then polling until the change shows (esc hides this)",
+                    theme.muted,
+                ),
+            ];
+            simple(area, buf, theme, " running ", lines, theme.border_focus);
+        }
+        Dialog::Plan(p) => plan(area, buf, p, theme),
+        Dialog::Result(o) => result(area, buf, o, theme),
+        Dialog::WhatIf { report, scroll } => {
+            let lines: Vec<Line> = crate::ops::text::what_if(report)
+                .lines()
+                .map(|l| Line::raw(l.to_string()))
+                .collect();
+            let popup = Scrolled {
+                title: format!(" what-if: {} fails now ", report.failed),
+                body: lines,
+                foot: vec![Line::styled("↑/↓ scroll · esc close", theme.muted)],
+                scroll: *scroll,
+                border: theme.border_focus,
+            };
+            scrolled(area, buf, theme, popup);
+        }
+        Dialog::Error { title, message } => {
+            let mut lines: Vec<Line> = format::wrap(message, 70)
+                .into_iter()
+                .map(|l| Line::styled(l, theme.crit))
+                .collect();
+            lines.push(Line::raw(""));
+            lines.push(Line::styled("nothing ran · esc close", theme.muted));
+            simple(area, buf, theme, &format!(" {title} "), lines, theme.crit);
+        }
+    }
+}
+
+/// A popup sized to its lines.
+fn simple(
+    area: Rect,
+    buf: &mut Buffer,
+    theme: &Theme,
+    title: &str,
+    lines: Vec<Line>,
+    border: Style,
+) {
+    let w = lines
+        .iter()
+        .map(|l| l.width())
+        .max()
+        .unwrap_or(0)
+        .max(format::width(title)) as u16
+        + 4;
+    let rect = layout::centered(area, w, lines.len() as u16 + 2);
+    let inner = frame(rect, buf, theme, title, border);
+    for (i, line) in lines.iter().take(inner.height as usize).enumerate() {
+        buf.set_line(
+            inner.x + 1,
+            inner.y + i as u16,
+            line,
+            inner.width.saturating_sub(2),
+        );
+    }
+}
+
+fn frame(rect: Rect, buf: &mut Buffer, theme: &Theme, title: &str, border: Style) -> Rect {
+    let block = Block::bordered()
+        .border_type(BorderType::Rounded)
+        .border_style(border)
+        .title(Span::styled(title.to_string(), theme.title));
+    Clear.render(rect, buf);
+    buf.set_style(rect, theme.text);
+    let inner = block.inner(rect);
+    block.render(rect, buf);
+    inner
+}
+
+/// A large popup: a body scrolled by `scroll` and a fixed footer.
+struct Scrolled<'a> {
+    title: String,
+    body: Vec<Line<'a>>,
+    foot: Vec<Line<'a>>,
+    scroll: u16,
+    border: Style,
+}
+
+fn scrolled(area: Rect, buf: &mut Buffer, theme: &Theme, p: Scrolled) {
+    let w = area.width.saturating_sub(4).min(110);
+    let h = (p.body.len() + p.foot.len() + 3) as u16;
+    let rect = layout::centered(area, w, h.min(area.height.saturating_sub(2)).max(6));
+    let inner = frame(rect, buf, theme, &p.title, p.border);
+    let foot_h = (p.foot.len() as u16 + 1).min(inner.height);
+    let body_h = inner.height - foot_h;
+    let first = (p.scroll as usize).min(p.body.len().saturating_sub(body_h as usize));
+    for (i, line) in p.body.iter().skip(first).take(body_h as usize).enumerate() {
+        buf.set_line(
+            inner.x + 1,
+            inner.y + i as u16,
+            line,
+            inner.width.saturating_sub(2),
+        );
+    }
+    if first + (body_h as usize) < p.body.len() && body_h > 0 {
+        let more = format!("↓ {} more", p.body.len() - first - body_h as usize);
+        let x = inner
+            .right()
+            .saturating_sub(more.chars().count() as u16 + 1);
+        buf.set_string(x, inner.y + body_h - 1, more, theme.muted);
+    }
+    for (i, line) in p.foot.iter().enumerate() {
+        let y = inner.y + body_h + 1 + i as u16;
+        if y < inner.bottom() {
+            buf.set_line(inner.x + 1, y, line, inner.width.saturating_sub(2));
+        }
+    }
+}
+
+/// Cut `s` into pieces of at most `max` columns (JSON has no spaces to wrap at).
+fn chunks(s: &str, max: usize) -> Vec<String> {
+    let chars: Vec<char> = s.chars().collect();
+    chars
+        .chunks(max.max(1))
+        .map(|c| c.iter().collect())
+        .collect()
+}
+
+fn heading<'a>(text: &'a str, theme: &Theme) -> Line<'a> {
+    Line::styled(text, theme.header)
+}
+
+fn plan(area: Rect, buf: &mut Buffer, d: &PlanDialog, theme: &Theme) {
+    let p = &d.prepared.plan;
+    let width = area.width.saturating_sub(8).min(106) as usize;
+    let mut body = vec![heading("CHANGES", theme)];
+    for c in &p.changes {
+        body.push(Line::from(vec![
+            Span::raw(format!("  {}  {}: ", c.resource, c.field)),
+            Span::styled(format!("{} → {}", c.before, c.after), theme.accent),
+        ]));
+    }
+    if p.changes.is_empty() {
+        body.push(Line::styled("  none", theme.muted));
+    }
+    body.push(heading("API CALLS", theme));
+    for c in &p.calls {
+        body.push(Line::raw(format!(
+            "  {} {} ({})",
+            c.service, c.operation, c.region
+        )));
+        for piece in chunks(&c.params.to_string(), width.saturating_sub(4)) {
+            body.push(Line::styled(format!("    {piece}"), theme.muted));
+        }
+    }
+    body.push(heading("GUARDS", theme));
+    let rule_w = d
+        .prepared
+        .guards
+        .iter()
+        .map(|g| g.rule.len())
+        .max()
+        .unwrap_or(0);
+    for g in &d.prepared.guards {
+        let overridden = !g.passed && d.overrides.contains(&g.rule);
+        let (word, style) = match (g.passed, overridden) {
+            (true, _) => ("pass      ", theme.ok),
+            (false, true) => ("OVERRIDDEN", theme.warn),
+            (false, false) => ("BLOCK     ", theme.crit),
+        };
+        let tail = if !g.passed && !overridden && g.overridable {
+            " (overridable)"
+        } else {
+            ""
+        };
+        let text = format!("{:<rule_w$}  {}{tail}", g.rule, g.reason);
+        for (i, piece) in format::wrap(&text, width.saturating_sub(14))
+            .into_iter()
+            .enumerate()
+        {
+            let lead = if i == 0 {
+                Span::styled(format!("  {word}  "), style)
+            } else {
+                Span::raw(" ".repeat(14))
+            };
+            body.push(Line::from(vec![
+                lead,
+                Span::styled(piece, if g.passed { theme.text } else { style }),
+            ]));
+        }
+    }
+    body.push(heading("NOTES", theme));
+    for n in &p.notes {
+        for (i, piece) in format::wrap(n, width.saturating_sub(4))
+            .into_iter()
+            .enumerate()
+        {
+            body.push(Line::raw(format!(
+                "{}{piece}",
+                if i == 0 { "  " } else { "    " }
+            )));
+        }
+    }
+    body.push(heading("FLEET AFTER", theme));
+    body.extend(p.after.iter().map(|a| Line::raw(format!("  {a}"))));
+    body.push(match (&p.undo, p.reversible) {
+        (Some(u), true) => Line::raw(format!("UNDO  {}", u.summary())),
+        _ => Line::styled("UNDO  none: one-way", theme.warn),
+    });
+    let input = Span::styled(format!("{}▏", d.input), theme.accent);
+    let mut foot = vec![match d.prompt() {
+        Prompt::Confirm(region) => Line::from(vec![
+            Span::raw(format!("type {region} to run: ")),
+            input,
+            Span::styled("   enter run · esc cancel", theme.muted),
+        ]),
+        Prompt::Override(rule) => Line::from(vec![
+            Span::styled(
+                format!("{rule} blocks; type {rule} to override it (logged): "),
+                theme.warn,
+            ),
+            input,
+        ]),
+        Prompt::Blocked(rule) => Line::styled(
+            format!("blocked by {rule}: this operation cannot run · esc close"),
+            theme.crit,
+        ),
+        Prompt::Nothing => Line::styled("nothing to change · esc close", theme.muted),
+    }];
+    if let Some(m) = &d.message {
+        foot.push(Line::styled(m.clone(), theme.warn));
+    }
+    let border = if d.prepared.blocked().is_empty() {
+        theme.border_focus
+    } else {
+        theme.crit
+    };
+    let title = format!(" plan: {} ", p.op.summary());
+    scrolled(
+        area,
+        buf,
+        theme,
+        Scrolled {
+            title,
+            body,
+            foot,
+            scroll: d.scroll,
+            border,
+        },
+    );
+}
+
+fn result(area: Rect, buf: &mut Buffer, o: &Outcome, theme: &Theme) {
+    let style = match o.result {
+        OpResult::Applied => theme.ok,
+        OpResult::NotYetVerified { .. } | OpResult::Refused { .. } => theme.warn,
+        OpResult::Failed { .. } => theme.crit,
+    };
+    let mut lines = vec![
+        Line::raw(o.plan.op.summary()),
+        Line::raw(""),
+        Line::styled(o.result.label().to_uppercase(), style),
+    ];
+    if let Some(reason) = o.result.reason() {
+        lines.extend(
+            format::wrap(reason, 72)
+                .into_iter()
+                .map(|l| Line::styled(l, style)),
+        );
+    }
+    lines.push(Line::raw(""));
+    if !o.overrides.is_empty() {
+        lines.push(Line::styled(
+            format!("overrides logged: {}", o.overrides.join(", ")),
+            theme.warn,
+        ));
+    }
+    lines.push(Line::styled(format!("audit id {}", o.id), theme.muted));
+    lines.push(match &o.undo {
+        Some(u) => Line::raw(format!("undo (u): {}", u.summary())),
+        None if !o.plan.reversible && o.result.took_effect() => {
+            Line::raw("one-way: cannot be undone")
+        }
+        None => Line::raw("nothing to undo"),
+    });
+    lines.push(Line::styled("enter / esc close", theme.muted));
+    simple(
+        area,
+        buf,
+        theme,
+        &format!(" result: {} ", o.result.label()),
+        lines,
+        style,
+    );
+}

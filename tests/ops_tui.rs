@@ -1,0 +1,382 @@
+//! The console's operation dialogs: reachable from the keyboard on the focused region, driven
+//! through `app::update` with the pipeline run on a simulated fleet, rendered on a fixed-size
+//! TestBackend and snapshotted. A wrong confirmation runs nothing.
+
+use chrono::{DateTime, TimeZone, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use opsdeck::app::dialog::{Dialog, DialogKey, OpEffect, OpReport};
+use opsdeck::app::{update, Action, Effect, State};
+use opsdeck::config::{Keymap, Mode, Theme};
+use opsdeck::fleet::Fleet;
+use opsdeck::ops::sim::SimTarget;
+use opsdeck::ops::target::VerifyLimits;
+use opsdeck::ops::{AuditLog, Operator, Settings};
+use opsdeck::source::sim::SimFleet;
+use opsdeck::source::{Scenario, SourceEvent};
+use opsdeck::ui::export::buffer_to_text;
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+fn start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 22, 14, 0, 0).unwrap()
+}
+
+struct Console {
+    state: State,
+    operator: Operator,
+    model: Arc<Mutex<SimFleet>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Console {
+    fn new(scenario: Option<(&str, Scenario)>) -> Self {
+        let fleet = Fleet::builtin();
+        let mut sim = SimFleet::new(&fleet, 5, start());
+        if let Some((region, s)) = scenario {
+            sim.inject(region, s).unwrap();
+            sim.advance(300.0);
+        }
+        let model = Arc::new(Mutex::new(sim));
+        let dir = tempfile::tempdir().unwrap();
+        let operator = Operator {
+            fleet: fleet.clone(),
+            target: Arc::new(SimTarget::new(model.clone(), true)),
+            audit: AuditLog::new(dir.path().join("audit.jsonl")),
+            settings: Settings {
+                read_only: false,
+                actions_allowed: true,
+                verify: VerifyLimits {
+                    limit: Duration::from_secs(30),
+                    poll: Duration::from_secs(5),
+                },
+            },
+        };
+        let now = model.lock().unwrap().now();
+        let mut state = State::new(fleet, "sim", now);
+        let readings = model.lock().unwrap().readings();
+        for (region, reading) in readings {
+            update(
+                &mut state,
+                Action::Source(SourceEvent::Reading {
+                    region,
+                    at: now,
+                    reading,
+                }),
+            );
+        }
+        Console {
+            state,
+            operator,
+            model,
+            _dir: dir,
+        }
+    }
+
+    /// What the console loop does with effects: run them through the pipeline, feed the reports.
+    async fn apply(&mut self, effects: Vec<Effect>) {
+        for effect in effects {
+            let Effect::Op(op) = effect else { continue };
+            let report = match op {
+                OpEffect::Plan { op, undo_of } => OpReport::Planned {
+                    prepared: Box::new(self.operator.prepare(&op).await.unwrap()),
+                    undo_of,
+                },
+                OpEffect::Run {
+                    prepared,
+                    confirmation,
+                } => {
+                    let mut outcome = self.operator.run(&prepared, &confirmation).await.unwrap();
+                    outcome.id = "20261122T140000000Z-1-0".into();
+                    OpReport::Finished(Box::new(outcome))
+                }
+                other => panic!("unexpected effect {other:?}"),
+            };
+            update(&mut self.state, Action::OpReport(report));
+        }
+    }
+
+    async fn press(&mut self, a: Action) {
+        let effects = update(&mut self.state, a);
+        self.apply(effects).await;
+    }
+
+    /// Type into the dialog; the effects of the last key.
+    fn type_text(&mut self, s: &str) {
+        for c in s.chars() {
+            assert!(update(&mut self.state, Action::DialogKey(DialogKey::Char(c))).is_empty());
+        }
+    }
+
+    fn enter(&mut self) -> Vec<Effect> {
+        update(&mut self.state, Action::DialogKey(DialogKey::Enter))
+    }
+
+    fn screen(&self) -> String {
+        let mut term = Terminal::new(TestBackend::new(110, 40)).unwrap();
+        let (keymap, _) = Keymap::load("default", None).unwrap();
+        term.draw(|f| opsdeck::ui::draw(f, &self.state, &Theme::fallback(), &keymap))
+            .unwrap();
+        buffer_to_text(term.backend().buffer())
+    }
+
+    /// The style of the cell where `needle` first appears.
+    fn style_of(&self, needle: &str) -> ratatui::style::Style {
+        let mut term = Terminal::new(TestBackend::new(110, 40)).unwrap();
+        let (keymap, _) = Keymap::load("default", None).unwrap();
+        term.draw(|f| opsdeck::ui::draw(f, &self.state, &Theme::fallback(), &keymap))
+            .unwrap();
+        let buf = term.backend().buffer();
+        for y in 0..buf.area.height {
+            let row: String = (0..buf.area.width)
+                .map(|x| buf[(x, y)].symbol().to_string())
+                .collect();
+            if let Some(at) = row.find(needle) {
+                let x = row[..at].chars().count() as u16;
+                return buf[(x, y)].style();
+            }
+        }
+        panic!("{needle} not on screen")
+    }
+
+    fn weight(&self, region: &str) -> Option<i64> {
+        let view = SimTarget::view_of(&self.model.lock().unwrap());
+        view.region(region).unwrap().record.as_ref().unwrap().weight
+    }
+}
+
+#[test]
+fn every_operation_is_on_a_key_in_the_overview() {
+    let (keymap, _) = Keymap::load("default", None).unwrap();
+    for (key, action) in [
+        ('s', Action::ScaleUp),
+        ('S', Action::ScaleDown),
+        ('d', Action::Drain),
+        ('R', Action::Restore),
+        ('P', Action::Promote),
+        ('w', Action::WhatIf),
+        ('a', Action::AuditLog),
+        ('u', Action::Undo),
+    ] {
+        let ev = KeyEvent::new(KeyCode::Char(key), KeyModifiers::NONE);
+        assert_eq!(
+            keymap.lookup(Mode::Overview, &ev),
+            Some(action.clone()),
+            "{key}"
+        );
+        assert_eq!(keymap.lookup(Mode::Detail, &ev), Some(action), "{key}");
+    }
+}
+
+#[tokio::test]
+async fn drain_plan_confirmation_and_result() {
+    let mut c = Console::new(None);
+    c.press(Action::Drain).await;
+    assert!(
+        matches!(c.state.dialog, Some(Dialog::Plan(_))),
+        "{:?}",
+        c.state.dialog
+    );
+    insta::assert_snapshot!("drain_plan", c.screen());
+
+    // A wrong confirmation runs nothing and says so.
+    c.type_text("eu-west");
+    insta::assert_snapshot!("drain_typing", c.screen());
+    assert!(c.enter().is_empty(), "a mismatch must not run");
+    assert_eq!(c.weight("eu-west-1"), Some(100));
+    assert!(c.operator.audit.read().unwrap().is_empty());
+    let Some(Dialog::Plan(p)) = &c.state.dialog else {
+        panic!("the plan stays open")
+    };
+    assert_eq!(
+        p.message.as_deref(),
+        Some("`eu-west` does not match `eu-west-1`: nothing ran")
+    );
+    assert_eq!(p.input, "");
+
+    c.type_text("eu-west-1");
+    let effects = c.enter();
+    assert!(
+        matches!(effects.as_slice(), [Effect::Op(OpEffect::Run { .. })]),
+        "{effects:?}"
+    );
+    assert!(matches!(c.state.dialog, Some(Dialog::Running { .. })));
+    c.apply(effects).await;
+    assert_eq!(c.weight("eu-west-1"), Some(0));
+    insta::assert_snapshot!("drain_result", c.screen());
+    assert_eq!(c.operator.audit.read().unwrap().len(), 2);
+    assert!(c
+        .state
+        .events
+        .iter()
+        .any(|e| e.text == "drain eu-west-1: applied"));
+}
+
+#[tokio::test]
+async fn scale_asks_for_the_count_then_plans_it() {
+    let mut c = Console::new(None);
+    c.state.focus = 2; // ap-southeast-1, 2 tasks
+    c.press(Action::ScaleUp).await;
+    let Some(Dialog::Count { desired, .. }) = &c.state.dialog else {
+        panic!("{:?}", c.state.dialog)
+    };
+    assert_eq!(*desired, 3);
+    update(&mut c.state, Action::DialogKey(DialogKey::Char('+')));
+    insta::assert_snapshot!("scale_count", c.screen());
+    let effects = c.enter();
+    let [Effect::Op(OpEffect::Plan { op, .. })] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(op.summary(), "scale atlas-ap/api in ap-southeast-1 to 4");
+    c.apply(effects).await;
+    let Some(Dialog::Plan(p)) = &c.state.dialog else {
+        panic!("{:?}", c.state.dialog)
+    };
+    assert_eq!(
+        p.prepared.plan.calls.last().unwrap().params["desiredCount"],
+        4
+    );
+    // Esc closes without running anything.
+    assert!(update(&mut c.state, Action::DialogKey(DialogKey::Esc)).is_empty());
+    assert!(c.state.dialog.is_none());
+    assert_eq!(
+        c.model
+            .lock()
+            .unwrap()
+            .region_load("ap-southeast-1")
+            .unwrap()
+            .desired_tasks,
+        2
+    );
+}
+
+#[tokio::test]
+async fn an_override_is_typed_before_the_confirmation() {
+    let mut c = Console::new(Some(("us-east-1", Scenario::ReplicaLag)));
+    c.state.focus = 1;
+    c.press(Action::Promote).await;
+    insta::assert_snapshot!("promote_blocked", c.screen());
+    let theme = Theme::fallback();
+    assert_eq!(
+        c.style_of("BLOCK").fg,
+        theme.crit.fg,
+        "a blocked rule is drawn in the crit colour"
+    );
+    assert_eq!(c.style_of("pass").fg, theme.ok.fg);
+    // The region name does not pass the blocked rule.
+    c.type_text("us-east-1");
+    assert!(c.enter().is_empty());
+    c.type_text("replica-lag-over-rpo");
+    assert!(c.enter().is_empty());
+    c.type_text("us-east-1");
+    let effects = c.enter();
+    let [Effect::Op(OpEffect::Run { confirmation, .. })] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(
+        confirmation.overrides,
+        vec!["replica-lag-over-rpo".to_string()]
+    );
+    c.apply(effects).await;
+    let Some(Dialog::Result(o)) = &c.state.dialog else {
+        panic!("{:?}", c.state.dialog)
+    };
+    assert_eq!(o.result.label(), "applied");
+    assert_eq!(o.overrides, vec!["replica-lag-over-rpo".to_string()]);
+}
+
+#[tokio::test]
+async fn a_rule_that_cannot_be_overridden_leaves_nothing_to_type() {
+    let mut c = Console::new(None);
+    c.operator.settings.read_only = true;
+    c.press(Action::Drain).await;
+    for attempt in ["read-only", "eu-west-1"] {
+        c.type_text(attempt);
+        assert!(c.enter().is_empty(), "{attempt}");
+    }
+    assert!(c
+        .screen()
+        .contains("blocked by read-only: this operation cannot run"));
+    assert_eq!(c.weight("eu-west-1"), Some(100));
+}
+
+#[tokio::test]
+async fn the_audit_view_lists_the_records_newest_first() {
+    let mut c = Console::new(None);
+    c.press(Action::Drain).await;
+    c.type_text("eu-west-1");
+    let effects = c.enter();
+    c.apply(effects).await;
+    update(&mut c.state, Action::DialogKey(DialogKey::Esc));
+    let effects = update(&mut c.state, Action::AuditLog);
+    assert_eq!(effects, vec![Effect::Op(OpEffect::LoadAudit)]);
+    let records = c.operator.audit.read();
+    update(&mut c.state, Action::OpReport(OpReport::Audit(records)));
+    let screen = c.screen();
+    let applied = screen.find("applied").expect(&screen);
+    let requested = screen.find("requested").expect(&screen);
+    assert!(applied < requested, "newest first:\n{screen}");
+    assert!(screen.contains("drain eu-west-1"), "{screen}");
+    update(&mut c.state, Action::Back);
+    assert!(!c.state.audit.open);
+}
+
+/// The console loop's runner, end to end: drain, then undo from the keyboard.
+#[tokio::test]
+async fn undo_from_the_console_restores_the_drained_weight() {
+    let Console {
+        mut state,
+        mut operator,
+        model,
+        _dir,
+    } = Console::new(None);
+    operator.fleet.guards.cooldown_s = 0;
+    let mut runner = opsdeck::ops::runner::OpsRunner::new(Some(operator));
+    async fn drive(
+        state: &mut State,
+        runner: &mut opsdeck::ops::runner::OpsRunner,
+        effects: Vec<Effect>,
+    ) {
+        for e in effects {
+            if let Effect::Op(op) = e {
+                runner.handle(op);
+                let report = runner.next().await.unwrap();
+                update(state, report);
+            }
+        }
+    }
+    let weight = || {
+        SimTarget::view_of(&model.lock().unwrap()).regions[0]
+            .record
+            .as_ref()
+            .unwrap()
+            .weight
+    };
+    for (action, expect) in [(Action::Drain, Some(0)), (Action::Undo, Some(100))] {
+        let effects = update(&mut state, action);
+        drive(&mut state, &mut runner, effects).await;
+        let Some(Dialog::Plan(p)) = &state.dialog else {
+            panic!("{:?}", state.dialog)
+        };
+        assert_eq!(p.undo_of.is_some(), expect == Some(100));
+        for c in "eu-west-1".chars() {
+            update(&mut state, Action::DialogKey(DialogKey::Char(c)));
+        }
+        let effects = update(&mut state, Action::DialogKey(DialogKey::Enter));
+        drive(&mut state, &mut runner, effects).await;
+        let Some(Dialog::Result(o)) = &state.dialog else {
+            panic!("{:?}", state.dialog)
+        };
+        assert_eq!(o.result.label(), "applied");
+        assert_eq!(weight(), expect);
+        update(&mut state, Action::DialogKey(DialogKey::Esc));
+    }
+    // Nothing left to undo: the drain was undone, and an undo is not undone again.
+    let effects = update(&mut state, Action::Undo);
+    drive(&mut state, &mut runner, effects).await;
+    let Some(Dialog::Error { message, .. }) = &state.dialog else {
+        panic!("{:?}", state.dialog)
+    };
+    assert!(message.contains("no reversible operation"), "{message}");
+}
