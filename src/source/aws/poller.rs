@@ -298,11 +298,14 @@ impl Poll for RegionPoll {
                 (vec![ev], Some(error))
             }
             Ok(RegionValue::Metrics(outcome)) => {
-                let mut evs = vec![self.event(Reading::Metrics(outcome.values))];
+                // A change of the ReplicaLag signal re-states the topology first, so whoever reads
+                // the metrics has already seen the fault.
+                let mut evs = Vec::new();
                 if outcome.replication_stopped != self.replication_stopped {
                     self.replication_stopped = outcome.replication_stopped;
                     evs.extend(self.topology_event());
                 }
+                evs.push(self.event(Reading::Metrics(outcome.values)));
                 (evs, None)
             }
             Ok(RegionValue::Reading(Reading::Topology(raw))) => {
