@@ -20,6 +20,7 @@ pub use discover::discover;
 use crate::fleet::{DataKind, Fleet, RefreshConfig, RegionSpec, SourceError};
 use crate::source::{SourceCommand, SourceEvent, SourceHandle};
 use aws_config::SdkConfig;
+use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::ProvideCredentials;
 use chrono::Utc;
 use poller::{Control, GlobalPoll, RegionPoll};
@@ -80,14 +81,23 @@ pub(crate) async fn load_checked(
         )));
     };
     let limit = Duration::from_secs(timeout_s.max(1) * 2);
+    let whose = opts
+        .profile
+        .as_ref()
+        .map(|p| format!(" for profile `{p}`"))
+        .unwrap_or_default();
     match tokio::time::timeout(limit, provider.provide_credentials()).await {
         Ok(Ok(_)) => Ok(config),
+        Ok(Err(CredentialsError::CredentialsNotLoaded(_))) => Err(AwsSetupError::NoCredentials(format!(
+            "no AWS credentials found{whose} (looked in the environment, the shared config and credentials \
+             files, SSO, web identity and container/instance metadata).\n{CREDENTIALS_HELP}"
+        ))),
         Ok(Err(e)) => Err(AwsSetupError::NoCredentials(format!(
-            "no usable AWS credentials ({}).\n{CREDENTIALS_HELP}",
+            "no usable AWS credentials{whose}: {}.\n{CREDENTIALS_HELP}",
             errors::short(&errors::chain(&e))
         ))),
         Err(_) => Err(AwsSetupError::NoCredentials(format!(
-            "no AWS credentials found within {} s.\n{CREDENTIALS_HELP}",
+            "no AWS credentials found{whose} within {} s.\n{CREDENTIALS_HELP}",
             limit.as_secs()
         ))),
     }
