@@ -53,15 +53,13 @@ async fn without_credentials_connect_and_discover_say_how_to_provide_them() {
 
     let err = connect(&fleet, &opts)
         .await
-        .err()
-        .expect("connect must fail without credentials");
+        .expect_err("connect must fail without credentials");
     assert_actionable(&err);
 
     let regions = vec!["eu-west-1".to_string()];
     let err = discover(&regions, None, &opts)
         .await
-        .err()
-        .expect("discover must fail without credentials");
+        .expect_err("discover must fail without credentials");
     assert_actionable(&err);
 
     let named = AwsOptions {
@@ -70,8 +68,7 @@ async fn without_credentials_connect_and_discover_say_how_to_provide_them() {
     };
     let err = connect(&fleet, &named)
         .await
-        .err()
-        .expect("an unknown profile gives no credentials");
+        .expect_err("an unknown profile gives no credentials");
     assert_actionable(&err);
 
     let bad = AwsOptions {

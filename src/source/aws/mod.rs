@@ -61,6 +61,7 @@ pub const CREDENTIALS_HELP: &str = "Provide AWS credentials in one of these ways
 Or run `opsdeck` without --fleet for the built-in simulated fleet.";
 
 /// A connected AWS source, ready to spawn its pollers.
+#[derive(Debug)]
 pub struct AwsSource {
     identity: String,
     config: Option<SdkConfig>,

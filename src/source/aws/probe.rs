@@ -17,7 +17,10 @@ pub fn client(timeout: Duration) -> reqwest::Client {
 }
 
 /// Read what a `/health/regional` body says. Bodies that are not JSON give no status.
-pub fn parse_body(body: &str) -> (Option<String>, Vec<(String, String, Option<f64>)>) {
+/// Per replica region: (region, status, latency ms), as `ProbeResult::replicas` holds them.
+pub type Replicas = Vec<(String, String, Option<f64>)>;
+
+pub fn parse_body(body: &str) -> (Option<String>, Replicas) {
     let Ok(json) = serde_json::from_str::<serde_json::Value>(body) else {
         return (None, Vec::new());
     };
