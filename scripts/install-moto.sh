@@ -24,7 +24,7 @@ install() {
         echo "install-moto: creating $venv" >&2
         python3 -m venv "$venv"
     fi
-    local pkgs=("moto[server]")
+    local pkgs=("moto[server]>=5.2,<6")
     [[ $want_cli == 1 ]] && pkgs+=("awscli")
     echo "install-moto: pip install ${pkgs[*]} into $venv" >&2
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${pkgs[@]}" >&2

@@ -289,7 +289,10 @@ fn render(
         .iter()
         .position(|f| f.rds.iter().any(|(_, src, _)| src.is_none()));
     let (primary, primary_note) = match (writer_with_replicas, any_writer) {
-        (Some(i), _) => (i, String::new()),
+        (Some(i), _) => (
+            i,
+            "  # its database is the writer with read replicas".to_string(),
+        ),
         (None, Some(i)) => (
             i,
             "  # guess: its database is a writer, but no replicas were found".to_string(),
@@ -315,7 +318,12 @@ fn render(
             &f.albs,
             "load balancers (from CloudWatch ApplicationELB metrics; not filtered by tag)",
         );
-        if !f.ecs.is_empty() {
+        if f.ecs.is_empty() {
+            let _ = writeln!(
+                t,
+                "# ecs = [{{ cluster = \"...\", service = \"...\" }}]  # no ECS services found"
+            );
+        } else {
             let list: Vec<String> = f
                 .ecs
                 .iter()
@@ -390,7 +398,12 @@ fn render(
 /// `key = "first"`, with the others listed in a comment when there was a choice.
 fn one_of(t: &mut String, key: &str, values: &[String], what: &str) {
     match values {
-        [] => {}
+        [] => {
+            let _ = writeln!(
+                t,
+                "# {key} = \"...\"  # no {what} found: set it by hand if the region has one"
+            );
+        }
         [only] => {
             let _ = writeln!(t, "{key} = {}", q(only));
         }
