@@ -1,0 +1,238 @@
+//! Planning: from an operation and a fresh view of the fleet to the diff, the exact API calls, the
+//! notes an on-call engineer needs (RPO, one-way), and the operation that undoes it.
+
+mod promote;
+mod scale;
+mod weight;
+
+use super::view::{FleetView, RegionState};
+use super::{Op, OpError};
+use crate::fleet::{Fleet, Replication};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Route53 weights are 0..=255.
+pub const MAX_WEIGHT: i64 = 255;
+/// Route53's API lives in us-east-1.
+pub const ROUTE53_REGION: &str = "us-east-1";
+
+/// One field of one resource, before → after.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    pub resource: String,
+    pub field: String,
+    pub before: String,
+    pub after: String,
+}
+
+/// One AWS API call exactly as it will be made: service, operation, the endpoint's region and
+/// the request parameters (AWS field names).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiCall {
+    pub service: String,
+    pub operation: String,
+    pub region: String,
+    pub params: Value,
+}
+
+impl std::fmt::Display for ApiCall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {} ({}) {}",
+            self.service, self.operation, self.region, self.params
+        )
+    }
+}
+
+impl ApiCall {
+    pub(super) fn new(service: &str, operation: &str, region: &str, params: Value) -> Self {
+        ApiCall {
+            service: service.into(),
+            operation: operation.into(),
+            region: region.into(),
+            params,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    /// The operation with everything resolved (a restore's weight, a scale's cluster).
+    pub op: Op,
+    pub fleet: String,
+    pub source: String,
+    pub region: String,
+    /// The resource the operation changes, e.g. `route53:Z0ABC/api.example.com./eu-west-1`.
+    pub resource: String,
+    /// When the state the plan is based on was read.
+    pub read_at: DateTime<Utc>,
+    pub changes: Vec<Change>,
+    pub calls: Vec<ApiCall>,
+    pub notes: Vec<String>,
+    pub reversible: bool,
+    pub undo: Option<Op>,
+    /// The fleet afterwards, one line per region.
+    pub after: Vec<String>,
+}
+
+impl Plan {
+    /// True when the plan changes nothing.
+    pub fn is_noop(&self) -> bool {
+        self.changes.is_empty()
+    }
+}
+
+/// `--service S` with an optional cluster: the fleet file's `cluster/service` in that region.
+pub fn resolve_service(
+    fleet: &Fleet,
+    region: &str,
+    service: &str,
+) -> Result<(String, String), OpError> {
+    let spec = fleet
+        .region(region)
+        .ok_or_else(|| unknown_region(fleet, region))?;
+    let found: Vec<_> = spec
+        .ecs
+        .iter()
+        .filter(|s| s.service == service || format!("{}/{}", s.cluster, s.service) == service)
+        .collect();
+    match found.as_slice() {
+        [one] => Ok((one.cluster.clone(), one.service.clone())),
+        [] => {
+            let names: Vec<String> = spec
+                .ecs
+                .iter()
+                .map(|s| format!("{}/{}", s.cluster, s.service))
+                .collect();
+            Err(OpError::Input(format!(
+                "{region} has no ECS service `{service}` (services: {})",
+                if names.is_empty() {
+                    "none".into()
+                } else {
+                    names.join(", ")
+                }
+            )))
+        }
+        _ => Err(OpError::Input(format!(
+            "`{service}` names several services in {region}: use cluster/service"
+        ))),
+    }
+}
+
+pub fn unknown_region(fleet: &Fleet, region: &str) -> OpError {
+    let names: Vec<&str> = fleet.regions.iter().map(|r| r.name.as_str()).collect();
+    OpError::Input(format!(
+        "fleet `{}` has no region `{region}` (regions: {})",
+        fleet.name,
+        names.join(", ")
+    ))
+}
+
+/// Plan `op` on `view`. `recorded_weight` is the weight the region's last drain found (audit log),
+/// used by a restore without an explicit weight.
+pub fn build(
+    op: &Op,
+    view: &FleetView,
+    fleet: &Fleet,
+    recorded_weight: Option<i64>,
+) -> Result<Plan, OpError> {
+    let region = view
+        .region(op.region())
+        .ok_or_else(|| unknown_region(fleet, op.region()))?;
+    let mut plan = Plan {
+        op: op.clone(),
+        fleet: view.fleet.clone(),
+        source: view.source.clone(),
+        region: region.name.clone(),
+        resource: String::new(),
+        read_at: view.read_at,
+        changes: Vec::new(),
+        calls: Vec::new(),
+        notes: Vec::new(),
+        reversible: true,
+        undo: None,
+        after: Vec::new(),
+    };
+    match op {
+        Op::Scale {
+            cluster,
+            service,
+            desired,
+            bounds,
+            ..
+        } => scale::plan(
+            &mut plan, region, fleet, cluster, service, *desired, *bounds,
+        )?,
+        Op::Drain { .. } => weight::plan(&mut plan, region, view, 0)?,
+        Op::Restore { weight: w, .. } => {
+            let w = w.or(recorded_weight).ok_or_else(|| {
+                OpError::Input(format!(
+                    "no drain of {} is recorded in the audit log: give the weight to restore (--weight N)",
+                    region.name
+                ))
+            })?;
+            if !(1..=MAX_WEIGHT).contains(&w) {
+                return Err(OpError::Input(format!(
+                    "a restored weight must be 1..={MAX_WEIGHT}, not {w}"
+                )));
+            }
+            plan.op = Op::Restore {
+                region: region.name.clone(),
+                weight: Some(w),
+            };
+            weight::plan(&mut plan, region, view, w)?
+        }
+        Op::Promote { .. } => promote::plan(&mut plan, region, view, fleet)?,
+    }
+    let after = view.after(&plan.op);
+    plan.after = after.regions.iter().map(describe_region).collect();
+    Ok(plan)
+}
+
+pub(super) fn change(
+    resource: &str,
+    field: &str,
+    before: impl ToString,
+    after: impl ToString,
+) -> Change {
+    Change {
+        resource: resource.into(),
+        field: field.into(),
+        before: before.to_string(),
+        after: after.to_string(),
+    }
+}
+
+/// "us-east-1: weight 100, serving; db replica (0.8 s behind); tasks 3 desired".
+pub fn describe_region(r: &RegionState) -> String {
+    let mut parts = Vec::new();
+    if let Some(rec) = &r.record {
+        let w = rec
+            .weight
+            .map(|w| w.to_string())
+            .unwrap_or_else(|| "—".into());
+        parts.push(format!(
+            "weight {w}, {}",
+            if r.serving() {
+                "serving"
+            } else {
+                "not serving"
+            }
+        ));
+    }
+    if let Some(db) = &r.database {
+        parts.push(match (&db.replication, db.lag_s) {
+            (Replication::Primary { .. }, _) => "db primary".into(),
+            (Replication::Replica { .. }, Some(l)) => format!("db replica ({l:.1} s behind)"),
+            (Replication::Replica { .. }, None) => "db replica".into(),
+            (Replication::Broken { .. }, _) => "db replication broken".into(),
+        });
+    }
+    if !r.services.is_empty() {
+        let d: i64 = r.services.iter().map(|s| s.desired).sum();
+        parts.push(format!("{d} tasks desired"));
+    }
+    format!("{}: {}", r.name, parts.join("; "))
+}

@@ -1,0 +1,125 @@
+//! Planning a drain or a restore: one UPSERT of the region's weighted record.
+
+use super::{change, ApiCall, Plan, ROUTE53_REGION};
+use crate::ops::view::{FleetView, RegionState};
+use crate::ops::{Op, OpError};
+use serde_json::json;
+
+pub(super) fn plan(
+    plan: &mut Plan,
+    region: &RegionState,
+    view: &FleetView,
+    to: i64,
+) -> Result<(), OpError> {
+    let rec = region.record.as_ref().ok_or_else(|| {
+        OpError::Input(format!(
+            "{} has no Route53 weighted record in the fleet file",
+            region.name
+        ))
+    })?;
+    let from = rec.weight.ok_or_else(|| {
+        OpError::Target(format!(
+            "{} [{}] is not a weighted record (no Weight)",
+            rec.name, rec.set_identifier
+        ))
+    })?;
+    plan.resource = format!(
+        "route53:{}/{}/{}",
+        rec.zone_id, rec.name, rec.set_identifier
+    );
+    plan.undo = Some(if from == 0 {
+        Op::Drain {
+            region: region.name.clone(),
+        }
+    } else {
+        Op::Restore {
+            region: region.name.clone(),
+            weight: Some(from),
+        }
+    });
+    if from == to {
+        plan.notes.push(format!(
+            "{} already has weight {to}: nothing to do",
+            region.name
+        ));
+        return Ok(());
+    }
+    plan.changes.push(change(
+        &format!("route53 {} [{}]", rec.name, rec.set_identifier),
+        "weight",
+        from,
+        to,
+    ));
+    let mut set = json!({
+        "Name": rec.name,
+        "Type": rec.record_type,
+        "SetIdentifier": rec.set_identifier,
+        "Weight": to,
+    });
+    if let Some(ttl) = rec.ttl {
+        set["TTL"] = json!(ttl);
+    }
+    if !rec.values.is_empty() {
+        set["ResourceRecords"] = rec.values.iter().map(|v| json!({ "Value": v })).collect();
+    }
+    if let Some(a) = &rec.alias {
+        set["AliasTarget"] = json!({
+            "HostedZoneId": a.hosted_zone_id,
+            "DNSName": a.dns_name,
+            "EvaluateTargetHealth": a.evaluate_target_health,
+        });
+    }
+    if let Some(h) = &rec.health_check_id {
+        set["HealthCheckId"] = json!(h);
+    }
+    let verb = if to == 0 { "drain" } else { "restore" };
+    plan.calls.push(ApiCall::new(
+        "route53",
+        "ChangeResourceRecordSets",
+        ROUTE53_REGION,
+        json!({
+            "HostedZoneId": rec.zone_id,
+            "ChangeBatch": {
+                "Comment": format!("opsdeck {verb} {}", region.name),
+                "Changes": [{ "Action": "UPSERT", "ResourceRecordSet": set }],
+            },
+        }),
+    ));
+    let others: Vec<String> = view
+        .regions
+        .iter()
+        .filter(|r| r.name != region.name && r.serving())
+        .filter(|r| r.record.as_ref().map(|o| o.key()) == Some(rec.key()))
+        .map(|r| {
+            format!(
+                "{} (weight {})",
+                r.name,
+                r.record.as_ref().and_then(|o| o.weight).unwrap_or(0)
+            )
+        })
+        .collect();
+    let ttl = rec
+        .ttl
+        .map(|t| format!("{t} s"))
+        .unwrap_or_else(|| "the record's TTL".into());
+    if to == 0 {
+        let served = region
+            .served_rps
+            .map(|r| format!("its {r:.0} req/s "))
+            .unwrap_or_default();
+        plan.notes.push(format!(
+            "{served}moves to {} in proportion to their weights, as clients follow DNS ({ttl})",
+            if others.is_empty() {
+                "no other serving region".into()
+            } else {
+                others.join(", ")
+            }
+        ));
+    } else {
+        plan.notes.push(format!(
+            "{} takes a {to}/(sum of weights) share of the traffic again ({ttl})",
+            region.name
+        ));
+    }
+    Ok(())
+}
