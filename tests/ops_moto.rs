@@ -409,3 +409,42 @@ async fn draining_the_last_serving_region_is_refused_and_leaves_every_weight() {
     );
     assert_eq!(d.weights().await, before, "every weight unchanged");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_what_if_on_aws_uses_request_rates_weights_and_replica_lag() {
+    let moto = Moto::shared();
+    let d = deploy(&moto).await;
+    let out = d.opsdeck(&["simulate", "--fail", "eu-west-1", "--format", "json"]);
+    ok(&out);
+    let v = json(&out);
+    assert_eq!(v["source"], "aws");
+    // RequestCount 600 in the last minute: 10 req/s move, by weight, to the serving survivors
+    // (us-east-1 weight 20, ap-southeast-1 weight 10; us-west-2 has weight 0).
+    assert!(
+        (v["moved_rps"].as_f64().unwrap() - 10.0).abs() < 1e-9,
+        "{v:#}"
+    );
+    let after = |r: &str| {
+        v["survivors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["region"] == r)
+            .unwrap()["rps_after"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(
+        (after("us-east-1") - (20.0 + 10.0 * 20.0 / 30.0)).abs() < 1e-6,
+        "{v:#}"
+    );
+    assert!(
+        (after("ap-southeast-1") - (5.0 + 10.0 * 10.0 / 30.0)).abs() < 1e-6,
+        "{v:#}"
+    );
+    assert!(after("us-west-2").abs() < 1e-9);
+    // The least-lagging running replica is promoted; us-west-2's replication is broken (lag -1).
+    assert_eq!(v["promotion"]["region"], "us-east-1");
+    assert_eq!(v["promotion"]["rpo_s"], 2.5);
+    assert_eq!(v["failed_is_primary"], true);
+}

@@ -91,6 +91,15 @@ impl Console {
                     outcome.id = "20261122T140000000Z-1-0".into();
                     OpReport::Finished(Box::new(outcome))
                 }
+                OpEffect::WhatIf { region } => {
+                    let report = self
+                        .operator
+                        .target
+                        .what_if(&self.operator.fleet, &region)
+                        .await
+                        .unwrap();
+                    OpReport::WhatIf(Box::new(report))
+                }
                 other => panic!("unexpected effect {other:?}"),
             };
             update(&mut self.state, Action::OpReport(report));
@@ -379,4 +388,33 @@ async fn undo_from_the_console_restores_the_drained_weight() {
         panic!("{:?}", state.dialog)
     };
     assert!(message.contains("no reversible operation"), "{message}");
+}
+
+#[tokio::test]
+async fn the_what_if_overlay_shows_survivors_promotion_and_rto() {
+    let mut c = Console::new(None);
+    c.press(Action::WhatIf).await;
+    let Some(Dialog::WhatIf { report, .. }) = &c.state.dialog else {
+        panic!("{:?}", c.state.dialog)
+    };
+    assert_eq!(report.failed, "eu-west-1");
+    let screen = c.screen();
+    insta::assert_snapshot!("what_if", screen);
+    assert!(screen.contains("what-if: eu-west-1 fails now"));
+    assert!(
+        screen.contains("PROMOTE") && screen.contains("RTO"),
+        "{screen}"
+    );
+    update(&mut c.state, Action::DialogKey(DialogKey::Down));
+    assert!(matches!(
+        c.state.dialog,
+        Some(Dialog::WhatIf { scroll: 1, .. })
+    ));
+    update(&mut c.state, Action::DialogKey(DialogKey::Enter));
+    assert!(c.state.dialog.is_none(), "enter closes it");
+    assert_eq!(
+        c.weight("eu-west-1"),
+        Some(100),
+        "a what-if changes nothing"
+    );
 }

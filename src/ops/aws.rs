@@ -20,6 +20,30 @@ pub struct AwsTarget {
     pub(super) fleet: Fleet,
 }
 
+/// The console's operator against AWS: operations off unless `--allow-actions`, verified for up
+/// to two minutes. (For the console's AWS path; the simulated path uses `sim::console_operator`.)
+pub async fn console_operator(fleet: &Fleet, g: &crate::cli::GlobalArgs) -> super::Operator {
+    let target = AwsTarget::connect(
+        fleet.clone(),
+        g.profile.as_deref(),
+        g.endpoint_url.as_deref(),
+    )
+    .await;
+    super::Operator {
+        fleet: fleet.clone(),
+        target: std::sync::Arc::new(target),
+        audit: super::AuditLog::at(g.audit_log.as_deref()),
+        settings: super::Settings {
+            read_only: g.read_only,
+            actions_allowed: g.allow_actions,
+            verify: VerifyLimits {
+                limit: Duration::from_secs(120),
+                poll: Duration::from_secs(3),
+            },
+        },
+    }
+}
+
 /// The SDK error with its causes, on one line.
 pub(super) fn sdk_error<E: std::error::Error>(e: E) -> String {
     aws_smithy_types::error::display::DisplayErrorContext(e).to_string()

@@ -90,8 +90,8 @@ pub fn what_if(w: &WhatIf) -> String {
     let mut rows = vec![[
         "SURVIVOR",
         "WEIGHT",
-        "REQ/S NOW",
-        "REQ/S AFTER",
+        "RPS NOW",
+        "RPS AFTER",
         "CAPACITY",
         "LOAD",
         "TASKS",
