@@ -317,7 +317,7 @@ async fn promote_a_cross_region_replica_sends_exactly_one_promote_request() {
     let promotes: Vec<String> = moto
         .recorded()
         .iter()
-        .map(|e| body(e))
+        .map(body)
         .filter(|b| b.contains("Action=PromoteReadReplica"))
         .collect();
     assert_eq!(promotes.len(), 1, "{promotes:?}");
