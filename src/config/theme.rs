@@ -1,8 +1,20 @@
 //! Themes: flat semantic keys mapped to ratatui styles, plus status symbols so that no state is
 //! told by colour alone.
 
+use super::document::Document;
+use super::theme_file::{self, STYLE_KEYS, SYMBOL_KEYS};
+use super::{available_names, read_user_file, ConfigError};
 use crate::fleet::Status;
 use ratatui::style::{Color, Modifier, Style};
+use std::path::Path;
+
+/// The built-in themes, embedded in the binary.
+const BUILTIN: &[(&str, &str)] = &[
+    ("default", include_str!("../../themes/default.toml")),
+    ("mono", include_str!("../../themes/mono.toml")),
+    ("colorblind", include_str!("../../themes/colorblind.toml")),
+    ("light", include_str!("../../themes/light.toml")),
+];
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct StatusSymbols {
@@ -41,6 +53,75 @@ pub struct Theme {
 }
 
 impl Theme {
+    pub fn builtin_names() -> Vec<&'static str> {
+        BUILTIN.iter().map(|(name, _)| *name).collect()
+    }
+
+    /// The theme to use when none was chosen: `mono` when `NO_COLOR` is set (and not empty),
+    /// else `default`.
+    pub fn default_name() -> &'static str {
+        match std::env::var_os("NO_COLOR") {
+            Some(v) if !v.is_empty() => "mono",
+            _ => "default",
+        }
+    }
+
+    /// Built-in and user themes, sorted and deduplicated.
+    pub fn available(user_dir: Option<&Path>) -> Vec<String> {
+        available_names(&Self::builtin_names(), user_dir, "themes")
+    }
+
+    /// The theme `name`: `user_dir/themes/NAME.toml` merged over the built-in theme of that name,
+    /// or over `default` when there is no such built-in.
+    pub fn load(name: &str, user_dir: Option<&Path>) -> Result<Theme, ConfigError> {
+        let user = read_user_file(user_dir, "themes", name)?;
+        let mut theme = match (Self::builtin(name), &user) {
+            (Some(theme), _) => theme?,
+            (None, Some(_)) => Self::builtin("default").expect("default theme is built in")?,
+            (None, None) => {
+                let available = Self::available(user_dir);
+                return Err(ConfigError::UnknownName {
+                    what: "theme",
+                    name: name.into(),
+                    available,
+                });
+            }
+        };
+        if let Some((path, text)) = &user {
+            theme.merge_file(path, text)?;
+        }
+        theme.name = name.to_string();
+        Ok(theme)
+    }
+
+    /// Sets every key the theme file `text` names (shown as `path` in errors) on this theme.
+    pub fn merge_file(&mut self, path: &str, text: &str) -> Result<(), ConfigError> {
+        theme_file::apply(self, &Document::parse(path, text)?).map(|_| ())
+    }
+
+    /// A built-in theme, which must set every key.
+    fn builtin(name: &str) -> Option<Result<Theme, ConfigError>> {
+        let (name, text) = BUILTIN.iter().find(|(n, _)| *n == name)?;
+        let path = format!("themes/{name}.toml");
+        let load = || {
+            let mut theme = Theme::fallback();
+            theme.name = name.to_string();
+            let doc = Document::parse(&path, text)?;
+            let set = theme_file::apply(&mut theme, &doc)?;
+            let symbols = SYMBOL_KEYS.iter().map(|k| format!("symbols.{k}"));
+            let wanted = STYLE_KEYS
+                .iter()
+                .map(|k| k.to_string())
+                .chain(["chart".into()])
+                .chain(symbols);
+            if let Some(missing) = wanted.into_iter().find(|k| !set.contains(k)) {
+                return Err(doc.error(0, format!("built-in theme does not set `{missing}`")));
+            }
+            Ok(theme)
+        };
+        Some(load())
+    }
+
     pub fn status(&self, s: Status) -> Style {
         match s {
             Status::Ok => self.ok,
@@ -75,7 +156,9 @@ impl Theme {
             muted: Style::default().fg(Color::Gray),
             border: Style::default().fg(Color::DarkGray),
             border_focus: Style::default().fg(Color::Cyan),
-            title: Style::default().fg(Color::White).add_modifier(Modifier::BOLD),
+            title: Style::default()
+                .fg(Color::White)
+                .add_modifier(Modifier::BOLD),
             header: Style::default().fg(Color::Black).bg(Color::Cyan),
             accent: Style::default().fg(Color::Cyan),
             ok: Style::default().fg(Color::Green),
@@ -85,7 +168,11 @@ impl Theme {
             stale: Style::default().fg(Color::Magenta),
             selection: Style::default().add_modifier(Modifier::REVERSED),
             sparkline: Style::default().fg(Color::Cyan),
-            chart: vec![Style::default().fg(Color::Cyan), Style::default().fg(Color::Magenta), Style::default().fg(Color::Yellow)],
+            chart: vec![
+                Style::default().fg(Color::Cyan),
+                Style::default().fg(Color::Magenta),
+                Style::default().fg(Color::Yellow),
+            ],
             symbols: StatusSymbols {
                 ok: "●".into(),
                 warn: "▲".into(),
