@@ -55,6 +55,9 @@ fn init_look(state: &mut State, look: &Look) {
         tracing::warn!("{w}");
         state.log(state.now, None, Status::Warn, w.clone());
     }
+    if let Some(w) = look.warnings.first() {
+        state.flash = Some(w.clone());
+    }
 }
 
 async fn event_loop(
