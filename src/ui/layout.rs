@@ -22,7 +22,10 @@ pub const PANE_MIN_WIDTH: u16 = 40;
 /// The area the region panes share on the overview.
 pub fn panes_area(area: Rect) -> Rect {
     let top = area.y + HEADER_ROWS;
-    let bottom = area.y + area.height.saturating_sub(FOOTER_ROWS + event_strip_rows(area));
+    let bottom = area.y
+        + area
+            .height
+            .saturating_sub(FOOTER_ROWS + event_strip_rows(area));
     Rect::new(area.x, top, area.width, bottom.saturating_sub(top))
 }
 
@@ -44,9 +47,53 @@ pub fn overview_region_rects(area: Rect, n: usize) -> Vec<Rect> {
     (0..n)
         .map(|i| {
             let (r, c) = ((i / cols) as u16, (i % cols) as u16);
-            let width = if c as usize == cols - 1 { panes.width - w * c } else { w };
-            let height = if r as usize == rows - 1 { panes.height.saturating_sub(h * r) } else { h };
+            let width = if c as usize == cols - 1 {
+                panes.width - w * c
+            } else {
+                w
+            };
+            let height = if r as usize == rows - 1 {
+                panes.height.saturating_sub(h * r)
+            } else {
+                h
+            };
             Rect::new(panes.x + w * c, panes.y + h * r, width, height)
         })
         .collect()
+}
+
+/// The event strip under the region panes (zero height on small terminals).
+pub fn event_strip_area(area: Rect) -> Rect {
+    let rows = event_strip_rows(area);
+    let y = area.y + area.height.saturating_sub(FOOTER_ROWS + rows);
+    Rect::new(area.x, y, area.width, rows)
+}
+
+/// Everything between the status line and the footer.
+pub fn body_area(area: Rect) -> Rect {
+    let h = area.height.saturating_sub(HEADER_ROWS + FOOTER_ROWS);
+    Rect::new(area.x, area.y + HEADER_ROWS.min(area.height), area.width, h)
+}
+
+/// The empty grid cells right of the last region pane, when the last grid row is not full.
+pub fn spare_grid_area(area: Rect, n: usize) -> Option<Rect> {
+    let rects = overview_region_rects(area, n);
+    let last = rects.last()?;
+    let panes = panes_area(area);
+    let right = panes.x + panes.width;
+    let x = last.x + last.width;
+    (x < right && last.width > 0 && last.height > 0)
+        .then(|| Rect::new(x, last.y, right - x, last.height))
+}
+
+/// A `width` × `height` rectangle centred in `area` (clipped to it).
+pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let w = width.min(area.width);
+    let h = height.min(area.height);
+    Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    )
 }

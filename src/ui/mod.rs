@@ -1,12 +1,56 @@
-//! Panes and dialogs as pure render functions of the state and the theme.
+//! Panes and dialogs as pure render functions of the state and the theme: state in, frame out.
+//! No I/O and no clocks here; the time shown is `state.now`.
 
+pub mod chart;
+pub mod detail;
+pub mod events;
+pub mod export;
+pub mod footer;
+pub mod format;
+pub mod help;
 pub mod layout;
+pub mod metrics;
+pub mod overview;
+pub mod spark;
+pub mod status_line;
 
-use crate::app::State;
+use crate::app::{State, View};
 use crate::config::{Keymap, Theme};
+use ratatui::layout::Rect;
 use ratatui::Frame;
 
 /// Draw the whole console.
 pub fn draw(frame: &mut Frame, state: &State, theme: &Theme, keymap: &Keymap) {
-    let _ = (frame, state, theme, keymap);
+    let area = frame.area();
+    if area.width == 0 || area.height == 0 {
+        return;
+    }
+    let buf = frame.buffer_mut();
+    buf.set_style(area, theme.text);
+    let header = Rect::new(
+        area.x,
+        area.y,
+        area.width,
+        layout::HEADER_ROWS.min(area.height),
+    );
+    status_line::render(header, buf, state, theme);
+    let body = layout::body_area(area);
+    match state.view {
+        View::Overview => overview::render(area, buf, state, theme),
+        View::Detail => detail::render(body, buf, state, theme),
+        View::Events => events::render_log(body, buf, state, theme),
+    }
+    if area.height > layout::HEADER_ROWS {
+        let y = area.y + area.height - layout::FOOTER_ROWS;
+        footer::render(
+            Rect::new(area.x, y, area.width, layout::FOOTER_ROWS),
+            buf,
+            state,
+            theme,
+            keymap,
+        );
+    }
+    if state.help {
+        help::render(body, buf, state, theme, keymap);
+    }
 }

@@ -1,0 +1,189 @@
+//! A line chart of one metric family over the detail view's window, threshold drawn as a line.
+
+use super::format;
+use super::spark::Gauge;
+use crate::app::ChartWindow;
+use crate::config::Theme;
+use crate::fleet::series::Series;
+use chrono::{DateTime, Duration, Utc};
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::symbols::Marker;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Axis, Block, Chart, Dataset, GraphType, Widget};
+
+/// What one chart shows.
+pub struct Plot<'a> {
+    /// Title parts (name, then current values, coloured); as many as fit are shown, in order.
+    pub title: Vec<Line<'static>>,
+    pub series: Vec<(&'a Series, Style)>,
+    pub gauge: Gauge,
+    /// Display factor: 100 for ratios shown as percent.
+    pub scale: f64,
+    /// Fixed top of the value axis (100 for percentages), else fitted to the data.
+    pub top: Option<f64>,
+    /// Shown instead of the chart when set (e.g. "primary: no replica lag").
+    pub note: Option<String>,
+}
+
+/// Up to `buckets` points of `series` in [start, end] as (seconds before end, value): the highest
+/// value of each bucket (the lowest for a minimum gauge), so spikes and dips survive.
+fn downsample(
+    series: &Series,
+    start: i64,
+    end: i64,
+    buckets: usize,
+    scale: f64,
+    low: bool,
+) -> Vec<(f64, f64)> {
+    let span = (end - start).max(1) as f64;
+    let mut out: Vec<(f64, f64)> = Vec::with_capacity(buckets.min(series.len()));
+    let mut current: Option<(usize, f64, f64)> = None;
+    for &(t, v) in series.since(start) {
+        if t > end {
+            break;
+        }
+        let b = (((t - start) as f64 / span) * buckets as f64) as usize;
+        let v = v * scale;
+        let x = (t - end) as f64;
+        current = match current {
+            Some((cb, cx, cv)) if cb == b => {
+                let keep = if low { v < cv } else { v > cv };
+                Some((b, if keep { x } else { cx }, if keep { v } else { cv }))
+            }
+            Some((_, cx, cv)) => {
+                out.push((cx, cv));
+                Some((b, x, v))
+            }
+            None => Some((b, x, v)),
+        };
+    }
+    if let Some((_, x, v)) = current {
+        out.push((x, v));
+    }
+    out
+}
+
+fn axis_time(now: DateTime<Utc>, offset_s: i64) -> String {
+    format::clock_short(now - Duration::seconds(offset_s))
+}
+
+/// The leading title parts that fit in `max` columns (always the first: the chart's name).
+fn fit_title(parts: &[Line<'static>], max: usize) -> Line<'static> {
+    let mut spans = Vec::new();
+    let mut used = 0;
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 && used + part.width() > max {
+            break;
+        }
+        used += part.width();
+        spans.extend(part.spans.iter().cloned());
+    }
+    Line::from(spans)
+}
+
+pub fn render(
+    area: Rect,
+    buf: &mut Buffer,
+    plot: &Plot<'_>,
+    window: ChartWindow,
+    now: DateTime<Utc>,
+    theme: &Theme,
+) {
+    let title = fit_title(&plot.title, area.width.saturating_sub(2) as usize);
+    let block = Block::bordered().border_style(theme.border).title(title);
+    let inner = block.inner(area);
+    if let Some(note) = &plot.note {
+        block.render(area, buf);
+        buf.set_line(
+            inner.x + 1,
+            inner.y,
+            &Line::from(Span::styled(note.clone(), theme.muted)),
+            inner.width,
+        );
+        return;
+    }
+    let end = now.timestamp();
+    let start = window.start(now);
+    let buckets = (inner.width as usize * 2).max(2);
+    let low = matches!(plot.gauge, Gauge::Below(_));
+    let data: Vec<Vec<(f64, f64)>> = plot
+        .series
+        .iter()
+        .map(|(s, _)| downsample(s, start, end, buckets, plot.scale, low))
+        .collect();
+    if data.iter().all(Vec::is_empty) {
+        block.render(area, buf);
+        let text = format!("no data in the last {}", window.label());
+        buf.set_line(
+            inner.x + 1,
+            inner.y,
+            &Line::from(Span::styled(text, theme.muted)),
+            inner.width,
+        );
+        return;
+    }
+    let limit = match plot.gauge {
+        Gauge::Above(t) | Gauge::Below(t) => Some(t * plot.scale),
+        Gauge::FromZero | Gauge::None => None,
+    };
+    let top = plot.top.unwrap_or_else(|| {
+        let max = data
+            .iter()
+            .flatten()
+            .map(|p| p.1)
+            .fold(limit.unwrap_or(0.0), f64::max);
+        format::nice_ceiling(max * 1.1)
+    });
+    let w = window.seconds() as f64;
+    let limit_line = limit.map(|l| [(-w, l), (0.0, l)]);
+    let mut datasets: Vec<Dataset<'_>> = data
+        .iter()
+        .zip(&plot.series)
+        .map(|(d, (_, style))| {
+            Dataset::default()
+                .marker(Marker::Braille)
+                .graph_type(GraphType::Line)
+                .style(*style)
+                .data(d)
+        })
+        .collect();
+    if let Some(line) = &limit_line {
+        datasets.insert(
+            0,
+            Dataset::default()
+                .marker(Marker::Dot)
+                .graph_type(GraphType::Line)
+                .style(theme.crit)
+                .data(line),
+        );
+    }
+    let half = window.seconds() / 2;
+    let x_labels = vec![
+        Span::styled(axis_time(now, window.seconds()), theme.muted),
+        Span::styled(axis_time(now, half), theme.muted),
+        Span::styled(axis_time(now, 0), theme.muted),
+    ];
+    let y_labels = vec![
+        Span::styled("0", theme.muted),
+        Span::styled(format::compact(top / 2.0), theme.muted),
+        Span::styled(format::compact(top), theme.muted),
+    ];
+    Chart::new(datasets)
+        .block(block)
+        .legend_position(None)
+        .x_axis(
+            Axis::default()
+                .bounds([-w, 0.0])
+                .labels(x_labels)
+                .style(theme.border),
+        )
+        .y_axis(
+            Axis::default()
+                .bounds([0.0, top])
+                .labels(y_labels)
+                .style(theme.border),
+        )
+        .render(area, buf);
+}

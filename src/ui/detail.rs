@@ -1,0 +1,427 @@
+//! The region detail view: window tabs, a chart per metric family, and a side list of facts.
+
+use super::chart::{self, Plot};
+use super::format::{self, NO_DATA};
+use super::metrics;
+use super::overview;
+use super::spark::Gauge;
+use crate::app::{ChartWindow, RegionView, State};
+use crate::config::Theme;
+use crate::fleet::{DataKind, Replication, Role, Status};
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Widget};
+
+/// Smallest chart height that still shows a shape.
+const MIN_CHART_ROWS: u16 = 6;
+
+/// Draw the focused region's detail into the body `area` (between status line and footer).
+pub fn render(area: Rect, buf: &mut Buffer, state: &State, theme: &Theme) {
+    if area.height < 2 {
+        return;
+    }
+    let r = state.focused();
+    let [tabs, main] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
+    buf.set_line(
+        tabs.x,
+        tabs.y,
+        &tab_line(state, r, theme, tabs.width as usize),
+        tabs.width,
+    );
+    let side_w = match main.width {
+        w if w >= 140 => 44,
+        w if w >= 100 => 36,
+        w if w >= 70 => 30,
+        _ => 0,
+    };
+    let [charts, side] =
+        Layout::horizontal([Constraint::Min(0), Constraint::Length(side_w)]).areas(main);
+    render_charts(charts, buf, state, r, theme);
+    if side_w > 0 {
+        render_side(side, buf, state, r, theme);
+    }
+}
+
+/// " eu-west-1 · primary  ✖ CRIT   window: 15m [1h] 6h 24h".
+fn tab_line(state: &State, r: &RegionView, theme: &Theme, width: usize) -> Line<'static> {
+    let mut spans = overview::title(r, width.saturating_sub(30), theme).spans;
+    spans.push(Span::styled("  window:", theme.muted));
+    for w in ChartWindow::ALL {
+        spans.push(Span::raw(" "));
+        if w == state.window {
+            spans.push(Span::styled(
+                format!("[{}]", w.label()),
+                theme.selection.patch(theme.accent),
+            ));
+        } else {
+            spans.push(Span::styled(format!(" {} ", w.label()), theme.muted));
+        }
+    }
+    if !r.failures.is_empty() {
+        let kinds: Vec<&str> = r.failures.keys().map(|k| k.label()).collect();
+        spans.push(Span::styled(
+            format!("   {} {} stale", theme.symbols.stale, kinds.join(", ")),
+            theme.stale,
+        ));
+    }
+    Line::from(spans)
+}
+
+fn value_span(text: String, level: Option<Status>, theme: &Theme) -> Span<'static> {
+    Span::styled(text, level.map(|s| theme.status(s)).unwrap_or(theme.text))
+}
+
+/// The charts: latency, requests/s, 5xx, replica lag, cache hit, running tasks.
+fn plots<'a>(state: &'a State, r: &'a RegionView, theme: &Theme) -> Vec<Plot<'a>> {
+    let rows = metrics::rows(state, r);
+    let find = |label: &str| rows.iter().find(|x| x.label == label);
+    let t = &state.fleet.thresholds;
+    let titled = |name: &str, label: &str| {
+        let mut parts = vec![Line::from(Span::styled(format!(" {name} "), theme.title))];
+        if let Some(row) = find(label) {
+            parts.push(Line::from(vec![
+                value_span(row.value.clone(), row.level, theme),
+                Span::raw(" "),
+            ]));
+        }
+        parts
+    };
+    let mut latency_title = vec![Line::from(Span::styled(" latency ", theme.title))];
+    let mut latency = Vec::new();
+    // The threshold statistic (the last) first: it is the one a narrow title must not lose.
+    for (i, stat) in state.fleet.metrics.latency_stats.iter().enumerate().rev() {
+        if let Some(row) = find(stat) {
+            latency_title.push(Line::from(vec![
+                Span::styled(format!("{stat} "), theme.chart_style(i)),
+                value_span(row.value.clone(), row.level, theme),
+                Span::raw(" "),
+            ]));
+        }
+        if let Some(s) = r.history.latency.get(stat) {
+            latency.push((s, theme.chart_style(i)));
+        }
+    }
+    latency_title.push(Line::from(Span::styled(
+        format!(" limit {} ", format::ms(t.latency_ms)),
+        theme.muted,
+    )));
+    let plot = |title, series, gauge, scale, top| Plot {
+        title,
+        series,
+        gauge,
+        scale,
+        top,
+        note: None,
+    };
+    let tasks = &r.history.running_tasks;
+    let mut lag = plot(
+        titled("replica lag s", "lag"),
+        vec![(&r.history.replica_lag_s, theme.chart_style(0))],
+        Gauge::Above(t.replica_lag_s),
+        1.0,
+        None,
+    );
+    if matches!(r.replication, Some(Replication::Primary { .. }))
+        || (r.replication.is_none() && r.spec.role == Role::Primary)
+    {
+        lag.note = Some("primary: writes here, no replica lag".into());
+    }
+    vec![
+        plot(
+            latency_title,
+            latency,
+            Gauge::Above(t.latency_ms),
+            1.0,
+            None,
+        ),
+        plot(
+            titled("requests/s", "req/s"),
+            vec![(&r.history.requests_per_s, theme.chart_style(0))],
+            Gauge::FromZero,
+            1.0,
+            None,
+        ),
+        plot(
+            titled("5xx %", "5xx"),
+            vec![(&r.history.error_rate, theme.chart_style(0))],
+            Gauge::Above(t.error_rate),
+            100.0,
+            None,
+        ),
+        lag,
+        plot(
+            titled("cache hit %", "cache hit"),
+            vec![(&r.history.cache_hit_ratio, theme.chart_style(0))],
+            Gauge::Below(t.cache_hit_ratio_min),
+            100.0,
+            Some(100.0),
+        ),
+        plot(
+            running_title(r, theme),
+            vec![(tasks, theme.chart_style(0))],
+            Gauge::FromZero,
+            1.0,
+            None,
+        ),
+    ]
+}
+
+/// " running tasks 4/4 " (running/desired over all services), coloured like the ECS rows.
+fn running_title(r: &RegionView, theme: &Theme) -> Vec<Line<'static>> {
+    let mut parts = vec![Line::from(Span::styled(" running tasks ", theme.title))];
+    if let Some(e) = &r.ecs {
+        let (run, want) = e
+            .iter()
+            .fold((0, 0), |(a, b), s| (a + s.running, b + s.desired));
+        let level = if want > 0 && run == 0 {
+            Status::Crit
+        } else if run < want {
+            Status::Warn
+        } else {
+            Status::Ok
+        };
+        parts.push(Line::from(vec![
+            value_span(format!("{run}/{want}"), Some(level), theme),
+            Span::raw(" "),
+        ]));
+    }
+    parts
+}
+
+fn render_charts(area: Rect, buf: &mut Buffer, state: &State, r: &RegionView, theme: &Theme) {
+    let plots = plots(state, r, theme);
+    let n = plots.len() as u16;
+    let cols: u16 = if area.height / n >= MIN_CHART_ROWS + 2 || area.width < 40 {
+        1
+    } else {
+        2
+    };
+    let rows = n.div_ceil(cols);
+    let row_areas =
+        Layout::vertical(vec![Constraint::Ratio(1, rows as u32); rows as usize]).split(area);
+    for (i, plot) in plots.iter().enumerate() {
+        let row = row_areas[i / cols as usize];
+        let cells =
+            Layout::horizontal(vec![Constraint::Ratio(1, cols as u32); cols as usize]).split(row);
+        chart::render(
+            cells[i % cols as usize],
+            buf,
+            plot,
+            state.window,
+            state.now,
+            theme,
+        );
+    }
+}
+
+/// The side list: breaches, stale data, ECS services, Route53, database, probe, cost.
+pub fn side_lines(
+    state: &State,
+    r: &RegionView,
+    theme: &Theme,
+    width: usize,
+) -> Vec<Line<'static>> {
+    let mut out: Vec<Line<'static>> = Vec::new();
+    let head = |text: &str| Line::from(Span::styled(text.to_string(), theme.title));
+    let wrapped = |out: &mut Vec<Line<'static>>, text: String, style: Style| {
+        for (i, part) in format::wrap(&text, width.saturating_sub(2))
+            .into_iter()
+            .enumerate()
+        {
+            let indent = if i == 0 { "" } else { "  " };
+            out.push(Line::from(Span::styled(format!("{indent}{part}"), style)));
+        }
+    };
+    out.push(head("status"));
+    if r.breaches.is_empty() {
+        let (status, text) = if r.metrics.is_none() {
+            (Status::Unknown, "no data yet")
+        } else {
+            (Status::Ok, "all within thresholds")
+        };
+        wrapped(
+            &mut out,
+            format!("{} {text}", theme.symbol(status)),
+            theme.status(status),
+        );
+    }
+    let mut breaches: Vec<_> = r.breaches.iter().collect();
+    breaches.sort_by_key(|b| std::cmp::Reverse(b.status.severity()));
+    for b in breaches {
+        wrapped(
+            &mut out,
+            format!("{} {}", theme.symbol(b.status), b.message),
+            theme.status(b.status),
+        );
+    }
+    for kind in DataKind::ALL {
+        if let Some(label) = r.stale_label(kind, state.now) {
+            wrapped(
+                &mut out,
+                format!("{} {} {label}", theme.symbols.stale, kind.label()),
+                theme.stale,
+            );
+        }
+    }
+    out.push(head("values"));
+    out.extend(value_pairs(state, r, theme, width));
+    out.push(head("ecs"));
+    match &r.ecs {
+        None => wrapped(&mut out, NO_DATA.into(), theme.muted),
+        Some(services) => {
+            for s in services {
+                let level = if s.desired > 0 && s.running == 0 {
+                    Status::Crit
+                } else if s.running < s.desired {
+                    Status::Warn
+                } else {
+                    Status::Ok
+                };
+                let text = format!(
+                    "{}/{} {}/{} ({} pending)",
+                    s.cluster, s.service, s.running, s.desired, s.pending
+                );
+                wrapped(&mut out, text, theme.status(level));
+            }
+        }
+    }
+    out.push(head("route53"));
+    if let Some(spec) = &r.spec.route53 {
+        wrapped(
+            &mut out,
+            format!("{} {}", spec.record, spec.set_identifier),
+            theme.muted,
+        );
+    }
+    let r53 = metrics::rows(state, r)
+        .into_iter()
+        .find(|x| x.label == "route53");
+    if let Some(row) = r53 {
+        wrapped(
+            &mut out,
+            row.value.clone(),
+            row.level.map(|s| theme.status(s)).unwrap_or(theme.text),
+        );
+    }
+    out.push(head("database"));
+    let db = match &r.replication {
+        None => (
+            r.spec.rds.clone().unwrap_or_else(|| NO_DATA.into()),
+            theme.muted,
+        ),
+        Some(Replication::Primary { instance, status }) => {
+            (format!("{instance} writer, {status}"), theme.text)
+        }
+        Some(Replication::Replica {
+            instance,
+            source,
+            status,
+        }) => (format!("{instance} ← {source}, {status}"), theme.text),
+        Some(Replication::Broken {
+            instance, reason, ..
+        }) => (format!("{instance} BROKEN: {reason}"), theme.crit),
+    };
+    wrapped(&mut out, db.0, db.1);
+    out.push(head("probe"));
+    match &r.probe {
+        None => wrapped(&mut out, NO_DATA.into(), theme.muted),
+        Some(p) => {
+            let row = metrics::rows(state, r)
+                .into_iter()
+                .find(|x| x.label == "probe");
+            let style = row
+                .and_then(|x| x.level)
+                .map(|s| theme.status(s))
+                .unwrap_or(theme.text);
+            let code = p
+                .http_status
+                .map(|c| format!("HTTP {c}"))
+                .unwrap_or_else(|| "no answer".into());
+            let status = p.status.clone().unwrap_or_default();
+            wrapped(
+                &mut out,
+                format!("{code} {status} in {}", format::ms(p.rtt_ms)),
+                style,
+            );
+            for (region, status, ms) in &p.replicas {
+                let ms = ms.map(format::ms).unwrap_or_else(|| NO_DATA.into());
+                wrapped(&mut out, format!("  {region}: {status} {ms}"), theme.muted);
+            }
+        }
+    }
+    out.push(head("cost"));
+    match &r.cost {
+        None => wrapped(&mut out, NO_DATA.into(), theme.muted),
+        Some(c) => {
+            let mtd = c
+                .month_to_date_usd
+                .map(format::usd)
+                .unwrap_or_else(|| NO_DATA.into());
+            let fc = c
+                .forecast_usd
+                .map(format::usd)
+                .unwrap_or_else(|| NO_DATA.into());
+            let how = if c.forecast_is_projection {
+                " (projected)"
+            } else {
+                ""
+            };
+            wrapped(&mut out, format!("{mtd} month to date"), theme.text);
+            wrapped(&mut out, format!("{fc} forecast{how}"), theme.text);
+        }
+    }
+    out
+}
+
+/// The current traffic and data-tier values, two to a line when there is room: "p99 202 ms".
+fn value_pairs(state: &State, r: &RegionView, theme: &Theme, width: usize) -> Vec<Line<'static>> {
+    let rows = metrics::rows(state, r);
+    let cells: Vec<Vec<Span<'static>>> = rows
+        .iter()
+        .filter(|x| x.group <= 1)
+        .map(|x| {
+            let label = Span::styled(format!("{} ", x.short_label()), theme.muted);
+            vec![
+                label,
+                value_span(x.compact_value().to_string(), x.level, theme),
+            ]
+        })
+        .collect();
+    let half = width / 2;
+    let fits = |c: &Vec<Span<'_>>| c.iter().map(|s| s.width()).sum::<usize>() < half;
+    if cells.iter().all(fits) {
+        cells
+            .chunks(2)
+            .map(|pair| {
+                let mut spans = pair[0].clone();
+                let used: usize = spans.iter().map(|s| s.width()).sum();
+                if let Some(second) = pair.get(1) {
+                    spans.push(Span::raw(" ".repeat(half - used)));
+                    spans.extend(second.iter().cloned());
+                }
+                Line::from(spans)
+            })
+            .collect()
+    } else {
+        cells.into_iter().map(Line::from).collect()
+    }
+}
+
+fn render_side(area: Rect, buf: &mut Buffer, state: &State, r: &RegionView, theme: &Theme) {
+    let block = Block::bordered()
+        .border_style(theme.border)
+        .title(Span::styled(" now ", theme.title));
+    let inner = block.inner(area);
+    block.render(area, buf);
+    let lines = side_lines(state, r, theme, inner.width.saturating_sub(1) as usize);
+    for (i, line) in lines.iter().take(inner.height as usize).enumerate() {
+        buf.set_line(
+            inner.x + 1,
+            inner.y + i as u16,
+            line,
+            inner.width.saturating_sub(1),
+        );
+    }
+}

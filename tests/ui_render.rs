@@ -1,0 +1,476 @@
+//! Every pane and dialog rendered on a fixed-size TestBackend: insta snapshots of the text, plus
+//! style assertions (snapshots hold no colours).
+
+mod common;
+
+use chrono::Duration;
+use opsdeck::app::{update, Action, ChartWindow, State, View};
+use opsdeck::config::Theme;
+use opsdeck::fleet::{DataKind, SourceError};
+use opsdeck::source::SourceEvent;
+use opsdeck::ui::export::buffer_to_text;
+use opsdeck::ui::{format, help, layout};
+use ratatui::backend::TestBackend;
+use ratatui::buffer::{Buffer, Cell};
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::Terminal;
+
+fn render(state: &State, w: u16, h: u16) -> Buffer {
+    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+    let keymap = common::keymap();
+    term.draw(|f| opsdeck::ui::draw(f, state, &Theme::fallback(), &keymap))
+        .unwrap();
+    term.backend().buffer().clone()
+}
+
+fn text(state: &State, w: u16, h: u16) -> String {
+    buffer_to_text(&render(state, w, h))
+}
+
+/// The cell where `needle` starts inside `area`, searching row by row.
+fn find(buf: &Buffer, needle: &str, area: Rect) -> Option<(u16, u16)> {
+    for y in area.top()..area.bottom() {
+        let mut row = String::new();
+        let mut starts = Vec::new();
+        for x in area.left()..area.right() {
+            starts.push((row.len(), x));
+            row.push_str(buf[(x, y)].symbol());
+        }
+        if let Some(at) = row.find(needle) {
+            let x = starts
+                .iter()
+                .rev()
+                .find(|(off, _)| *off <= at)
+                .map(|(_, x)| *x)
+                .unwrap();
+            return Some((x, y));
+        }
+    }
+    None
+}
+
+fn cell<'a>(buf: &'a Buffer, needle: &str, area: Rect) -> &'a Cell {
+    let (x, y) = find(buf, needle, area)
+        .unwrap_or_else(|| panic!("{needle:?} not on screen:\n{}", buffer_to_text(buf)));
+    &buf[(x, y)]
+}
+
+fn full(w: u16, h: u16) -> Rect {
+    Rect::new(0, 0, w, h)
+}
+
+fn pane(state: &State, w: u16, h: u16, i: usize) -> Rect {
+    layout::overview_region_rects(full(w, h), state.regions.len())[i]
+}
+
+// ---- snapshots ----
+
+#[test]
+fn overview_80x24_healthy() {
+    insta::assert_snapshot!(text(&common::healthy_state(), 80, 24));
+}
+
+#[test]
+fn overview_80x24_incident() {
+    insta::assert_snapshot!(text(&common::incident_state(), 80, 24));
+}
+
+#[test]
+fn overview_160x48_healthy() {
+    insta::assert_snapshot!(text(&common::healthy_state(), 160, 48));
+}
+
+#[test]
+fn overview_160x48_incident() {
+    insta::assert_snapshot!(text(&common::incident_state(), 160, 48));
+}
+
+#[test]
+fn overview_20_regions_160x48() {
+    insta::assert_snapshot!(text(&common::twenty_region_state(), 160, 48));
+}
+
+#[test]
+fn overview_20_regions_80x24() {
+    insta::assert_snapshot!(text(&common::twenty_region_state(), 80, 24));
+}
+
+#[test]
+fn overview_region_without_data() {
+    insta::assert_snapshot!(text(&common::no_data_state(), 80, 24));
+}
+
+#[test]
+fn detail_1h_80x24() {
+    let mut s = common::incident_state();
+    s.view = View::Detail;
+    s.focus = 1;
+    s.window = ChartWindow::H1;
+    insta::assert_snapshot!(text(&s, 80, 24));
+}
+
+#[test]
+fn detail_1h_160x48() {
+    let mut s = common::incident_state();
+    s.view = View::Detail;
+    s.focus = 1;
+    insta::assert_snapshot!(text(&s, 160, 48));
+}
+
+#[test]
+fn detail_15m_stale_primary_120x40() {
+    let mut s = common::incident_state();
+    s.view = View::Detail;
+    s.focus = 0;
+    s.window = ChartWindow::M15;
+    insta::assert_snapshot!(text(&s, 120, 40));
+}
+
+#[test]
+fn events_view_100x30() {
+    let mut s = common::incident_state();
+    s.view = View::Events;
+    insta::assert_snapshot!(text(&s, 100, 30));
+}
+
+#[test]
+fn events_view_scrolled_100x12() {
+    let mut s = common::incident_state();
+    update(&mut s, Action::Events);
+    for _ in 0..3 {
+        update(&mut s, Action::ScrollDown);
+    }
+    insta::assert_snapshot!(text(&s, 100, 12));
+}
+
+#[test]
+fn help_overlay_80x24() {
+    let mut s = common::healthy_state();
+    s.help = true;
+    insta::assert_snapshot!(text(&s, 80, 24));
+}
+
+#[test]
+fn help_overlay_scrolled_over_detail_120x40() {
+    let mut s = common::incident_state();
+    s.view = View::Detail;
+    update(&mut s, Action::Help);
+    for _ in 0..12 {
+        update(&mut s, Action::ScrollDown);
+    }
+    insta::assert_snapshot!(text(&s, 120, 30));
+}
+
+#[test]
+fn footer_shows_flash_message() {
+    let mut s = common::healthy_state();
+    s.flash = Some("scenario outage injected into us-east-1".into());
+    let buf = render(&s, 100, 24);
+    let footer = buffer_to_text(&buf).lines().last().unwrap().to_string();
+    insta::assert_snapshot!(footer);
+    let c = cell(&buf, "scenario outage", Rect::new(0, 23, 100, 1));
+    assert_eq!(c.fg, Theme::fallback().accent.fg.unwrap());
+}
+
+// ---- what the panes must say ----
+
+#[test]
+fn status_line_fits_80_columns_and_names_the_worst_region() {
+    let s = common::incident_state();
+    let buf = render(&s, 80, 24);
+    let top = buffer_to_text(&buf).lines().next().unwrap().to_string();
+    assert!(format::width(&top) <= 80);
+    assert!(top.contains("us-east-1") && top.contains("CRIT"), "{top}");
+    assert!(
+        top.contains("5xx rate"),
+        "the worst breach is the 5xx storm: {top}"
+    );
+    let wide = text(&s, 200, 24);
+    let top = wide.lines().next().unwrap();
+    assert!(
+        top.contains("oncall/sam") && top.contains("opsdeck") && top.contains("5 alerts"),
+        "{top}"
+    );
+}
+
+#[test]
+fn healthy_status_line_says_all_regions_ok() {
+    let top = text(&common::healthy_state(), 80, 24)
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(
+        top.contains("all regions ok") && top.contains("0 alerts"),
+        "{top}"
+    );
+}
+
+#[test]
+fn a_stale_pane_keeps_its_last_values() {
+    let s = common::incident_state();
+    let eu = &s.regions[0];
+    let buf = render(&s, 80, 24);
+    let rect = pane(&s, 80, 24, 0);
+    let hit = eu.metrics.as_ref().unwrap().cache_hit_ratio.unwrap();
+    assert!(
+        find(&buf, &format::pct(hit), rect).is_some(),
+        "last cache hit value still shown"
+    );
+    let label = eu.stale_label(DataKind::Metrics, s.now).unwrap();
+    assert_eq!(label, "stale 60 s: ThrottlingException");
+    assert!(find(&buf, &label, rect).is_some());
+}
+
+#[test]
+fn help_lists_every_binding_of_the_keymap() {
+    let keymap = common::keymap();
+    let groups = help::groups(&keymap);
+    for b in &keymap.bindings {
+        let key = opsdeck::config::keymap::key_label(b.code, b.modifiers);
+        let group = groups
+            .iter()
+            .find(|g| g.mode == b.mode)
+            .expect("mode listed");
+        assert!(
+            group
+                .rows
+                .iter()
+                .any(|(keys, desc)| keys.split(", ").any(|k| k == key)
+                    && *desc == b.action.describe()),
+            "{key} → {:?} missing from the {:?} group",
+            b.action,
+            b.mode
+        );
+    }
+    let mut s = common::healthy_state();
+    s.help = true;
+    let screen = text(&s, 80, 24);
+    assert!(screen.contains("help · keymap: default"));
+    assert!(screen.contains("show / hide this help"));
+}
+
+#[test]
+fn help_scroll_stops_at_the_last_line() {
+    let mut s = common::healthy_state();
+    s.help = true;
+    s.help_scroll = 10_000;
+    let screen = text(&s, 80, 24);
+    assert!(
+        screen.contains("sim: end all incidents") || screen.contains("scroll up"),
+        "{screen}"
+    );
+}
+
+// ---- colours ----
+
+#[test]
+fn value_cells_take_their_threshold_colour() {
+    let theme = Theme::fallback();
+    let s = common::incident_state();
+    let buf = render(&s, 80, 24);
+    let us = &s.regions[1];
+    let err = format::pct(us.metrics.as_ref().unwrap().error_rate.unwrap());
+    let c = cell(&buf, &err, pane(&s, 80, 24, 1));
+    assert_eq!(c.fg, theme.crit.fg.unwrap(), "crit 5xx value");
+    assert!(c.modifier.contains(Modifier::BOLD));
+    let ap = &s.regions[2];
+    let lag = format::secs(ap.metrics.as_ref().unwrap().replica_lag_s.unwrap());
+    assert_eq!(
+        cell(&buf, &lag, pane(&s, 80, 24, 2)).fg,
+        theme.warn.fg.unwrap(),
+        "warn replica lag"
+    );
+    let us_lag = format::secs(us.metrics.as_ref().unwrap().replica_lag_s.unwrap());
+    assert_eq!(
+        cell(&buf, &us_lag, pane(&s, 80, 24, 1)).fg,
+        theme.ok.fg.unwrap(),
+        "ok replica lag"
+    );
+    let p50 = format::ms(us.metrics.as_ref().unwrap().latency_ms["p50"].unwrap());
+    assert_eq!(
+        cell(&buf, &p50, pane(&s, 80, 24, 1)).fg,
+        theme.text.fg.unwrap(),
+        "p50 has no threshold"
+    );
+}
+
+#[test]
+fn sparkline_bars_over_the_limit_are_crit() {
+    let theme = Theme::fallback();
+    let s = common::incident_state();
+    let buf = render(&s, 80, 24);
+    let rect = pane(&s, 80, 24, 1);
+    let (_, y) = find(&buf, "5xx", rect).unwrap();
+    let last_bar = &buf[(rect.right() - 2, y)];
+    assert_eq!(last_bar.symbol(), "█");
+    assert_eq!(last_bar.fg, theme.crit.fg.unwrap());
+    let (_, y) = find(&buf, "5xx", pane(&s, 80, 24, 0)).unwrap();
+    assert_eq!(
+        buf[(pane(&s, 80, 24, 0).right() - 2, y)].fg,
+        theme.sparkline.fg.unwrap()
+    );
+}
+
+#[test]
+fn focused_pane_border_uses_border_focus() {
+    let theme = Theme::fallback();
+    let mut s = common::healthy_state();
+    for focus in [0, 2] {
+        s.focus = focus;
+        let buf = render(&s, 80, 24);
+        for i in 0..3 {
+            let r = pane(&s, 80, 24, i);
+            let corner = &buf[(r.x, r.y)];
+            let want = if i == focus {
+                theme.border_focus
+            } else {
+                theme.border
+            };
+            assert_eq!(corner.fg, want.fg.unwrap(), "pane {i} with focus {focus}");
+            assert_eq!(corner.symbol(), if i == focus { "┏" } else { "┌" });
+        }
+    }
+}
+
+#[test]
+fn stale_marker_uses_the_stale_style() {
+    let theme = Theme::fallback();
+    let s = common::incident_state();
+    let buf = render(&s, 80, 24);
+    let rect = pane(&s, 80, 24, 0);
+    let bottom = Rect::new(rect.x, rect.bottom() - 1, rect.width, 1);
+    assert_eq!(cell(&buf, "stale 60 s", bottom).fg, theme.stale.fg.unwrap());
+    let (_, y) = find(&buf, "cache hit", rect).unwrap();
+    assert_eq!(
+        buf[(rect.x + 1, y)].fg,
+        theme.stale.fg.unwrap(),
+        "label of a stale row"
+    );
+}
+
+#[test]
+fn status_badge_has_the_status_colour_behind_it() {
+    let theme = Theme::fallback();
+    let buf = render(&common::incident_state(), 120, 24);
+    let c = cell(&buf, "CRIT", Rect::new(0, 0, 120, 1));
+    assert_eq!(c.bg, theme.crit.fg.unwrap());
+    let header = cell(&buf, "atlas-crm", Rect::new(0, 0, 120, 1));
+    assert_eq!(header.bg, theme.header.bg.unwrap());
+}
+
+#[test]
+fn event_strip_colours_levels() {
+    let theme = Theme::fallback();
+    let s = common::incident_state();
+    let buf = render(&s, 160, 48);
+    let strip = layout::event_strip_area(full(160, 48));
+    let crit = s
+        .events
+        .iter()
+        .find(|e| e.level == opsdeck::fleet::Status::Crit)
+        .unwrap();
+    let c = cell(&buf, &crit.text, strip);
+    assert_eq!(c.fg, theme.crit.fg.unwrap());
+}
+
+#[test]
+fn detail_window_tab_is_highlighted() {
+    let theme = Theme::fallback();
+    let mut s = common::incident_state();
+    s.view = View::Detail;
+    for w in ChartWindow::ALL {
+        s.window = w;
+        let buf = render(&s, 120, 40);
+        let c = cell(&buf, &format!("[{}]", w.label()), Rect::new(0, 1, 120, 1));
+        assert!(c.modifier.contains(theme.selection.add_modifier), "{w:?}");
+    }
+}
+
+#[test]
+fn draw_survives_tiny_and_huge_terminals() {
+    let s = common::twenty_region_state();
+    for (w, h) in [(1, 1), (10, 3), (40, 10), (80, 24), (300, 100)] {
+        let mut s = s.clone();
+        s.flash = Some("a flash message longer than a tiny terminal is wide".into());
+        for view in [View::Overview, View::Detail, View::Events] {
+            for help in [false, true] {
+                s.view = view;
+                s.help = help;
+                let _ = render(&s, w, h);
+            }
+        }
+    }
+}
+
+#[test]
+fn failed_fetch_without_any_data_says_no_data() {
+    let mut s = State::new(opsdeck::fleet::Fleet::builtin(), "aws", common::start());
+    let at = common::start() + Duration::seconds(5);
+    let error = SourceError::NoCredentials("no profile".into());
+    update(
+        &mut s,
+        Action::Source(SourceEvent::Failed {
+            region: "us-east-1".into(),
+            kind: DataKind::Metrics,
+            at,
+            error,
+        }),
+    );
+    let buf = render(&s, 80, 24);
+    assert!(
+        find(&buf, "no data: NoCredentials", pane(&s, 80, 24, 1)).is_some(),
+        "{}",
+        buffer_to_text(&buf)
+    );
+    assert!(find(&buf, format::NO_DATA, pane(&s, 80, 24, 0)).is_some());
+}
+
+// ---- export ----
+
+#[test]
+fn svg_export_has_colours_bold_and_text() {
+    let mut buf = Buffer::empty(Rect::new(0, 0, 12, 2));
+    buf.set_string(
+        0,
+        0,
+        "ok",
+        Style::default()
+            .fg(Color::Green)
+            .add_modifier(Modifier::BOLD),
+    );
+    buf.set_string(
+        3,
+        0,
+        "<crit>",
+        Style::default().fg(Color::Rgb(255, 85, 85)).bg(Color::Blue),
+    );
+    buf.set_string(0, 1, "✔ done", Style::default());
+    let svg = opsdeck::ui::export::buffer_to_svg(&buf, None);
+    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+    assert!(
+        svg.contains(r##"fill="#00cd00" textLength="16.8" lengthAdjust="spacingAndGlyphs" font-weight="bold">ok</text>"##),
+        "{svg}"
+    );
+    assert!(
+        svg.contains(r##"fill="#ff5555" textLength="50.4" lengthAdjust="spacingAndGlyphs">&lt;crit&gt;</text>"##),
+        "{svg}"
+    );
+    assert!(
+        svg.contains(r##"fill="#0000ee""##),
+        "blue background rect: {svg}"
+    );
+    assert!(svg.contains(opsdeck::ui::export::DEFAULT_BG));
+    assert!(svg.contains("✔"));
+    let light = opsdeck::ui::export::buffer_to_svg(&buf, Some(Color::Rgb(250, 250, 250)));
+    assert!(light.contains("#fafafa"));
+}
+
+#[test]
+fn text_export_keeps_wide_symbols_in_place() {
+    let mut buf = Buffer::empty(Rect::new(0, 0, 8, 2));
+    buf.set_string(0, 0, "⌛ab", Style::default());
+    buf.set_string(0, 1, "x ", Style::default());
+    assert_eq!(buffer_to_text(&buf), "⌛ab\nx\n");
+}
