@@ -82,6 +82,7 @@ async fn event_loop(
         tokio::select! {
             ev = input.next() => match ev {
                 Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => {
+                    tracing::debug!(?k, mode = ?mode(state), "key");
                     if let Some(a) = keymap.lookup(mode(state), &k) {
                         effects = app::update(state, a);
                     }
