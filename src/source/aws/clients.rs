@@ -1,0 +1,143 @@
+//! One set of SDK clients per region, plus the global ones (Route53, Cost Explorer and STS live in
+//! us-east-1), all built from one `SdkConfig` loaded through `aws-config`'s standard chain.
+
+use super::{AwsOptions, AwsSetupError};
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use std::time::Duration;
+
+/// The region that hosts the global APIs opsdeck calls.
+pub const GLOBAL_REGION: &str = "us-east-1";
+
+/// Clients for one region's data.
+#[derive(Clone, Debug)]
+pub struct RegionClients {
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub ecs: aws_sdk_ecs::Client,
+    pub rds: aws_sdk_rds::Client,
+}
+
+/// Clients for the global APIs.
+#[derive(Clone, Debug)]
+pub struct GlobalClients {
+    pub route53: aws_sdk_route53::Client,
+    pub cost: aws_sdk_costexplorer::Client,
+    pub sts: aws_sdk_sts::Client,
+}
+
+/// Check an endpoint URL before any client uses it: it must be an absolute http(s) URL.
+pub fn check_endpoint(url: &str) -> Result<(), AwsSetupError> {
+    match reqwest::Url::parse(url) {
+        Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.host_str().is_some() => {
+            Ok(())
+        }
+        Ok(_) => Err(AwsSetupError::InvalidEndpoint(format!(
+            "`{url}` must be an http:// or https:// URL"
+        ))),
+        Err(e) => Err(AwsSetupError::InvalidEndpoint(format!("`{url}`: {e}"))),
+    }
+}
+
+/// Load the shared configuration: credentials chain, profile, endpoint, retries, per-call timeout.
+pub async fn load_config(opts: &AwsOptions, timeout_s: u64) -> Result<SdkConfig, AwsSetupError> {
+    let retry = if opts.retries == 0 {
+        RetryConfig::disabled()
+    } else {
+        RetryConfig::standard().with_max_attempts(opts.retries + 1)
+    };
+    let timeout = Duration::from_secs(timeout_s.max(1));
+    let timeouts = TimeoutConfig::builder()
+        .operation_timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(5)))
+        .build();
+    // A fixed default region keeps aws-config from asking instance metadata for one; every client
+    // gets its own region below anyway.
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(GLOBAL_REGION))
+        .retry_config(retry)
+        .timeout_config(timeouts);
+    if let Some(profile) = &opts.profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(url) = &opts.endpoint_url {
+        check_endpoint(url)?;
+        loader = loader.endpoint_url(url);
+    }
+    let config = loader.load().await;
+    if opts.endpoint_url.is_none() {
+        if let Ok(url) = std::env::var("AWS_ENDPOINT_URL") {
+            check_endpoint(&url)?;
+        }
+    }
+    Ok(config)
+}
+
+impl RegionClients {
+    pub fn new(config: &SdkConfig, region: &str) -> Self {
+        let region = Region::new(region.to_string());
+        Self {
+            cloudwatch: aws_sdk_cloudwatch::Client::from_conf(
+                aws_sdk_cloudwatch::config::Builder::from(config)
+                    .region(region.clone())
+                    .build(),
+            ),
+            ecs: aws_sdk_ecs::Client::from_conf(
+                aws_sdk_ecs::config::Builder::from(config)
+                    .region(region.clone())
+                    .build(),
+            ),
+            rds: aws_sdk_rds::Client::from_conf(
+                aws_sdk_rds::config::Builder::from(config)
+                    .region(region)
+                    .build(),
+            ),
+        }
+    }
+}
+
+impl GlobalClients {
+    pub fn new(config: &SdkConfig) -> Self {
+        let region = Region::new(GLOBAL_REGION);
+        Self {
+            route53: aws_sdk_route53::Client::from_conf(
+                aws_sdk_route53::config::Builder::from(config)
+                    .region(region.clone())
+                    .build(),
+            ),
+            cost: aws_sdk_costexplorer::Client::from_conf(
+                aws_sdk_costexplorer::config::Builder::from(config)
+                    .region(region.clone())
+                    .build(),
+            ),
+            sts: aws_sdk_sts::Client::from_conf(
+                aws_sdk_sts::config::Builder::from(config)
+                    .region(region)
+                    .build(),
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_must_be_http_urls() {
+        assert!(check_endpoint("http://127.0.0.1:5000").is_ok());
+        assert!(check_endpoint("https://monitoring.eu-west-1.amazonaws.com").is_ok());
+        assert!(matches!(
+            check_endpoint("127.0.0.1:5000"),
+            Err(AwsSetupError::InvalidEndpoint(_))
+        ));
+        assert!(matches!(
+            check_endpoint("ftp://host"),
+            Err(AwsSetupError::InvalidEndpoint(_))
+        ));
+        assert!(matches!(
+            check_endpoint("not a url"),
+            Err(AwsSetupError::InvalidEndpoint(_))
+        ));
+    }
+}

@@ -1,0 +1,209 @@
+//! Route53 is global: one `ListResourceRecordSets` per weighted record name of the fleet (not per
+//! region), then `GetHealthCheckStatus` for each region whose record has a health check.
+
+use super::errors::classify;
+use crate::fleet::{Fleet, Route53Ref, Route53State, SourceError};
+use aws_sdk_route53::types::{ResourceRecordSet, RrType};
+use std::collections::BTreeMap;
+
+/// Share of Route53's checkers that must see the endpoint healthy (Route53's own rule: more than
+/// 18 %).
+const HEALTHY_SHARE: f64 = 0.18;
+/// Pages of record sets read at most for one name (a page holds up to 300).
+const MAX_PAGES: usize = 5;
+
+pub fn zone_id(id: &str) -> &str {
+    id.trim_start_matches("/hostedzone/")
+}
+
+/// `api.example.com.` and `API.example.com` are the same record.
+pub fn same_name(a: &str, b: &str) -> bool {
+    a.trim_end_matches('.')
+        .eq_ignore_ascii_case(b.trim_end_matches('.'))
+}
+
+/// The weighted sets of one record name and type: set identifier → (weight, health check id).
+pub type WeightedSets = BTreeMap<String, (Option<i64>, Option<String>)>;
+
+pub fn weighted_sets(sets: &[ResourceRecordSet], name: &str, record_type: &str) -> WeightedSets {
+    sets.iter()
+        .filter(|s| {
+            same_name(s.name(), name) && s.r#type().as_str().eq_ignore_ascii_case(record_type)
+        })
+        .filter_map(|s| {
+            let id = s.set_identifier()?.to_string();
+            Some((id, (s.weight(), s.health_check_id().map(String::from))))
+        })
+        .collect()
+}
+
+async fn list_sets(
+    client: &aws_sdk_route53::Client,
+    r: &Route53Ref,
+) -> Result<WeightedSets, SourceError> {
+    let mut all = WeightedSets::new();
+    let (mut start_name, mut start_type, mut start_id) =
+        (r.record.clone(), r.record_type.clone(), None::<String>);
+    for _ in 0..MAX_PAGES {
+        let out = client
+            .list_resource_record_sets()
+            .hosted_zone_id(zone_id(&r.zone_id))
+            .start_record_name(&start_name)
+            .start_record_type(RrType::from(start_type.as_str()))
+            .set_start_record_identifier(start_id.clone())
+            .send()
+            .await
+            .map_err(|e| classify(&e))?;
+        all.extend(weighted_sets(
+            out.resource_record_sets(),
+            &r.record,
+            &r.record_type,
+        ));
+        let past_the_name = out
+            .resource_record_sets()
+            .last()
+            .map(|s| {
+                !same_name(s.name(), &r.record)
+                    || !s.r#type().as_str().eq_ignore_ascii_case(&r.record_type)
+            })
+            .unwrap_or(true);
+        match (out.is_truncated(), out.next_record_name(), past_the_name) {
+            (true, Some(name), false) => {
+                start_name = name.to_string();
+                start_type = out
+                    .next_record_type()
+                    .map(|t| t.as_str().to_string())
+                    .unwrap_or(start_type);
+                start_id = out.next_record_identifier().map(String::from);
+            }
+            _ => break,
+        }
+    }
+    Ok(all)
+}
+
+/// True when more than 18 % of Route53's checkers report success; None without observations.
+pub fn healthy_from(statuses: &[&str]) -> Option<bool> {
+    if statuses.is_empty() {
+        return None;
+    }
+    let ok = statuses.iter().filter(|s| s.starts_with("Success")).count();
+    Some(ok as f64 / statuses.len() as f64 > HEALTHY_SHARE)
+}
+
+async fn health(client: &aws_sdk_route53::Client, id: &str) -> Result<Option<bool>, SourceError> {
+    let out = client
+        .get_health_check_status()
+        .health_check_id(id)
+        .send()
+        .await
+        .map_err(|e| classify(&e))?;
+    let statuses: Vec<&str> = out
+        .health_check_observations()
+        .iter()
+        .filter_map(|o| o.status_report().and_then(|r| r.status()))
+        .collect();
+    Ok(healthy_from(&statuses))
+}
+
+/// Weight and health of every region's record. Regions without a `route53` entry get an empty
+/// state; a failing call fails only the regions that needed it.
+pub async fn fetch(
+    client: &aws_sdk_route53::Client,
+    fleet: &Fleet,
+) -> Vec<(String, Result<Route53State, SourceError>)> {
+    let mut lists: BTreeMap<(String, String, String), Result<WeightedSets, SourceError>> =
+        BTreeMap::new();
+    let mut out = Vec::new();
+    for region in &fleet.regions {
+        let Some(r) = &region.route53 else {
+            out.push((region.name.clone(), Ok(Route53State::default())));
+            continue;
+        };
+        let key = (
+            zone_id(&r.zone_id).to_string(),
+            r.record.trim_end_matches('.').to_lowercase(),
+            r.record_type.to_uppercase(),
+        );
+        if !lists.contains_key(&key) {
+            let sets = list_sets(client, r).await;
+            lists.insert(key.clone(), sets);
+        }
+        let state = match &lists[&key] {
+            Err(e) => Err(e.clone()),
+            Ok(sets) => match sets.get(&r.set_identifier) {
+                None => Err(SourceError::NotFound(format!(
+                    "no weighted {} record {} with set identifier {}",
+                    r.record_type, r.record, r.set_identifier
+                ))),
+                Some((weight, attached)) => {
+                    match r.health_check_id.as_ref().or(attached.as_ref()) {
+                        None => Ok(Route53State {
+                            weight: *weight,
+                            healthy: None,
+                        }),
+                        Some(id) => health(client, id).await.map(|healthy| Route53State {
+                            weight: *weight,
+                            healthy,
+                        }),
+                    }
+                }
+            },
+        };
+        out.push((region.name.clone(), state));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_compare_without_trailing_dot_or_case() {
+        assert!(same_name("api.atlas.test.", "API.atlas.test"));
+        assert!(!same_name("api.atlas.test.", "www.atlas.test."));
+        assert_eq!(zone_id("/hostedzone/Z0ABC"), "Z0ABC");
+    }
+
+    #[test]
+    fn health_needs_more_than_eighteen_percent() {
+        assert_eq!(healthy_from(&[]), None);
+        assert_eq!(
+            healthy_from(&["Success: HTTP Status Code: 200"]),
+            Some(true)
+        );
+        assert_eq!(healthy_from(&["Failure: timeout"; 5]), Some(false));
+        let mostly_failing = [
+            "Success: ok",
+            "Failure: x",
+            "Failure: x",
+            "Failure: x",
+            "Failure: x",
+            "Failure: x",
+        ];
+        assert_eq!(healthy_from(&mostly_failing), Some(false));
+    }
+
+    #[test]
+    fn only_sets_of_the_name_and_type_count() {
+        let set = |name: &str, t: RrType, id: &str, w: i64| {
+            ResourceRecordSet::builder()
+                .name(name)
+                .r#type(t)
+                .set_identifier(id)
+                .weight(w)
+                .build()
+                .unwrap()
+        };
+        let sets = [
+            set("api.atlas.test.", RrType::A, "eu-west-1", 70),
+            set("api.atlas.test.", RrType::A, "us-east-1", 30),
+            set("api.atlas.test.", RrType::Aaaa, "eu-west-1", 5),
+            set("www.atlas.test.", RrType::A, "eu-west-1", 1),
+        ];
+        let w = weighted_sets(&sets, "api.atlas.test", "A");
+        assert_eq!(w.len(), 2);
+        assert_eq!(w["eu-west-1"].0, Some(70));
+    }
+}
