@@ -6,7 +6,8 @@ use crate::cli::GlobalArgs;
 use crate::config::{Keymap, Mode, Theme};
 use crate::fleet::Status;
 use crate::setup::{self, CliError, Look};
-use crate::source::{sim, SourceCommand, SourceHandle};
+use crate::fleet::SourceError;
+use crate::source::{aws, sim, SourceCommand, SourceEvent, SourceHandle};
 use crate::tui::TerminalGuard;
 use crossterm::event::{Event, EventStream, KeyEventKind, MouseButton, MouseEventKind};
 use futures::StreamExt;
@@ -30,20 +31,60 @@ pub async fn run(g: &GlobalArgs) -> Result<(), CliError> {
     let look = setup::load_look(g)?;
     let start = setup::start_time(g)?;
     let scenario = setup::scenario(g, &fleet)?;
+    let mut flash = None;
     let handle = if is_sim {
         sim::spawn(
             fleet.clone(),
             sim::SimOptions { seed: g.seed, speed: g.speed, start, tick_ms: 1000, history_s: 24 * 3600, scenario },
         )
     } else {
-        return Err(CliError::Input("reading AWS is not available in this build yet; use --sim".into()));
+        eprintln!("opsdeck: connecting to AWS for fleet `{}`…", fleet.name);
+        match aws::connect(&fleet, &setup::aws_options(g)).await {
+            Ok(source) => source.spawn(fleet.clone()),
+            Err(aws::AwsSetupError::NoCredentials(message)) => {
+                flash = message.lines().next().map(|l| format!("{l} — press e for how to provide them"));
+                no_credentials(&fleet, message)
+            }
+            Err(e) => return Err(setup::aws_error(e)),
+        }
     };
+    let start = if is_sim { start } else { chrono::Utc::now() };
     let mut state = State::new(fleet, handle.kind, start);
     init_look(&mut state, &look);
+    if flash.is_some() {
+        state.flash = flash;
+    }
     let mut guard = TerminalGuard::enter(!g.no_mouse).map_err(|e| CliError::Runtime(format!("terminal: {e}")))?;
     let result = event_loop(&mut guard, &mut state, handle, look).await;
     drop(guard);
     result
+}
+
+/// A source that only says, in every pane, that there are no credentials and how to provide them:
+/// the console still opens, so the user sees the fleet and the reason.
+fn no_credentials(fleet: &crate::fleet::Fleet, message: String) -> SourceHandle {
+    let (tx, events) = tokio::sync::mpsc::unbounded_channel();
+    let (commands, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let now = chrono::Utc::now();
+    for line in message.lines().rev() {
+        let _ = tx.send(SourceEvent::Note { at: now, region: None, text: line.trim().to_string() });
+    }
+    for r in &fleet.regions {
+        for kind in aws::reported_kinds(r) {
+            let error = SourceError::NoCredentials("no AWS credentials".into());
+            let _ = tx.send(SourceEvent::Failed { region: r.name.clone(), kind, at: now, error });
+        }
+    }
+    tokio::spawn(async move {
+        // Keep the channel open until the console shuts down.
+        while let Some(cmd) = rx.recv().await {
+            if cmd == SourceCommand::Shutdown {
+                break;
+            }
+        }
+        drop(tx);
+    });
+    SourceHandle { kind: "aws", events, commands }
 }
 
 fn init_look(state: &mut State, look: &Look) {

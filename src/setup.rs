@@ -136,3 +136,23 @@ pub fn load_look(g: &GlobalArgs) -> Result<Look, CliError> {
     }
     Ok(Look { user_dir, themes, theme, keymaps, keymap, warnings })
 }
+
+/// AWS settings from the flags; SDK retries stay at the SDK's standard count.
+pub fn aws_options(g: &GlobalArgs) -> crate::source::aws::AwsOptions {
+    crate::source::aws::AwsOptions {
+        endpoint_url: g.endpoint_url.clone(),
+        profile: g.profile.clone(),
+        retries: 2,
+        refresh: None,
+    }
+}
+
+/// No credentials or a bad endpoint is bad input (exit 2); anything else a runtime failure.
+pub fn aws_error(e: crate::source::aws::AwsSetupError) -> CliError {
+    use crate::source::aws::AwsSetupError;
+    match e {
+        AwsSetupError::NoCredentials(m) => CliError::Input(m),
+        AwsSetupError::InvalidEndpoint(_) => CliError::Input(e.to_string()),
+        AwsSetupError::Other(m) => CliError::Runtime(m),
+    }
+}

@@ -1,0 +1,98 @@
+//! The real binary against a moto server: `opsdeck snapshot --fleet F --endpoint-url URL`
+//! reports what was seeded, and with no credentials at all says how to provide them (exit 2).
+#![allow(clippy::await_holding_lock)]
+
+mod support;
+
+use serde_json::Value;
+use std::path::Path;
+use support::moto::Moto;
+use support::seed::{self, SEEDED};
+use support::{dead_url, health_server, moto_env};
+
+async fn opsdeck(args: Vec<String>, envs: Vec<(&'static str, String)>, clear_env: bool) -> std::process::Output {
+    tokio::task::spawn_blocking(move || {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_opsdeck"));
+        if clear_env {
+            cmd.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+        }
+        cmd.args(&args).envs(envs).output().expect("run opsdeck")
+    })
+    .await
+    .unwrap()
+}
+
+fn close(v: &Value, want: f64) -> bool {
+    v.as_f64().is_some_and(|x| (x - want).abs() < 1e-6)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshot_json_reports_the_seeded_four_region_fleet() {
+    let moto = Moto::shared();
+    moto_env();
+    let seeded = seed::seed(&moto.url(), &moto).await;
+    let health = health_server().await;
+    let urls = [health.clone(), health.clone(), health, dead_url()];
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = dir.path().join("atlas-moto.toml");
+    std::fs::write(&fleet, seed::fleet_toml(&seeded, &urls, "[refresh]\ntimeout_s = 3\n")).unwrap();
+    let args = ["snapshot", "--format", "json", "--fleet", fleet.to_str().unwrap(), "--endpoint-url", &moto.url()];
+    let state = ("OPSDECK_STATE_DIR", dir.path().to_string_lossy().to_string());
+    let out = opsdeck(args.iter().map(|s| s.to_string()).collect(), vec![state], false).await;
+    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    let j: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(j["source"], "aws");
+    let regions = j["regions"].as_array().unwrap();
+    assert_eq!(regions.len(), 4);
+    for (r, want) in regions.iter().zip(&SEEDED) {
+        let name = want.name;
+        assert_eq!(r["name"], name);
+        if !want.latency_s.is_empty() {
+            let mean = want.latency_s.iter().sum::<f64>() / want.latency_s.len() as f64 * 1000.0;
+            assert!(close(&r["latency_ms"]["Average"], mean), "{name} latency {}", r["latency_ms"]);
+        }
+        assert!(close(&r["requests_per_s"], want.requests / 60.0), "{name} rps {}", r["requests_per_s"]);
+        if want.requests > 0.0 {
+            let rate = (want.target_5xx + want.elb_5xx) / want.requests;
+            assert!(close(&r["error_rate"], rate), "{name} 5xx {}", r["error_rate"]);
+        }
+        match want.replica_lag_s {
+            None => assert!(r["replica_lag_s"].is_null(), "{name}: a primary has no lag"),
+            Some(l) if l >= 0.0 => assert!(close(&r["replica_lag_s"], l), "{name} lag {}", r["replica_lag_s"]),
+            Some(_) => assert_eq!(r["replication"], "broken", "{name}: ReplicaLag -1 is a fault"),
+        }
+        let total = want.cache_hits + want.cache_misses;
+        if total > 0.0 {
+            assert!(close(&r["cache_hit_ratio"], want.cache_hits / total), "{name} cache {}", r["cache_hit_ratio"]);
+        }
+        let desired: Vec<i64> = r["ecs"].as_array().unwrap().iter().map(|e| e["desired"].as_i64().unwrap()).collect();
+        let want_desired: Vec<i64> = want.services.iter().map(|(_, d)| *d as i64).collect();
+        assert_eq!(desired, want_desired, "{name} ecs");
+        assert_eq!(r["route53"]["weight"], want.weight, "{name} weight");
+        if let Some(cost) = want.cost_usd {
+            assert!(close(&r["cost"]["month_to_date_usd"], cost), "{name} cost {}", r["cost"]);
+        }
+    }
+    assert_eq!(regions[3]["status"], "crit", "us-west-2: broken replication and a dead health URL");
+    assert!(!regions[3]["errors"].as_array().unwrap().is_empty() || regions[3]["breaches"].as_array().unwrap().len() > 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_credentials_at_all_says_how_to_provide_them_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = Path::new(env!("CARGO_MANIFEST_DIR")).join("fleets/atlas-crm.toml");
+    let home = dir.path().to_string_lossy().to_string();
+    let envs = vec![
+        ("HOME", home.clone()),
+        ("OPSDECK_STATE_DIR", home.clone()),
+        ("AWS_CONFIG_FILE", format!("{home}/nonexistent-config")),
+        ("AWS_SHARED_CREDENTIALS_FILE", format!("{home}/nonexistent-credentials")),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
+    ];
+    let args = vec!["snapshot".to_string(), "--fleet".into(), fleet.to_string_lossy().into(), "--endpoint-url".into(), "http://127.0.0.1:9".into()];
+    let out = opsdeck(args, envs, true).await;
+    assert_eq!(out.status.code(), Some(2), "stdout: {}", String::from_utf8_lossy(&out.stdout));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("AWS_ACCESS_KEY_ID") && err.contains("--profile"), "{err}");
+    assert!(out.stdout.is_empty());
+}
