@@ -96,3 +96,61 @@ async fn no_credentials_at_all_says_how_to_provide_them_and_exits_2() {
     assert!(err.contains("AWS_ACCESS_KEY_ID") && err.contains("--profile"), "{err}");
     assert!(out.stdout.is_empty());
 }
+
+/// The console on the seeded fleet: the panes show the seeded values; with the endpoint cut they go
+/// stale with the reason and keep the last values; they recover by themselves when it returns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_panes_show_aws_values_go_stale_and_recover() {
+    let moto = Moto::shared();
+    moto_env();
+    let seeded = seed::seed(&moto.url(), &moto).await;
+    let mut gate = support::Gate::new(moto.port).await;
+    let health = health_server().await;
+    let urls = [health.clone(), health.clone(), health, dead_url()];
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = dir.path().join("atlas-moto.toml");
+    let refresh = "[refresh]\nmetrics_s = 2\necs_s = 2\ntopology_s = 2\nroute53_s = 2\ncost_s = 2\nprobe_s = 2\ntimeout_s = 2\n";
+    std::fs::write(&fleet, seed::fleet_toml(&seeded, &urls, refresh)).unwrap();
+    let (fleet_arg, url) = (fleet.to_string_lossy().to_string(), gate.url());
+    let envs: Vec<(&str, String)> = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_EC2_METADATA_DISABLED"]
+        .iter()
+        .map(|k| (*k, std::env::var(k).unwrap()))
+        .collect();
+    let s = tokio::task::spawn_blocking(move || {
+        let s = support::pty::Session::start_with(
+            &["--fleet", &fleet_arg, "--endpoint-url", &url, "--no-mouse"],
+            48,
+            160,
+            &envs,
+        );
+        s.wait_for("seeded values in the panes", |t| {
+            // eu-west-1: Average of 40 and 60 ms, weight 70; us-east-1's api + worker services.
+            t.contains("50 ms") && t.contains("w70") && t.contains("us-west-2") && t.contains("aws")
+        });
+        s
+    })
+    .await
+    .unwrap();
+    gate.close();
+    let s = tokio::task::spawn_blocking(move || {
+        let stale = s.wait_for("stale panes", |t| t.contains("stale") && t.contains("Unreachable"));
+        assert!(stale.contains("50 ms"), "last good values stay on screen:\n{stale}");
+        s
+    })
+    .await
+    .unwrap();
+    gate.open().await;
+    let mut s = tokio::task::spawn_blocking(move || {
+        s.wait_for("recovery", |t| !t.contains("Unreachable") && t.contains("50 ms"));
+        s
+    })
+    .await
+    .unwrap();
+    s.send(b"q");
+    tokio::task::spawn_blocking(move || {
+        assert!(s.wait_exit().success());
+        support::pty::assert_restored(&s);
+    })
+    .await
+    .unwrap();
+}
