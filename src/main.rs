@@ -17,6 +17,7 @@ fn main() {
         match &cli.command {
             None => opsdeck::console::run(&cli.global).await,
             Some(Command::Snapshot(args)) => opsdeck::commands::snapshot::run(&cli.global, args).await,
+            Some(Command::Discover(args)) => opsdeck::commands::discover::run(&cli.global, args).await,
         }
     });
     opsdeck::tui::restore();

@@ -154,3 +154,29 @@ async fn console_panes_show_aws_values_go_stale_and_recover() {
     .await
     .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discover_writes_a_fleet_file_that_loads() {
+    let moto = Moto::shared();
+    moto_env();
+    seed::seed(&moto.url(), &moto).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out_file = dir.path().join("discovered.toml");
+    let regions: Vec<&str> = SEEDED.iter().map(|r| r.name).collect();
+    let args = vec![
+        "discover".to_string(),
+        "--regions".into(),
+        regions.join(","),
+        "--endpoint-url".into(),
+        moto.url(),
+        "--out".into(),
+        out_file.to_string_lossy().into(),
+    ];
+    let out = opsdeck(args, vec![("OPSDECK_STATE_DIR", dir.path().to_string_lossy().to_string())], false).await;
+    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    let fleet = opsdeck::fleet::Fleet::load(&out_file).expect("the discovered file loads");
+    let names: Vec<&str> = fleet.regions.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, regions);
+    assert_eq!(fleet.primary().unwrap().name, seed::PRIMARY);
+    assert_eq!(fleet.regions[1].rds.as_deref(), Some(SEEDED[1].db));
+}

@@ -1,3 +1,4 @@
 //! Headless commands: the same state and sources as the console, printed instead of drawn.
 
+pub mod discover;
 pub mod snapshot;
