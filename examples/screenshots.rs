@@ -35,7 +35,7 @@ fn shoot(dir: &Path, name: &str, state: &State, theme: &Theme, keymap: &Keymap) 
     let mut terminal = Terminal::new(TestBackend::new(W, H)).unwrap();
     terminal.draw(|f| opsdeck::ui::draw(f, state, theme, keymap)).unwrap();
     let buf = terminal.backend().buffer().clone();
-    std::fs::write(dir.join(format!("{name}.svg")), opsdeck::ui::export::buffer_to_svg(&buf)).unwrap();
+    std::fs::write(dir.join(format!("{name}.svg")), opsdeck::ui::export::buffer_to_svg(&buf, None)).unwrap();
     std::fs::write(dir.join(format!("{name}.txt")), opsdeck::ui::export::buffer_to_text(&buf)).unwrap();
     println!("wrote {}/{name}.svg", dir.display());
 }

@@ -90,6 +90,8 @@ pub enum Command {
     Act(ActOp),
     /// Failover what-if: what happens if REGION fails now (changes nothing).
     Simulate(SimulateArgs),
+    /// Write a fleet file from what the AWS account holds (ECS, RDS, ALBs, ElastiCache, Route53).
+    Discover(DiscoverArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -166,6 +168,26 @@ pub struct SimulateArgs {
     /// Simulated fleet: advance virtual time by this long first (e.g. 5m).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration_s)]
     pub after: Option<f64>,
+}
+
+#[derive(Debug, Args)]
+pub struct DiscoverArgs {
+    /// Regions to look in, comma-separated (the first with a writer database becomes the primary).
+    #[arg(long, value_delimiter = ',', required = true, value_name = "A,B,C")]
+    pub regions: Vec<String>,
+    /// Only resources with this tag (KEY=VALUE).
+    #[arg(long, value_name = "KEY=VALUE", value_parser = parse_tag)]
+    pub tag: Option<(String, String)>,
+    /// Write the fleet file here instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+fn parse_tag(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("`{s}` is not KEY=VALUE")),
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

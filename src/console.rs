@@ -6,7 +6,8 @@ use crate::cli::GlobalArgs;
 use crate::config::{Keymap, Mode, Theme};
 use crate::fleet::Status;
 use crate::setup::{self, CliError, Look};
-use crate::source::{sim, SourceCommand, SourceHandle};
+use crate::fleet::SourceError;
+use crate::source::{aws, sim, SourceCommand, SourceEvent, SourceHandle};
 use crate::tui::TerminalGuard;
 use crossterm::event::{Event, EventStream, KeyEventKind, MouseButton, MouseEventKind};
 use futures::StreamExt;
@@ -33,6 +34,7 @@ pub async fn run(g: &GlobalArgs) -> Result<(), CliError> {
     let look = setup::load_look(g)?;
     let start = setup::start_time(g)?;
     let scenario = setup::scenario(g, &fleet)?;
+    let mut flash = None;
     let (handle, ops) = if is_sim {
         let (handle, model) = sim::spawn_shared(
             fleet.clone(),
@@ -40,14 +42,54 @@ pub async fn run(g: &GlobalArgs) -> Result<(), CliError> {
         );
         (handle, crate::ops::runner::OpsRunner::new(Some(crate::ops::sim::console_operator(&fleet, model, g))))
     } else {
-        return Err(CliError::Input("reading AWS is not available in this build yet; use --sim".into()));
+        eprintln!("opsdeck: connecting to AWS for fleet `{}`…", fleet.name);
+        let handle = match aws::connect(&fleet, &setup::aws_options(g)).await {
+            Ok(source) => source.spawn(fleet.clone()),
+            Err(aws::AwsSetupError::NoCredentials(message)) => {
+                flash = message.lines().next().map(|l| format!("{l} — press e for how to provide them"));
+                no_credentials(&fleet, message)
+            }
+            Err(e) => return Err(setup::aws_error(e)),
+        };
+        (handle, crate::ops::runner::OpsRunner::new(Some(crate::ops::aws::console_operator(&fleet, g).await)))
     };
+    let start = if is_sim { start } else { chrono::Utc::now() };
     let mut state = State::new(fleet, handle.kind, start);
     init_look(&mut state, &look);
+    if flash.is_some() {
+        state.flash = flash;
+    }
     let mut guard = TerminalGuard::enter(!g.no_mouse).map_err(|e| CliError::Runtime(format!("terminal: {e}")))?;
     let result = event_loop(&mut guard, &mut state, handle, look, ops).await;
     drop(guard);
     result
+}
+
+/// A source that only says, in every pane, that there are no credentials and how to provide them:
+/// the console still opens, so the user sees the fleet and the reason.
+fn no_credentials(fleet: &crate::fleet::Fleet, message: String) -> SourceHandle {
+    let (tx, events) = tokio::sync::mpsc::unbounded_channel();
+    let (commands, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let now = chrono::Utc::now();
+    for line in message.lines().rev() {
+        let _ = tx.send(SourceEvent::Note { at: now, region: None, text: line.trim().to_string() });
+    }
+    for r in &fleet.regions {
+        for kind in aws::reported_kinds(r) {
+            let error = SourceError::NoCredentials("no AWS credentials".into());
+            let _ = tx.send(SourceEvent::Failed { region: r.name.clone(), kind, at: now, error });
+        }
+    }
+    tokio::spawn(async move {
+        // Keep the channel open until the console shuts down.
+        while let Some(cmd) = rx.recv().await {
+            if cmd == SourceCommand::Shutdown {
+                break;
+            }
+        }
+        drop(tx);
+    });
+    SourceHandle { kind: "aws", events, commands }
 }
 
 fn init_look(state: &mut State, look: &Look) {
@@ -58,6 +100,9 @@ fn init_look(state: &mut State, look: &Look) {
     for w in &look.warnings {
         tracing::warn!("{w}");
         state.log(state.now, None, Status::Warn, w.clone());
+    }
+    if let Some(w) = look.warnings.first() {
+        state.flash = Some(w.clone());
     }
 }
 
@@ -84,6 +129,7 @@ async fn event_loop(
         tokio::select! {
             ev = input.next() => match ev {
                 Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => {
+                    tracing::debug!(?k, mode = ?mode(state), "key");
                     if state.dialog.is_some() {
                         // A dialog takes keys raw: a typed region name must not trigger bindings.
                         if let Some(key) = app::dialog::DialogKey::from_event(&k) {

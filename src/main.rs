@@ -19,6 +19,7 @@ fn main() {
             Some(Command::Snapshot(args)) => opsdeck::commands::snapshot::run(&cli.global, args).await,
             Some(Command::Act(op)) => opsdeck::commands::act::run(&cli.global, op).await,
             Some(Command::Simulate(args)) => opsdeck::commands::simulate::run(&cli.global, args).await,
+            Some(Command::Discover(args)) => opsdeck::commands::discover::run(&cli.global, args).await,
         }
     });
     opsdeck::tui::restore();

@@ -98,26 +98,61 @@ pub struct Look {
 
 pub fn load_look(g: &GlobalArgs) -> Result<Look, CliError> {
     let user_dir = config::config_dir();
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let theme_name = g.theme.clone().unwrap_or_else(|| if no_color { "mono".into() } else { "default".into() });
-    let theme = Theme::load(&theme_name, user_dir.as_deref()).map_err(|e| CliError::Input(e.to_string()))?;
+    let mut warnings = Vec::new();
+    let theme_name = g.theme.clone().unwrap_or_else(|| Theme::default_name().to_string());
+    // A broken user file is reported and the built-in preset used, so a typo never keeps the
+    // console from starting; an unknown name is bad usage.
+    let theme = match Theme::load(&theme_name, user_dir.as_deref()) {
+        Ok(t) => t,
+        Err(e) => match Theme::load(&theme_name, None) {
+            Ok(t) => {
+                warnings.push(format!("{e} (using the built-in {theme_name} theme)"));
+                t
+            }
+            Err(_) => return Err(CliError::Input(e.to_string())),
+        },
+    };
     let keymap_name = g.keymap.clone().unwrap_or_else(|| "default".into());
-    let (keymap, conflicts) =
-        Keymap::load(&keymap_name, user_dir.as_deref()).map_err(|e| CliError::Input(e.to_string()))?;
+    let keymap = match Keymap::load(&keymap_name, user_dir.as_deref()) {
+        Ok((k, conflicts)) => {
+            warnings.extend(conflicts.iter().map(|c| format!("keymap conflict: {c}")));
+            k
+        }
+        Err(e) => match Keymap::load(&keymap_name, None) {
+            Ok((k, _)) => {
+                warnings.push(format!("{e} (using the built-in {keymap_name} keymap)"));
+                k
+            }
+            Err(_) => return Err(CliError::Input(e.to_string())),
+        },
+    };
     let mut themes = Theme::available(user_dir.as_deref());
-    if !themes.contains(&theme_name) {
-        themes.push(theme_name.clone());
+    if !themes.contains(&theme.name) {
+        themes.push(theme.name.clone());
     }
     let mut keymaps = Keymap::available(user_dir.as_deref());
-    if !keymaps.contains(&keymap_name) {
-        keymaps.push(keymap_name.clone());
+    if !keymaps.contains(&keymap.name) {
+        keymaps.push(keymap.name.clone());
     }
-    Ok(Look {
-        user_dir,
-        themes,
-        theme,
-        keymaps,
-        keymap,
-        warnings: conflicts.iter().map(|c| format!("keymap conflict: {c}")).collect(),
-    })
+    Ok(Look { user_dir, themes, theme, keymaps, keymap, warnings })
+}
+
+/// AWS settings from the flags; SDK retries stay at the SDK's standard count.
+pub fn aws_options(g: &GlobalArgs) -> crate::source::aws::AwsOptions {
+    crate::source::aws::AwsOptions {
+        endpoint_url: g.endpoint_url.clone(),
+        profile: g.profile.clone(),
+        retries: 2,
+        refresh: None,
+    }
+}
+
+/// No credentials or a bad endpoint is bad input (exit 2); anything else a runtime failure.
+pub fn aws_error(e: crate::source::aws::AwsSetupError) -> CliError {
+    use crate::source::aws::AwsSetupError;
+    match e {
+        AwsSetupError::NoCredentials(m) => CliError::Input(m),
+        AwsSetupError::InvalidEndpoint(_) => CliError::Input(e.to_string()),
+        AwsSetupError::Other(m) => CliError::Runtime(m),
+    }
 }

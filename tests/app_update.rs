@@ -110,7 +110,25 @@ fn readings_set_status_and_log_threshold_crossings_with_times() {
     assert_eq!(s.worst().map(|r| r.name()), Some("us-east-1"));
     update(&mut s, reading("us-east-1", 120, Reading::Metrics(metrics(120.0, 0.004, Some(0.4)))));
     assert_eq!(s.regions[1].status, Status::Ok);
+    assert_eq!(s.events.len(), 1, "recovery is logged once it has held for a minute");
+    update(&mut s, reading("us-east-1", 180, Reading::Metrics(metrics(120.0, 0.004, Some(0.4)))));
     assert!(s.events[0].text.contains("RECOVERED"), "{}", s.events[0].text);
+    assert_eq!(s.events[0].at, t0() + chrono::Duration::seconds(180));
+}
+
+#[test]
+fn a_metric_hovering_at_warn_does_not_flood_the_log() {
+    let mut s = state();
+    for i in 0..20 {
+        let p99 = if i % 2 == 0 { 170.0 } else { 150.0 };
+        update(&mut s, reading("eu-west-1", i * 30, Reading::Metrics(metrics(p99, 0.0, None))));
+    }
+    assert!(s.events.is_empty(), "flapping every 30 s never holds a minute: {:?}", s.events);
+    for i in 20..24 {
+        update(&mut s, reading("eu-west-1", i * 30, Reading::Metrics(metrics(170.0, 0.0, None))));
+    }
+    assert_eq!(s.events.len(), 1, "{:?}", s.events);
+    assert_eq!(s.events[0].level, Status::Warn);
 }
 
 #[test]
@@ -165,9 +183,15 @@ fn broken_replication_and_dead_tasks_are_crit() {
     assert_eq!(s.regions[2].status, Status::Crit);
     let mut s = state();
     update(&mut s, reading("eu-west-1", 0, Reading::Metrics(metrics(100.0, 0.001, None))));
-    let ecs = vec![EcsCounts { cluster: "atlas-eu".into(), service: "api".into(), desired: 4, running: 0, pending: 0 }];
-    update(&mut s, reading("eu-west-1", 0, Reading::Ecs(ecs)));
+    let ecs = |running, pending| {
+        vec![EcsCounts { cluster: "atlas-eu".into(), service: "api".into(), desired: 4, running, pending }]
+    };
+    update(&mut s, reading("eu-west-1", 0, Reading::Ecs(ecs(0, 0))));
     assert_eq!(s.regions[0].status, Status::Crit);
+    update(&mut s, reading("eu-west-1", 0, Reading::Ecs(ecs(3, 1))));
+    assert_eq!(s.regions[0].status, Status::Ok, "a task starting while scaling out is not a fault");
+    update(&mut s, reading("eu-west-1", 0, Reading::Ecs(ecs(3, 0))));
+    assert_eq!(s.regions[0].status, Status::Warn, "a task missing with none starting is");
 }
 
 #[test]

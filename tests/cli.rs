@@ -19,8 +19,12 @@ fn opsdeck(args: &[&str], state_dir: &std::path::Path) -> Output {
 }
 
 fn json_snapshot(extra: &[&str]) -> Value {
+    seeded_snapshot("3", extra)
+}
+
+fn seeded_snapshot(seed: &str, extra: &[&str]) -> Value {
     let dir = tempfile::tempdir().unwrap();
-    let mut args = vec!["snapshot", "--format", "json", "--start", START, "--seed", "3"];
+    let mut args = vec!["snapshot", "--format", "json", "--start", START, "--seed", seed];
     args.extend_from_slice(extra);
     let out = opsdeck(&args, dir.path());
     assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
@@ -109,7 +113,7 @@ fn snapshot_json_fills_the_contract_from_the_model() {
 #[test]
 fn snapshot_is_reproducible_under_a_seed() {
     assert_eq!(json_snapshot(&["--after", "10m"]), json_snapshot(&["--after", "10m"]));
-    assert_ne!(json_snapshot(&["--after", "10m"]), json_snapshot(&["--after", "10m", "--seed", "4"]));
+    assert_ne!(json_snapshot(&["--after", "10m"]), seeded_snapshot("4", &["--after", "10m"]));
 }
 
 #[test]
@@ -118,7 +122,13 @@ fn outage_scenario_turns_its_region_crit() {
     let r = &j["regions"][1];
     assert_eq!(r["name"], "us-east-1");
     assert_eq!(r["status"], "crit", "{r}");
-    assert_eq!(j["regions"][0]["status"], "ok", "the primary is not affected: {}", j["regions"][0]);
+    assert_eq!(r["route53"]["healthy"], false, "its health check failed: {r}");
+    // Its users went to the survivors.
+    let before = json_snapshot(&["--after", "3m"]);
+    for i in [0, 2] {
+        let (was, now) = (before["regions"][i]["requests_per_s"].as_f64().unwrap(), j["regions"][i]["requests_per_s"].as_f64().unwrap());
+        assert!(now > was * 1.2, "{} took over traffic: {was:.0} -> {now:.0} rps", j["regions"][i]["name"]);
+    }
 }
 
 #[test]

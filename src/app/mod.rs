@@ -1,6 +1,7 @@
 //! The Elm architecture: `Action` in, `State` changed, `Effect`s out. No I/O here.
 
 pub mod action;
+pub mod alerts;
 pub mod dialog;
 pub mod snapshot;
 pub mod state;

@@ -2,7 +2,7 @@
 
 use super::State;
 use crate::fleet::snapshot::{FleetSnapshot, RegionReport, Route53Report};
-use crate::fleet::{DataKind, Role};
+use crate::fleet::Role;
 
 pub fn build(state: &State) -> FleetSnapshot {
     let regions = state
@@ -51,9 +51,4 @@ pub fn build(state: &State) -> FleetSnapshot {
         taken_at: state.now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         regions,
     }
-}
-
-/// True once every region has a reading or a failure for each of `kinds`.
-pub fn complete(state: &State, kinds: &[DataKind]) -> bool {
-    state.regions.iter().all(|r| kinds.iter().all(|k| r.fetched.contains_key(k) || r.failures.contains_key(k)))
 }

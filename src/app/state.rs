@@ -112,6 +112,8 @@ pub struct RegionView {
     pub history: History,
     pub status: Status,
     pub breaches: Vec<Breach>,
+    /// What the alert log has said about this region so far.
+    pub alerts: super::alerts::AlertTracker,
 }
 
 impl RegionView {
@@ -129,6 +131,7 @@ impl RegionView {
             history: History::new(stats),
             status: Status::Unknown,
             breaches: Vec::new(),
+            alerts: Default::default(),
         }
     }
 

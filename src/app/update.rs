@@ -1,10 +1,8 @@
 //! `update(&mut State, Action) -> Vec<Effect>`: pure, so every transition is testable.
 
 use super::{Action, ChartWindow, State, View};
-use crate::fleet::health::Family;
 use crate::fleet::Status;
 use crate::source::{Scenario, SourceCommand, SourceEvent};
-use std::collections::BTreeMap;
 
 /// What the loop must do after an update.
 #[derive(Debug, Clone, PartialEq)]
@@ -139,7 +137,7 @@ fn apply_source_event(state: &mut State, ev: SourceEvent) {
             }
             if let Some(i) = state.region_index(&region) {
                 state.regions[i].apply(at, reading);
-                reevaluate(state, i);
+                reevaluate(state, i, at);
             }
         }
         SourceEvent::Failed { region, kind, at, error } => {
@@ -162,40 +160,15 @@ fn apply_source_event(state: &mut State, ev: SourceEvent) {
     }
 }
 
-/// Re-evaluate a region and log every threshold crossing (up or down) with its time.
-fn reevaluate(state: &mut State, i: usize) {
-    let before: BTreeMap<Family, Status> = state.regions[i].breaches.iter().map(|b| (b.family, b.status)).fold(
-        BTreeMap::new(),
-        |mut m, (f, s)| {
-            let e = m.entry(f).or_insert(s);
-            *e = (*e).max(s);
-            m
-        },
-    );
-    let fleet = state.fleet.clone();
-    state.regions[i].reevaluate(&fleet);
-    let region = state.regions[i].name().to_string();
-    let now = state.now;
-    let mut after: BTreeMap<Family, (Status, String)> = BTreeMap::new();
-    for b in &state.regions[i].breaches {
-        let e = after.entry(b.family).or_insert((b.status, b.message.clone()));
-        if b.status > e.0 {
-            *e = (b.status, b.message.clone());
-        }
-    }
-    let mut lines = Vec::new();
-    for (family, (status, msg)) in &after {
-        if before.get(family) != Some(status) {
-            lines.push((*status, format!("{} {msg}", status.as_str().to_uppercase())));
-        }
-    }
-    for family in before.keys() {
-        if !after.contains_key(family) {
-            lines.push((Status::Ok, format!("RECOVERED {}", family.label())));
-        }
-    }
+/// Re-evaluate a region and log its threshold crossings (debounced) at the reading's time.
+fn reevaluate(state: &mut State, i: usize, at: chrono::DateTime<chrono::Utc>) {
+    let State { fleet, regions, .. } = state;
+    let region = &mut regions[i];
+    region.reevaluate(fleet);
+    let lines = region.alerts.observe(at, &region.breaches);
+    let name = region.name().to_string();
     for (level, text) in lines {
-        state.log(now, Some(region.clone()), level, text);
+        state.log(at, Some(name.clone()), level, text);
     }
 }
 

@@ -1,5 +1,6 @@
 //! Headless commands: the same state and sources as the console, printed instead of drawn.
 
 pub mod act;
+pub mod discover;
 pub mod simulate;
 pub mod snapshot;

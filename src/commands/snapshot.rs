@@ -3,10 +3,11 @@
 use crate::app::{self, Action, State};
 use crate::cli::{Format, GlobalArgs, SnapshotArgs};
 use crate::fleet::snapshot::FleetSnapshot;
-use crate::fleet::{DataKind, Fleet};
+use crate::fleet::{Fleet, SourceError};
 use crate::setup::{self, CliError};
 use crate::source::sim::SimFleet;
-use crate::source::SourceEvent;
+use crate::source::{aws, SourceCommand, SourceEvent};
+use chrono::Utc;
 
 pub async fn run(g: &GlobalArgs, args: &SnapshotArgs) -> Result<(), CliError> {
     let (fleet, is_sim) = setup::load_fleet(g)?;
@@ -48,27 +49,43 @@ fn feed(state: &mut State, model: &SimFleet) {
     }
 }
 
-/// Kinds a region's snapshot waits for: those its fleet entry configures.
-pub fn expected_kinds(fleet: &Fleet, region: &str) -> Vec<DataKind> {
-    let Some(r) = fleet.region(region) else { return Vec::new() };
-    let mut kinds = vec![DataKind::Metrics, DataKind::Cost];
-    if !r.ecs.is_empty() {
-        kinds.push(DataKind::Ecs);
+/// Read every region from AWS once: wait until each region has reported every kind it reports
+/// (or failed), at most `--wait-s`; what never came is listed as an error of its region.
+async fn aws_snapshot(g: &GlobalArgs, args: &SnapshotArgs, fleet: Fleet) -> Result<FleetSnapshot, CliError> {
+    let source = aws::connect(&fleet, &setup::aws_options(g)).await.map_err(setup::aws_error)?;
+    let identity = source.identity().to_string();
+    let mut handle = source.spawn(fleet.clone());
+    let mut state = State::new(fleet, "aws", Utc::now());
+    state.identity = Some(identity);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(args.wait_s);
+    while !complete(&state) {
+        match tokio::time::timeout_at(deadline, handle.events.recv()).await {
+            Ok(Some(ev)) => {
+                app::update(&mut state, Action::Source(ev));
+            }
+            Ok(None) | Err(_) => break,
+        }
     }
-    if r.rds.is_some() {
-        kinds.push(DataKind::Topology);
+    let _ = handle.commands.send(SourceCommand::Shutdown);
+    let now = Utc::now();
+    for region in &mut state.regions {
+        for kind in aws::reported_kinds(&region.spec) {
+            if !region.fetched.contains_key(&kind) && !region.failures.contains_key(&kind) {
+                region.fail(kind, now, SourceError::Timeout(format!("no answer within {} s", args.wait_s)));
+            }
+        }
     }
-    if r.route53.is_some() {
-        kinds.push(DataKind::Route53);
+    if state.now < now {
+        state.now = now;
     }
-    if r.health_url.is_some() {
-        kinds.push(DataKind::Probe);
-    }
-    kinds
+    Ok(app::snapshot::build(&state))
 }
 
-async fn aws_snapshot(_g: &GlobalArgs, _args: &SnapshotArgs, _fleet: Fleet) -> Result<FleetSnapshot, CliError> {
-    Err(CliError::Input("reading AWS is not available in this build yet".into()))
+/// Every region has a reading or a failure for every kind the AWS source reports for it.
+fn complete(state: &State) -> bool {
+    state.regions.iter().all(|r| {
+        aws::reported_kinds(&r.spec).iter().all(|k| r.fetched.contains_key(k) || r.failures.contains_key(k))
+    })
 }
 
 fn opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {

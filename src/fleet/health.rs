@@ -140,9 +140,11 @@ pub fn evaluate(fleet: &Fleet, input: HealthInput<'_>) -> (Status, Vec<Breach>) 
     }
     if let Some(services) = input.ecs {
         for s in services {
+            // Tasks starting (pending) while scaling out are normal; running short with nothing
+            // starting means tasks are failing.
             let status = if s.desired > 0 && s.running == 0 {
                 Status::Crit
-            } else if s.running < s.desired {
+            } else if s.running + s.pending < s.desired || (s.running < s.desired && s.pending == 0) {
                 Status::Warn
             } else {
                 Status::Ok

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod moto;
+pub mod pty;
 pub mod seed;
 
 use opsdeck::fleet::{DataKind, Reading, SourceError};

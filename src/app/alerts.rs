@@ -1,0 +1,64 @@
+//! Threshold crossings for the alert log, debounced like an alarm's "for 1 minute": an escalation
+//! to crit is logged at once; any other change of level is logged only once it has held for
+//! `HOLD_S` of source time, so a metric hovering at a threshold does not flood the log.
+
+use crate::fleet::health::{Breach, Family};
+use crate::fleet::Status;
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+
+pub const HOLD_S: i64 = 60;
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AlertTracker {
+    /// The level last written to the log per family (absent = ok).
+    logged: BTreeMap<Family, Status>,
+    /// A different level seen since, with when it was first seen.
+    pending: BTreeMap<Family, (Status, DateTime<Utc>)>,
+}
+
+impl AlertTracker {
+    /// Feed the region's current breaches; returns the log lines (level, text) to write now.
+    pub fn observe(&mut self, at: DateTime<Utc>, breaches: &[Breach]) -> Vec<(Status, String)> {
+        let mut current: BTreeMap<Family, (Status, &str)> = BTreeMap::new();
+        for b in breaches {
+            let e = current.entry(b.family).or_insert((b.status, &b.message));
+            if b.status > e.0 {
+                *e = (b.status, &b.message);
+            }
+        }
+        let mut families: Vec<Family> =
+            current.keys().chain(self.logged.keys()).chain(self.pending.keys()).copied().collect();
+        families.sort();
+        families.dedup();
+        let mut lines = Vec::new();
+        for family in families {
+            let (level, msg) = current.get(&family).copied().unwrap_or((Status::Ok, ""));
+            let logged = self.logged.get(&family).copied().unwrap_or(Status::Ok);
+            if level == logged {
+                self.pending.remove(&family);
+                continue;
+            }
+            let since = match self.pending.get(&family) {
+                Some((l, since)) if *l == level => *since,
+                _ => {
+                    self.pending.insert(family, (level, at));
+                    at
+                }
+            };
+            let escalation = level == Status::Crit;
+            if !escalation && (at - since).num_seconds() < HOLD_S {
+                continue;
+            }
+            self.pending.remove(&family);
+            if level == Status::Ok {
+                self.logged.remove(&family);
+                lines.push((Status::Ok, format!("RECOVERED {}", family.label())));
+            } else {
+                self.logged.insert(family, level);
+                lines.push((level, format!("{} {msg}", level.as_str().to_uppercase())));
+            }
+        }
+        lines
+    }
+}
