@@ -37,7 +37,14 @@ fn state_with_history(fleet: Fleet) -> State {
         model.advance(60.0);
         let at = model.now();
         for (region, reading) in model.readings() {
-            update(&mut state, Action::Source(SourceEvent::Reading { region, at, reading }));
+            update(
+                &mut state,
+                Action::Source(SourceEvent::Reading {
+                    region,
+                    at,
+                    reading,
+                }),
+            );
         }
     }
     state
@@ -46,12 +53,16 @@ fn state_with_history(fleet: Fleet) -> State {
 fn bench(name: &str, state: &State, theme: &Theme, keymap: &Keymap) {
     let mut terminal = Terminal::new(TestBackend::new(160, 48)).unwrap();
     for _ in 0..20 {
-        terminal.draw(|f| opsdeck::ui::draw(f, state, theme, keymap)).unwrap();
+        terminal
+            .draw(|f| opsdeck::ui::draw(f, state, theme, keymap))
+            .unwrap();
     }
     let mut samples = Vec::new();
     for _ in 0..300 {
         let t = Instant::now();
-        terminal.draw(|f| opsdeck::ui::draw(f, state, theme, keymap)).unwrap();
+        terminal
+            .draw(|f| opsdeck::ui::draw(f, state, theme, keymap))
+            .unwrap();
         samples.push(t.elapsed().as_secs_f64() * 1e6);
     }
     samples.sort_by(|a, b| a.partial_cmp(b).unwrap());
@@ -68,7 +79,24 @@ fn bench(name: &str, state: &State, theme: &Theme, keymap: &Keymap) {
 fn main() {
     let theme = Theme::load("default", None).expect("built-in theme");
     let (keymap, _) = Keymap::load("default", None).expect("built-in keymap");
-    println!("overview frame at 160x48 ({} build)", if cfg!(debug_assertions) { "debug" } else { "release" });
-    bench("built-in fleet (3 regions)", &state_with_history(Fleet::builtin()), &theme, &keymap);
-    bench("20-region fleet", &state_with_history(fleet_of(20)), &theme, &keymap);
+    println!(
+        "overview frame at 160x48 ({} build)",
+        if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        }
+    );
+    bench(
+        "built-in fleet (3 regions)",
+        &state_with_history(Fleet::builtin()),
+        &theme,
+        &keymap,
+    );
+    bench(
+        "20-region fleet",
+        &state_with_history(fleet_of(20)),
+        &theme,
+        &keymap,
+    );
 }

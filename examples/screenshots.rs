@@ -19,7 +19,14 @@ const H: u16 = 48;
 fn feed(state: &mut State, model: &SimFleet) {
     let at = model.now();
     for (region, reading) in model.readings() {
-        update(state, Action::Source(SourceEvent::Reading { region, at, reading }));
+        update(
+            state,
+            Action::Source(SourceEvent::Reading {
+                region,
+                at,
+                reading,
+            }),
+        );
     }
 }
 
@@ -33,10 +40,20 @@ fn run(state: &mut State, model: &mut SimFleet, minutes: u32) {
 
 fn shoot(dir: &Path, name: &str, state: &State, theme: &Theme, keymap: &Keymap) {
     let mut terminal = Terminal::new(TestBackend::new(W, H)).unwrap();
-    terminal.draw(|f| opsdeck::ui::draw(f, state, theme, keymap)).unwrap();
+    terminal
+        .draw(|f| opsdeck::ui::draw(f, state, theme, keymap))
+        .unwrap();
     let buf = terminal.backend().buffer().clone();
-    std::fs::write(dir.join(format!("{name}.svg")), opsdeck::ui::export::buffer_to_svg(&buf, None)).unwrap();
-    std::fs::write(dir.join(format!("{name}.txt")), opsdeck::ui::export::buffer_to_text(&buf)).unwrap();
+    std::fs::write(
+        dir.join(format!("{name}.svg")),
+        opsdeck::ui::export::buffer_to_svg(&buf, None),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join(format!("{name}.txt")),
+        opsdeck::ui::export::buffer_to_text(&buf),
+    )
+    .unwrap();
     println!("wrote {}/{name}.svg", dir.display());
 }
 
@@ -68,7 +85,9 @@ fn main() {
 
     // An incident in progress: a 5xx storm in us-east-1 while ap-southeast-1's replica falls behind.
     model.inject("us-east-1", Scenario::ErrorStorm).unwrap();
-    model.inject("ap-southeast-1", Scenario::ReplicaLag).unwrap();
+    model
+        .inject("ap-southeast-1", Scenario::ReplicaLag)
+        .unwrap();
     run(&mut state, &mut model, 3);
     state.focus = 1;
     shoot(&dir, "incident", &state, &theme, &keymap);

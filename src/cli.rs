@@ -215,7 +215,10 @@ pub fn parse_duration_s(s: &str) -> Result<f64, String> {
         Some((i, _)) => (&s[..i], &s[i..]),
         None => (s, "s"),
     };
-    let v: f64 = num.trim().parse().map_err(|_| format!("`{s}` is not a duration (e.g. 90s, 5m, 2h, 7d)"))?;
+    let v: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration (e.g. 90s, 5m, 2h, 7d)"))?;
     let mult = match unit {
         "s" => 1.0,
         "m" => 60.0,

@@ -4,9 +4,9 @@
 use crate::app::{self, Action, Effect, State, View};
 use crate::cli::GlobalArgs;
 use crate::config::{Keymap, Mode, Theme};
+use crate::fleet::SourceError;
 use crate::fleet::Status;
 use crate::setup::{self, CliError, Look};
-use crate::fleet::SourceError;
 use crate::source::{aws, sim, SourceCommand, SourceEvent, SourceHandle};
 use crate::tui::TerminalGuard;
 use crossterm::event::{Event, EventStream, KeyEventKind, MouseButton, MouseEventKind};
@@ -38,20 +38,40 @@ pub async fn run(g: &GlobalArgs) -> Result<(), CliError> {
     let (handle, ops) = if is_sim {
         let (handle, model) = sim::spawn_shared(
             fleet.clone(),
-            sim::SimOptions { seed: g.seed, speed: g.speed, start, tick_ms: 1000, history_s: 24 * 3600, scenario },
+            sim::SimOptions {
+                seed: g.seed,
+                speed: g.speed,
+                start,
+                tick_ms: 1000,
+                history_s: 24 * 3600,
+                scenario,
+            },
         );
-        (handle, crate::ops::runner::OpsRunner::new(Some(crate::ops::sim::console_operator(&fleet, model, g))))
+        (
+            handle,
+            crate::ops::runner::OpsRunner::new(Some(crate::ops::sim::console_operator(
+                &fleet, model, g,
+            ))),
+        )
     } else {
         eprintln!("opsdeck: connecting to AWS for fleet `{}`…", fleet.name);
         let handle = match aws::connect(&fleet, &setup::aws_options(g)).await {
             Ok(source) => source.spawn(fleet.clone()),
             Err(aws::AwsSetupError::NoCredentials(message)) => {
-                flash = message.lines().next().map(|l| format!("{l} — press e for how to provide them"));
+                flash = message
+                    .lines()
+                    .next()
+                    .map(|l| format!("{l} — press e for how to provide them"));
                 no_credentials(&fleet, message)
             }
             Err(e) => return Err(setup::aws_error(e)),
         };
-        (handle, crate::ops::runner::OpsRunner::new(Some(crate::ops::aws::console_operator(&fleet, g).await)))
+        (
+            handle,
+            crate::ops::runner::OpsRunner::new(Some(
+                crate::ops::aws::console_operator(&fleet, g).await,
+            )),
+        )
     };
     let start = if is_sim { start } else { chrono::Utc::now() };
     let mut state = State::new(fleet, handle.kind, start);
@@ -59,7 +79,8 @@ pub async fn run(g: &GlobalArgs) -> Result<(), CliError> {
     if flash.is_some() {
         state.flash = flash;
     }
-    let mut guard = TerminalGuard::enter(!g.no_mouse).map_err(|e| CliError::Runtime(format!("terminal: {e}")))?;
+    let mut guard = TerminalGuard::enter(!g.no_mouse)
+        .map_err(|e| CliError::Runtime(format!("terminal: {e}")))?;
     let result = event_loop(&mut guard, &mut state, handle, look, ops).await;
     drop(guard);
     result
@@ -72,12 +93,21 @@ fn no_credentials(fleet: &crate::fleet::Fleet, message: String) -> SourceHandle 
     let (commands, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let now = chrono::Utc::now();
     for line in message.lines().rev() {
-        let _ = tx.send(SourceEvent::Note { at: now, region: None, text: line.trim().to_string() });
+        let _ = tx.send(SourceEvent::Note {
+            at: now,
+            region: None,
+            text: line.trim().to_string(),
+        });
     }
     for r in &fleet.regions {
         for kind in aws::reported_kinds(r) {
             let error = SourceError::NoCredentials("no AWS credentials".into());
-            let _ = tx.send(SourceEvent::Failed { region: r.name.clone(), kind, at: now, error });
+            let _ = tx.send(SourceEvent::Failed {
+                region: r.name.clone(),
+                kind,
+                at: now,
+                error,
+            });
         }
     }
     tokio::spawn(async move {
@@ -89,14 +119,26 @@ fn no_credentials(fleet: &crate::fleet::Fleet, message: String) -> SourceHandle 
         }
         drop(tx);
     });
-    SourceHandle { kind: "aws", events, commands }
+    SourceHandle {
+        kind: "aws",
+        events,
+        commands,
+    }
 }
 
 fn init_look(state: &mut State, look: &Look) {
     state.theme_names = look.themes.clone();
-    state.theme = look.themes.iter().position(|t| *t == look.theme.name).unwrap_or(0);
+    state.theme = look
+        .themes
+        .iter()
+        .position(|t| *t == look.theme.name)
+        .unwrap_or(0);
     state.keymap_names = look.keymaps.clone();
-    state.keymap = look.keymaps.iter().position(|k| *k == look.keymap.name).unwrap_or(0);
+    state.keymap = look
+        .keymaps
+        .iter()
+        .position(|k| *k == look.keymap.name)
+        .unwrap_or(0);
     for w in &look.warnings {
         tracing::warn!("{w}");
         state.log(state.now, None, Status::Warn, w.clone());
@@ -113,7 +155,12 @@ async fn event_loop(
     look: Look,
     mut ops: crate::ops::runner::OpsRunner,
 ) -> Result<(), CliError> {
-    let Look { user_dir, mut theme, mut keymap, .. } = look;
+    let Look {
+        user_dir,
+        mut theme,
+        mut keymap,
+        ..
+    } = look;
     let runtime = |e: std::io::Error| CliError::Runtime(format!("terminal: {e}"));
     let size = guard.terminal.size().map_err(runtime)?;
     state.size = (size.width, size.height);
@@ -193,15 +240,29 @@ async fn event_loop(
 }
 
 /// Load the theme or keymap the state now names, when it changed; a broken file is reported and skipped.
-fn switch_look(state: &mut State, theme: &mut Theme, keymap: &mut Keymap, user_dir: Option<&std::path::Path>) {
+fn switch_look(
+    state: &mut State,
+    theme: &mut Theme,
+    keymap: &mut Keymap,
+    user_dir: Option<&std::path::Path>,
+) {
     let want = state.theme_name().to_string();
     if want != theme.name {
         match Theme::load(&want, user_dir) {
             Ok(t) => *theme = t,
             Err(e) => {
                 state.flash = Some(format!("theme {want}: {e}"));
-                state.log(state.now, None, Status::Warn, format!("theme {want} not loaded: {e}"));
-                state.theme = state.theme_names.iter().position(|n| *n == theme.name).unwrap_or(0);
+                state.log(
+                    state.now,
+                    None,
+                    Status::Warn,
+                    format!("theme {want} not loaded: {e}"),
+                );
+                state.theme = state
+                    .theme_names
+                    .iter()
+                    .position(|n| *n == theme.name)
+                    .unwrap_or(0);
             }
         }
     }
@@ -211,13 +272,27 @@ fn switch_look(state: &mut State, theme: &mut Theme, keymap: &mut Keymap, user_d
             Ok((k, conflicts)) => {
                 *keymap = k;
                 for c in conflicts {
-                    state.log(state.now, None, Status::Warn, format!("keymap conflict: {c}"));
+                    state.log(
+                        state.now,
+                        None,
+                        Status::Warn,
+                        format!("keymap conflict: {c}"),
+                    );
                 }
             }
             Err(e) => {
                 state.flash = Some(format!("keymap {want}: {e}"));
-                state.log(state.now, None, Status::Warn, format!("keymap {want} not loaded: {e}"));
-                state.keymap = state.keymap_names.iter().position(|n| *n == keymap.name).unwrap_or(0);
+                state.log(
+                    state.now,
+                    None,
+                    Status::Warn,
+                    format!("keymap {want} not loaded: {e}"),
+                );
+                state.keymap = state
+                    .keymap_names
+                    .iter()
+                    .position(|n| *n == keymap.name)
+                    .unwrap_or(0);
             }
         }
     }

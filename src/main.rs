@@ -6,7 +6,11 @@ fn main() {
     let cli = Cli::parse();
     let log = opsdeck::logging::init();
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "opsdeck starting");
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("opsdeck: cannot start the async runtime: {e}");
@@ -16,10 +20,16 @@ fn main() {
     let result: Result<(), CliError> = runtime.block_on(async {
         match &cli.command {
             None => opsdeck::console::run(&cli.global).await,
-            Some(Command::Snapshot(args)) => opsdeck::commands::snapshot::run(&cli.global, args).await,
+            Some(Command::Snapshot(args)) => {
+                opsdeck::commands::snapshot::run(&cli.global, args).await
+            }
             Some(Command::Act(op)) => opsdeck::commands::act::run(&cli.global, op).await,
-            Some(Command::Simulate(args)) => opsdeck::commands::simulate::run(&cli.global, args).await,
-            Some(Command::Discover(args)) => opsdeck::commands::discover::run(&cli.global, args).await,
+            Some(Command::Simulate(args)) => {
+                opsdeck::commands::simulate::run(&cli.global, args).await
+            }
+            Some(Command::Discover(args)) => {
+                opsdeck::commands::discover::run(&cli.global, args).await
+            }
         }
     });
     opsdeck::tui::restore();

@@ -43,7 +43,11 @@ pub fn start_time(g: &GlobalArgs) -> Result<DateTime<Utc>, CliError> {
     match &g.start {
         Some(s) => DateTime::parse_from_rfc3339(s)
             .map(|t| t.with_timezone(&Utc))
-            .map_err(|e| CliError::Input(format!("--start `{s}`: {e} (expected RFC 3339, e.g. 2026-11-22T12:00:00Z)"))),
+            .map_err(|e| {
+                CliError::Input(format!(
+                    "--start `{s}`: {e} (expected RFC 3339, e.g. 2026-11-22T12:00:00Z)"
+                ))
+            }),
         None => {
             let now = Utc::now();
             Ok(DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now))
@@ -53,14 +57,19 @@ pub fn start_time(g: &GlobalArgs) -> Result<DateTime<Utc>, CliError> {
 
 /// `--scenario NAME[@REGION]`: default region is the first secondary (or the only region).
 pub fn scenario(g: &GlobalArgs, fleet: &Fleet) -> Result<Option<(String, Scenario)>, CliError> {
-    let Some(spec) = &g.scenario else { return Ok(None) };
+    let Some(spec) = &g.scenario else {
+        return Ok(None);
+    };
     let (name, region) = match spec.split_once('@') {
         Some((n, r)) => (n, Some(r.to_string())),
         None => (spec.as_str(), None),
     };
     let scenario = Scenario::parse(name).ok_or_else(|| {
         let names: Vec<_> = Scenario::ALL.iter().map(|s| s.name()).collect();
-        CliError::Input(format!("--scenario: unknown scenario `{name}` (one of: {})", names.join(", ")))
+        CliError::Input(format!(
+            "--scenario: unknown scenario `{name}` (one of: {})",
+            names.join(", ")
+        ))
     })?;
     let region = match region {
         Some(r) => {
@@ -99,7 +108,10 @@ pub struct Look {
 pub fn load_look(g: &GlobalArgs) -> Result<Look, CliError> {
     let user_dir = config::config_dir();
     let mut warnings = Vec::new();
-    let theme_name = g.theme.clone().unwrap_or_else(|| Theme::default_name().to_string());
+    let theme_name = g
+        .theme
+        .clone()
+        .unwrap_or_else(|| Theme::default_name().to_string());
     // A broken user file is reported and the built-in preset used, so a typo never keeps the
     // console from starting; an unknown name is bad usage.
     let theme = match Theme::load(&theme_name, user_dir.as_deref()) {
@@ -134,7 +146,14 @@ pub fn load_look(g: &GlobalArgs) -> Result<Look, CliError> {
     if !keymaps.contains(&keymap.name) {
         keymaps.push(keymap.name.clone());
     }
-    Ok(Look { user_dir, themes, theme, keymaps, keymap, warnings })
+    Ok(Look {
+        user_dir,
+        themes,
+        theme,
+        keymaps,
+        keymap,
+        warnings,
+    })
 }
 
 /// AWS settings from the flags; SDK retries stay at the SDK's standard count.

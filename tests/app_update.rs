@@ -2,7 +2,9 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use opsdeck::app::{update, Action, ChartWindow, Effect, State, View};
-use opsdeck::fleet::{DataKind, EcsCounts, Fleet, MetricValues, Reading, Replication, SourceError, Status};
+use opsdeck::fleet::{
+    DataKind, EcsCounts, Fleet, MetricValues, Reading, Replication, SourceError, Status,
+};
 use opsdeck::source::{Scenario, SourceCommand, SourceEvent};
 
 fn t0() -> DateTime<Utc> {
@@ -11,7 +13,12 @@ fn t0() -> DateTime<Utc> {
 
 fn metrics(p99: f64, err: f64, lag: Option<f64>) -> MetricValues {
     MetricValues {
-        latency_ms: [("p50".to_string(), Some(p99 / 4.0)), ("p99".to_string(), Some(p99))].into_iter().collect(),
+        latency_ms: [
+            ("p50".to_string(), Some(p99 / 4.0)),
+            ("p99".to_string(), Some(p99)),
+        ]
+        .into_iter()
+        .collect(),
         requests_per_s: Some(400.0),
         error_rate: Some(err),
         replica_lag_s: lag,
@@ -20,7 +27,11 @@ fn metrics(p99: f64, err: f64, lag: Option<f64>) -> MetricValues {
 }
 
 fn reading(region: &str, secs: i64, reading: Reading) -> Action {
-    Action::Source(SourceEvent::Reading { region: region.into(), at: t0() + chrono::Duration::seconds(secs), reading })
+    Action::Source(SourceEvent::Reading {
+        region: region.into(),
+        at: t0() + chrono::Duration::seconds(secs),
+        reading,
+    })
 }
 
 fn state() -> State {
@@ -87,20 +98,40 @@ fn scenarios_target_the_focused_region_on_the_simulator_only() {
     let effects = update(&mut s, Action::ScenarioOutage);
     assert_eq!(
         effects,
-        vec![Effect::Source(SourceCommand::Inject { region: "us-east-1".into(), scenario: Scenario::Outage })]
+        vec![Effect::Source(SourceCommand::Inject {
+            region: "us-east-1".into(),
+            scenario: Scenario::Outage
+        })]
     );
     let mut aws = State::new(Fleet::builtin(), "aws", t0());
-    assert!(update(&mut aws, Action::ScenarioOutage).is_empty(), "no scenario against real AWS");
+    assert!(
+        update(&mut aws, Action::ScenarioOutage).is_empty(),
+        "no scenario against real AWS"
+    );
     assert!(aws.flash.as_deref().unwrap_or("").contains("simulated"));
 }
 
 #[test]
 fn readings_set_status_and_log_threshold_crossings_with_times() {
     let mut s = state();
-    update(&mut s, reading("us-east-1", 0, Reading::Metrics(metrics(120.0, 0.004, Some(0.4)))));
+    update(
+        &mut s,
+        reading(
+            "us-east-1",
+            0,
+            Reading::Metrics(metrics(120.0, 0.004, Some(0.4))),
+        ),
+    );
     assert_eq!(s.regions[1].status, Status::Ok);
     assert!(s.events.is_empty());
-    update(&mut s, reading("us-east-1", 60, Reading::Metrics(metrics(120.0, 0.09, Some(0.4)))));
+    update(
+        &mut s,
+        reading(
+            "us-east-1",
+            60,
+            Reading::Metrics(metrics(120.0, 0.09, Some(0.4))),
+        ),
+    );
     assert_eq!(s.regions[1].status, Status::Crit);
     let e = &s.events[0];
     assert_eq!(e.region.as_deref(), Some("us-east-1"));
@@ -108,11 +139,33 @@ fn readings_set_status_and_log_threshold_crossings_with_times() {
     assert!(e.text.contains("5xx rate 9.0%"), "{}", e.text);
     assert_eq!(e.at, t0() + chrono::Duration::seconds(60));
     assert_eq!(s.worst().map(|r| r.name()), Some("us-east-1"));
-    update(&mut s, reading("us-east-1", 120, Reading::Metrics(metrics(120.0, 0.004, Some(0.4)))));
+    update(
+        &mut s,
+        reading(
+            "us-east-1",
+            120,
+            Reading::Metrics(metrics(120.0, 0.004, Some(0.4))),
+        ),
+    );
     assert_eq!(s.regions[1].status, Status::Ok);
-    assert_eq!(s.events.len(), 1, "recovery is logged once it has held for a minute");
-    update(&mut s, reading("us-east-1", 180, Reading::Metrics(metrics(120.0, 0.004, Some(0.4)))));
-    assert!(s.events[0].text.contains("RECOVERED"), "{}", s.events[0].text);
+    assert_eq!(
+        s.events.len(),
+        1,
+        "recovery is logged once it has held for a minute"
+    );
+    update(
+        &mut s,
+        reading(
+            "us-east-1",
+            180,
+            Reading::Metrics(metrics(120.0, 0.004, Some(0.4))),
+        ),
+    );
+    assert!(
+        s.events[0].text.contains("RECOVERED"),
+        "{}",
+        s.events[0].text
+    );
     assert_eq!(s.events[0].at, t0() + chrono::Duration::seconds(180));
 }
 
@@ -121,11 +174,29 @@ fn a_metric_hovering_at_warn_does_not_flood_the_log() {
     let mut s = state();
     for i in 0..20 {
         let p99 = if i % 2 == 0 { 170.0 } else { 150.0 };
-        update(&mut s, reading("eu-west-1", i * 30, Reading::Metrics(metrics(p99, 0.0, None))));
+        update(
+            &mut s,
+            reading(
+                "eu-west-1",
+                i * 30,
+                Reading::Metrics(metrics(p99, 0.0, None)),
+            ),
+        );
     }
-    assert!(s.events.is_empty(), "flapping every 30 s never holds a minute: {:?}", s.events);
+    assert!(
+        s.events.is_empty(),
+        "flapping every 30 s never holds a minute: {:?}",
+        s.events
+    );
     for i in 20..24 {
-        update(&mut s, reading("eu-west-1", i * 30, Reading::Metrics(metrics(170.0, 0.0, None))));
+        update(
+            &mut s,
+            reading(
+                "eu-west-1",
+                i * 30,
+                Reading::Metrics(metrics(170.0, 0.0, None)),
+            ),
+        );
     }
     assert_eq!(s.events.len(), 1, "{:?}", s.events);
     assert_eq!(s.events[0].level, Status::Warn);
@@ -134,16 +205,33 @@ fn a_metric_hovering_at_warn_does_not_flood_the_log() {
 #[test]
 fn warn_before_crit_on_latency() {
     let mut s = state();
-    update(&mut s, reading("eu-west-1", 0, Reading::Metrics(metrics(170.0, 0.0, None))));
-    assert_eq!(s.regions[0].status, Status::Warn, "170 ms is over 80% of the 200 ms limit");
-    update(&mut s, reading("eu-west-1", 10, Reading::Metrics(metrics(230.0, 0.0, None))));
+    update(
+        &mut s,
+        reading("eu-west-1", 0, Reading::Metrics(metrics(170.0, 0.0, None))),
+    );
+    assert_eq!(
+        s.regions[0].status,
+        Status::Warn,
+        "170 ms is over 80% of the 200 ms limit"
+    );
+    update(
+        &mut s,
+        reading("eu-west-1", 10, Reading::Metrics(metrics(230.0, 0.0, None))),
+    );
     assert_eq!(s.regions[0].status, Status::Crit);
 }
 
 #[test]
 fn a_failed_fetch_keeps_last_good_data_and_says_how_stale() {
     let mut s = state();
-    update(&mut s, reading("eu-west-1", 0, Reading::Metrics(metrics(100.0, 0.001, None))));
+    update(
+        &mut s,
+        reading(
+            "eu-west-1",
+            0,
+            Reading::Metrics(metrics(100.0, 0.001, None)),
+        ),
+    );
     update(
         &mut s,
         Action::Source(SourceEvent::Failed {
@@ -153,21 +241,45 @@ fn a_failed_fetch_keeps_last_good_data_and_says_how_stale() {
             error: SourceError::Throttled("Rate exceeded".into()),
         }),
     );
-    update(&mut s, Action::Source(SourceEvent::Clock(t0() + chrono::Duration::seconds(45))));
+    update(
+        &mut s,
+        Action::Source(SourceEvent::Clock(t0() + chrono::Duration::seconds(45))),
+    );
     let r = &s.regions[0];
-    assert_eq!(r.metrics.as_ref().and_then(|m| m.requests_per_s), Some(400.0), "last good data kept");
-    assert_eq!(r.stale_label(DataKind::Metrics, s.now).as_deref(), Some("stale 45 s: ThrottlingException"));
+    assert_eq!(
+        r.metrics.as_ref().and_then(|m| m.requests_per_s),
+        Some(400.0),
+        "last good data kept"
+    );
+    assert_eq!(
+        r.stale_label(DataKind::Metrics, s.now).as_deref(),
+        Some("stale 45 s: ThrottlingException")
+    );
     assert_eq!(r.stale_s(s.now), 45);
     assert!(s.events[0].text.contains("metrics fetch failed"));
     // recovery clears the marker
-    update(&mut s, reading("eu-west-1", 50, Reading::Metrics(metrics(100.0, 0.001, None))));
+    update(
+        &mut s,
+        reading(
+            "eu-west-1",
+            50,
+            Reading::Metrics(metrics(100.0, 0.001, None)),
+        ),
+    );
     assert!(s.regions[0].stale_label(DataKind::Metrics, s.now).is_none());
 }
 
 #[test]
 fn broken_replication_and_dead_tasks_are_crit() {
     let mut s = state();
-    update(&mut s, reading("ap-southeast-1", 0, Reading::Metrics(metrics(100.0, 0.001, Some(0.5)))));
+    update(
+        &mut s,
+        reading(
+            "ap-southeast-1",
+            0,
+            Reading::Metrics(metrics(100.0, 0.001, Some(0.5))),
+        ),
+    );
     update(
         &mut s,
         reading(
@@ -182,35 +294,76 @@ fn broken_replication_and_dead_tasks_are_crit() {
     );
     assert_eq!(s.regions[2].status, Status::Crit);
     let mut s = state();
-    update(&mut s, reading("eu-west-1", 0, Reading::Metrics(metrics(100.0, 0.001, None))));
+    update(
+        &mut s,
+        reading(
+            "eu-west-1",
+            0,
+            Reading::Metrics(metrics(100.0, 0.001, None)),
+        ),
+    );
     let ecs = |running, pending| {
-        vec![EcsCounts { cluster: "atlas-eu".into(), service: "api".into(), desired: 4, running, pending }]
+        vec![EcsCounts {
+            cluster: "atlas-eu".into(),
+            service: "api".into(),
+            desired: 4,
+            running,
+            pending,
+        }]
     };
     update(&mut s, reading("eu-west-1", 0, Reading::Ecs(ecs(0, 0))));
     assert_eq!(s.regions[0].status, Status::Crit);
     update(&mut s, reading("eu-west-1", 0, Reading::Ecs(ecs(3, 1))));
-    assert_eq!(s.regions[0].status, Status::Ok, "a task starting while scaling out is not a fault");
+    assert_eq!(
+        s.regions[0].status,
+        Status::Ok,
+        "a task starting while scaling out is not a fault"
+    );
     update(&mut s, reading("eu-west-1", 0, Reading::Ecs(ecs(3, 0))));
-    assert_eq!(s.regions[0].status, Status::Warn, "a task missing with none starting is");
+    assert_eq!(
+        s.regions[0].status,
+        Status::Warn,
+        "a task missing with none starting is"
+    );
 }
 
 #[test]
 fn click_focuses_a_region_and_a_second_click_opens_it() {
     let mut s = state();
     update(&mut s, Action::Resize(160, 48));
-    let rects = opsdeck::ui::layout::overview_region_rects(ratatui::layout::Rect::new(0, 0, 160, 48), 3);
+    let rects =
+        opsdeck::ui::layout::overview_region_rects(ratatui::layout::Rect::new(0, 0, 160, 48), 3);
     let r = rects[2];
-    update(&mut s, Action::Click { column: r.x + 2, row: r.y + 2 });
+    update(
+        &mut s,
+        Action::Click {
+            column: r.x + 2,
+            row: r.y + 2,
+        },
+    );
     assert_eq!(s.focus, 2);
     assert_eq!(s.view, View::Overview);
-    update(&mut s, Action::Click { column: r.x + 2, row: r.y + 2 });
+    update(
+        &mut s,
+        Action::Click {
+            column: r.x + 2,
+            row: r.y + 2,
+        },
+    );
     assert_eq!(s.view, View::Detail);
 }
 
 #[test]
 fn snapshot_contract_nulls_primary_lag_and_lists_errors() {
     let mut s = state();
-    update(&mut s, reading("eu-west-1", 0, Reading::Metrics(metrics(100.0, 0.001, Some(3.0)))));
+    update(
+        &mut s,
+        reading(
+            "eu-west-1",
+            0,
+            Reading::Metrics(metrics(100.0, 0.001, Some(3.0))),
+        ),
+    );
     update(
         &mut s,
         Action::Source(SourceEvent::Failed {
@@ -222,10 +375,20 @@ fn snapshot_contract_nulls_primary_lag_and_lists_errors() {
     );
     let snap = opsdeck::app::snapshot::build(&s);
     let json = serde_json::to_value(&snap).unwrap();
-    assert_eq!(json["regions"][0]["replica_lag_s"], serde_json::Value::Null, "a primary has no lag");
+    assert_eq!(
+        json["regions"][0]["replica_lag_s"],
+        serde_json::Value::Null,
+        "a primary has no lag"
+    );
     assert_eq!(json["regions"][1]["status"], "unknown");
-    assert_eq!(json["regions"][1]["latency_ms"]["p99"], serde_json::Value::Null);
+    assert_eq!(
+        json["regions"][1]["latency_ms"]["p99"],
+        serde_json::Value::Null
+    );
     let errs = json["regions"][1]["errors"].as_array().unwrap();
-    assert!(errs[0].as_str().unwrap().contains("AccessDenied"), "{errs:?}");
+    assert!(
+        errs[0].as_str().unwrap().contains("AccessDenied"),
+        "{errs:?}"
+    );
     assert_eq!(json["taken_at"], "2026-11-22T12:00:00Z");
 }

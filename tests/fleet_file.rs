@@ -16,7 +16,9 @@ route53 = { zone_id = "Z0ABC", record = "api.atlas-crm.com.", set_identifier = "
 "#;
 
 fn err(text: &str) -> String {
-    Fleet::parse(text, Path::new("fleets/broken.toml")).unwrap_err().to_string()
+    Fleet::parse(text, Path::new("fleets/broken.toml"))
+        .unwrap_err()
+        .to_string()
 }
 
 #[test]
@@ -85,6 +87,8 @@ fn semantic_errors_point_at_the_offending_line() {
 
 #[test]
 fn missing_file_names_the_path() {
-    let e = Fleet::load(Path::new("/nonexistent/fleet.toml")).unwrap_err().to_string();
+    let e = Fleet::load(Path::new("/nonexistent/fleet.toml"))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("/nonexistent/fleet.toml"), "{e}");
 }

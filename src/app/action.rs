@@ -61,7 +61,10 @@ pub enum Action {
     #[serde(skip)]
     Resize(u16, u16),
     #[serde(skip)]
-    Click { column: u16, row: u16 },
+    Click {
+        column: u16,
+        row: u16,
+    },
     #[serde(skip)]
     Source(SourceEvent),
     /// A key typed while an operation dialog is open.

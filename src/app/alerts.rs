@@ -27,8 +27,12 @@ impl AlertTracker {
                 *e = (b.status, &b.message);
             }
         }
-        let mut families: Vec<Family> =
-            current.keys().chain(self.logged.keys()).chain(self.pending.keys()).copied().collect();
+        let mut families: Vec<Family> = current
+            .keys()
+            .chain(self.logged.keys())
+            .chain(self.pending.keys())
+            .copied()
+            .collect();
         families.sort();
         families.dedup();
         let mut lines = Vec::new();

@@ -18,8 +18,11 @@ pub fn build(state: &State) -> FleetSnapshot {
                 Some(rep) => rep.is_primary(),
                 None => r.spec.role == Role::Primary,
             };
-            let mut errors: Vec<String> =
-                r.failures.iter().map(|(k, f)| format!("{}: {}", k.label(), f.error)).collect();
+            let mut errors: Vec<String> = r
+                .failures
+                .iter()
+                .map(|(k, f)| format!("{}: {}", k.label(), f.error))
+                .collect();
             errors.sort();
             RegionReport {
                 name: r.spec.name.clone(),
@@ -35,7 +38,10 @@ pub fn build(state: &State) -> FleetSnapshot {
                 route53: r
                     .route53
                     .as_ref()
-                    .map(|x| Route53Report { weight: x.weight, healthy: x.healthy })
+                    .map(|x| Route53Report {
+                        weight: x.weight,
+                        healthy: x.healthy,
+                    })
                     .unwrap_or_default(),
                 cost: r.cost.clone().unwrap_or_default(),
                 probe_rtt_ms: r.probe.as_ref().map(|p| p.rtt_ms),

@@ -3,8 +3,8 @@
 use crate::fleet::health::{Family, HealthInput};
 use crate::fleet::series::Series;
 use crate::fleet::{
-    evaluate, Breach, CostReport, DataKind, EcsCounts, Fleet, MetricValues, ProbeResult, Reading, RegionSpec,
-    Replication, Route53State, SourceError, Status,
+    evaluate, Breach, CostReport, DataKind, EcsCounts, Fleet, MetricValues, ProbeResult, Reading,
+    RegionSpec, Replication, Route53State, SourceError, Status,
 };
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, VecDeque};
@@ -26,7 +26,12 @@ pub enum ChartWindow {
 }
 
 impl ChartWindow {
-    pub const ALL: [ChartWindow; 4] = [ChartWindow::M15, ChartWindow::H1, ChartWindow::H6, ChartWindow::H24];
+    pub const ALL: [ChartWindow; 4] = [
+        ChartWindow::M15,
+        ChartWindow::H1,
+        ChartWindow::H6,
+        ChartWindow::H24,
+    ];
     pub fn seconds(self) -> i64 {
         match self {
             ChartWindow::M15 => 15 * 60,
@@ -147,7 +152,11 @@ impl RegionView {
             Reading::Metrics(m) => {
                 for (stat, v) in &m.latency_ms {
                     if let Some(v) = v {
-                        self.history.latency.entry(stat.clone()).or_insert_with(Series::day).push(t, *v);
+                        self.history
+                            .latency
+                            .entry(stat.clone())
+                            .or_insert_with(Series::day)
+                            .push(t, *v);
                     }
                 }
                 let h = &mut self.history;
@@ -164,7 +173,9 @@ impl RegionView {
                 self.metrics = Some(m);
             }
             Reading::Ecs(e) => {
-                self.history.running_tasks.push(t, e.iter().map(|s| s.running as f64).sum());
+                self.history
+                    .running_tasks
+                    .push(t, e.iter().map(|s| s.running as f64).sum());
                 self.ecs = Some(e);
             }
             Reading::Topology(r) => self.replication = Some(r),
@@ -183,7 +194,14 @@ impl RegionView {
 
     pub fn fail(&mut self, kind: DataKind, at: DateTime<Utc>, error: SourceError) {
         let since = self.failures.get(&kind).map(|f| f.since).unwrap_or(at);
-        self.failures.insert(kind, Failure { error, since, last: at });
+        self.failures.insert(
+            kind,
+            Failure {
+                error,
+                since,
+                last: at,
+            },
+        );
     }
 
     pub fn reevaluate(&mut self, fleet: &Fleet) {
@@ -205,7 +223,12 @@ impl RegionView {
     pub fn stale_s(&self, now: DateTime<Utc>) -> u64 {
         self.failures
             .keys()
-            .filter_map(|k| self.fetched.get(k).map(|t| (now - *t).num_seconds().max(0) as u64).or(Some(0)))
+            .filter_map(|k| {
+                self.fetched
+                    .get(k)
+                    .map(|t| (now - *t).num_seconds().max(0) as u64)
+                    .or(Some(0))
+            })
             .max()
             .unwrap_or(0)
     }
@@ -214,14 +237,21 @@ impl RegionView {
     pub fn stale_label(&self, kind: DataKind, now: DateTime<Utc>) -> Option<String> {
         let f = self.failures.get(&kind)?;
         Some(match self.fetched.get(&kind) {
-            Some(t) => format!("stale {} s: {}", (now - *t).num_seconds().max(0), f.error.short()),
+            Some(t) => format!(
+                "stale {} s: {}",
+                (now - *t).num_seconds().max(0),
+                f.error.short()
+            ),
             None => format!("no data: {}", f.error.short()),
         })
     }
 
     /// Breach of one family, if any.
     pub fn breach(&self, family: Family) -> Option<&Breach> {
-        self.breaches.iter().filter(|b| b.family == family).max_by_key(|b| b.status.severity())
+        self.breaches
+            .iter()
+            .filter(|b| b.family == family)
+            .max_by_key(|b| b.status.severity())
     }
 
     /// Sum of running tasks over the region's services.
@@ -277,7 +307,12 @@ pub struct State {
 impl State {
     pub fn new(fleet: Fleet, source: &str, now: DateTime<Utc>) -> Self {
         let stats = fleet.metrics.latency_stats.clone();
-        let regions = fleet.regions.iter().cloned().map(|r| RegionView::new(r, &stats)).collect();
+        let regions = fleet
+            .regions
+            .iter()
+            .cloned()
+            .map(|r| RegionView::new(r, &stats))
+            .collect();
         Self {
             fleet,
             source: source.to_string(),
@@ -314,7 +349,15 @@ impl State {
 
     /// The worst region by status (ties: the first), if any is not ok.
     pub fn worst(&self) -> Option<&RegionView> {
-        self.regions.iter().filter(|r| r.status != Status::Ok).max_by_key(|r| (r.status.severity(), usize::MAX - self.region_index(r.name()).unwrap_or(0)))
+        self.regions
+            .iter()
+            .filter(|r| r.status != Status::Ok)
+            .max_by_key(|r| {
+                (
+                    r.status.severity(),
+                    usize::MAX - self.region_index(r.name()).unwrap_or(0),
+                )
+            })
     }
 
     /// Number of breaches (warn or crit) across regions.
@@ -323,16 +366,27 @@ impl State {
     }
 
     pub fn log(&mut self, at: DateTime<Utc>, region: Option<String>, level: Status, text: String) {
-        self.events.push_front(LogEvent { at, region, level, text });
+        self.events.push_front(LogEvent {
+            at,
+            region,
+            level,
+            text,
+        });
         self.events.truncate(EVENT_LOG_CAP);
         self.dirty = true;
     }
 
     pub fn theme_name(&self) -> &str {
-        self.theme_names.get(self.theme).map(String::as_str).unwrap_or("default")
+        self.theme_names
+            .get(self.theme)
+            .map(String::as_str)
+            .unwrap_or("default")
     }
 
     pub fn keymap_name(&self) -> &str {
-        self.keymap_names.get(self.keymap).map(String::as_str).unwrap_or("default")
+        self.keymap_names
+            .get(self.keymap)
+            .map(String::as_str)
+            .unwrap_or("default")
     }
 }

@@ -39,7 +39,11 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         Action::PrevRegion => state.focus = (state.focus + n - 1) % n,
         Action::OpenDetail => state.view = View::Detail,
         Action::Events => {
-            state.view = if state.view == View::Events { View::Overview } else { View::Events };
+            state.view = if state.view == View::Events {
+                View::Overview
+            } else {
+                View::Events
+            };
             state.event_scroll = 0;
         }
         Action::NextWindow => state.window = state.window.next(),
@@ -67,7 +71,8 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             if state.help {
                 state.help_scroll += 1;
             } else {
-                state.event_scroll = (state.event_scroll + 1).min(state.events.len().saturating_sub(1));
+                state.event_scroll =
+                    (state.event_scroll + 1).min(state.events.len().saturating_sub(1));
             }
         }
         Action::ScenarioErrorStorm => inject(state, Scenario::ErrorStorm, &mut effects),
@@ -94,7 +99,10 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             if state.view == View::Overview && !state.help {
                 let area = ratatui::layout::Rect::new(0, 0, state.size.0, state.size.1);
                 let rects = crate::ui::layout::overview_region_rects(area, state.regions.len());
-                if let Some(i) = rects.iter().position(|r| r.contains(ratatui::layout::Position { x: column, y: row })) {
+                if let Some(i) = rects
+                    .iter()
+                    .position(|r| r.contains(ratatui::layout::Position { x: column, y: row }))
+                {
                     if state.focus == i {
                         state.view = View::Detail;
                     }
@@ -125,13 +133,20 @@ fn inject(state: &mut State, scenario: Scenario, effects: &mut Vec<Effect>) {
         return;
     }
     let region = state.focused().name().to_string();
-    state.flash = Some(format!("scenario {} injected into {region}", scenario.name()));
+    state.flash = Some(format!(
+        "scenario {} injected into {region}",
+        scenario.name()
+    ));
     effects.push(Effect::Source(SourceCommand::Inject { region, scenario }));
 }
 
 fn apply_source_event(state: &mut State, ev: SourceEvent) {
     match ev {
-        SourceEvent::Reading { region, at, reading } => {
+        SourceEvent::Reading {
+            region,
+            at,
+            reading,
+        } => {
             if at > state.now {
                 state.now = at;
             }
@@ -140,7 +155,12 @@ fn apply_source_event(state: &mut State, ev: SourceEvent) {
                 reevaluate(state, i, at);
             }
         }
-        SourceEvent::Failed { region, kind, at, error } => {
+        SourceEvent::Failed {
+            region,
+            kind,
+            at,
+            error,
+        } => {
             if let Some(i) = state.region_index(&region) {
                 let was_failing = state.regions[i].failures.contains_key(&kind);
                 let text = format!("{} fetch failed: {error}", kind.label());

@@ -11,9 +11,15 @@ use chrono::Utc;
 
 pub async fn run(g: &GlobalArgs, args: &SnapshotArgs) -> Result<(), CliError> {
     let (fleet, is_sim) = setup::load_fleet(g)?;
-    let snapshot = if is_sim { sim_snapshot(g, args, fleet)? } else { aws_snapshot(g, args, fleet).await? };
+    let snapshot = if is_sim {
+        sim_snapshot(g, args, fleet)?
+    } else {
+        aws_snapshot(g, args, fleet).await?
+    };
     let out = match args.format {
-        Format::Json => serde_json::to_string_pretty(&snapshot).map_err(|e| CliError::Runtime(e.to_string()))?,
+        Format::Json => {
+            serde_json::to_string_pretty(&snapshot).map_err(|e| CliError::Runtime(e.to_string()))?
+        }
         Format::Table => table(&snapshot),
     };
     println!("{out}");
@@ -21,7 +27,11 @@ pub async fn run(g: &GlobalArgs, args: &SnapshotArgs) -> Result<(), CliError> {
 }
 
 /// Run the model from `--start` for `--after`, then read every region once.
-fn sim_snapshot(g: &GlobalArgs, args: &SnapshotArgs, fleet: Fleet) -> Result<FleetSnapshot, CliError> {
+fn sim_snapshot(
+    g: &GlobalArgs,
+    args: &SnapshotArgs,
+    fleet: Fleet,
+) -> Result<FleetSnapshot, CliError> {
     let start = setup::start_time(g)?;
     let scenario = setup::scenario(g, &fleet)?;
     let mut model = SimFleet::new(&fleet, g.seed, start);
@@ -45,14 +55,27 @@ fn sim_snapshot(g: &GlobalArgs, args: &SnapshotArgs, fleet: Fleet) -> Result<Fle
 fn feed(state: &mut State, model: &SimFleet) {
     let at = model.now();
     for (region, reading) in model.readings() {
-        app::update(state, Action::Source(SourceEvent::Reading { region, at, reading }));
+        app::update(
+            state,
+            Action::Source(SourceEvent::Reading {
+                region,
+                at,
+                reading,
+            }),
+        );
     }
 }
 
 /// Read every region from AWS once: wait until each region has reported every kind it reports
 /// (or failed), at most `--wait-s`; what never came is listed as an error of its region.
-async fn aws_snapshot(g: &GlobalArgs, args: &SnapshotArgs, fleet: Fleet) -> Result<FleetSnapshot, CliError> {
-    let source = aws::connect(&fleet, &setup::aws_options(g)).await.map_err(setup::aws_error)?;
+async fn aws_snapshot(
+    g: &GlobalArgs,
+    args: &SnapshotArgs,
+    fleet: Fleet,
+) -> Result<FleetSnapshot, CliError> {
+    let source = aws::connect(&fleet, &setup::aws_options(g))
+        .await
+        .map_err(setup::aws_error)?;
     let identity = source.identity().to_string();
     let mut handle = source.spawn(fleet.clone());
     let mut state = State::new(fleet, "aws", Utc::now());
@@ -71,7 +94,11 @@ async fn aws_snapshot(g: &GlobalArgs, args: &SnapshotArgs, fleet: Fleet) -> Resu
     for region in &mut state.regions {
         for kind in aws::reported_kinds(&region.spec) {
             if !region.fetched.contains_key(&kind) && !region.failures.contains_key(&kind) {
-                region.fail(kind, now, SourceError::Timeout(format!("no answer within {} s", args.wait_s)));
+                region.fail(
+                    kind,
+                    now,
+                    SourceError::Timeout(format!("no answer within {} s", args.wait_s)),
+                );
             }
         }
     }
@@ -84,7 +111,9 @@ async fn aws_snapshot(g: &GlobalArgs, args: &SnapshotArgs, fleet: Fleet) -> Resu
 /// Every region has a reading or a failure for every kind the AWS source reports for it.
 fn complete(state: &State) -> bool {
     state.regions.iter().all(|r| {
-        aws::reported_kinds(&r.spec).iter().all(|k| r.fetched.contains_key(k) || r.failures.contains_key(k))
+        aws::reported_kinds(&r.spec)
+            .iter()
+            .all(|k| r.fetched.contains_key(k) || r.failures.contains_key(k))
     })
 }
 
@@ -94,18 +123,39 @@ fn opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
 
 /// A plain table, one row per region.
 pub fn table(s: &FleetSnapshot) -> String {
-    let stats: Vec<String> = s.regions.first().map(|r| r.latency_ms.keys().cloned().collect()).unwrap_or_default();
+    let stats: Vec<String> = s
+        .regions
+        .first()
+        .map(|r| r.latency_ms.keys().cloned().collect())
+        .unwrap_or_default();
     let mut header = vec!["REGION".to_string(), "ROLE".into(), "STATUS".into()];
     header.extend(stats.iter().map(|st| format!("{st} ms")));
     header.extend(
-        ["REQ/S", "5XX", "LAG s", "CACHE", "ECS run/des/pend", "R53 w", "R53", "COST MTD", "FORECAST", "STALE"]
-            .map(String::from),
+        [
+            "REQ/S",
+            "5XX",
+            "LAG s",
+            "CACHE",
+            "ECS run/des/pend",
+            "R53 w",
+            "R53",
+            "COST MTD",
+            "FORECAST",
+            "STALE",
+        ]
+        .map(String::from),
     );
     let mut rows = vec![header];
     for r in &s.regions {
-        let mut row = vec![r.name.clone(), r.role.clone(), r.status.as_str().to_uppercase()];
+        let mut row = vec![
+            r.name.clone(),
+            r.role.clone(),
+            r.status.as_str().to_uppercase(),
+        ];
         for st in &stats {
-            row.push(opt(r.latency_ms.get(st).copied().flatten(), |v| format!("{v:.0}")));
+            row.push(opt(r.latency_ms.get(st).copied().flatten(), |v| {
+                format!("{v:.0}")
+            }));
         }
         row.push(opt(r.requests_per_s, |v| format!("{v:.0}")));
         row.push(opt(r.error_rate, |v| format!("{:.2}%", v * 100.0)));
@@ -118,9 +168,18 @@ pub fn table(s: &FleetSnapshot) -> String {
         row.push(if r.ecs.is_empty() {
             "—".into()
         } else {
-            r.ecs.iter().map(|e| format!("{}/{}/{}", e.running, e.desired, e.pending)).collect::<Vec<_>>().join(" ")
+            r.ecs
+                .iter()
+                .map(|e| format!("{}/{}/{}", e.running, e.desired, e.pending))
+                .collect::<Vec<_>>()
+                .join(" ")
         });
-        row.push(r.route53.weight.map(|w| w.to_string()).unwrap_or_else(|| "—".into()));
+        row.push(
+            r.route53
+                .weight
+                .map(|w| w.to_string())
+                .unwrap_or_else(|| "—".into()),
+        );
         row.push(match r.route53.healthy {
             Some(true) => "healthy".into(),
             Some(false) => "UNHEALTHY".into(),
@@ -128,14 +187,23 @@ pub fn table(s: &FleetSnapshot) -> String {
         });
         row.push(opt(r.cost.month_to_date_usd, |v| format!("${v:.0}")));
         row.push(opt(r.cost.forecast_usd, |v| format!("${v:.0}")));
-        row.push(if r.stale_s > 0 { format!("{} s", r.stale_s) } else { "".into() });
+        row.push(if r.stale_s > 0 {
+            format!("{} s", r.stale_s)
+        } else {
+            "".into()
+        });
         rows.push(row);
     }
-    let widths: Vec<usize> =
-        (0..rows[0].len()).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> = (0..rows[0].len())
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
     let mut out = format!("{} ({}) at {}\n", s.fleet, s.source, s.taken_at);
     for row in &rows {
-        let line: Vec<String> = row.iter().zip(&widths).map(|(v, w)| format!("{v:<w$}")).collect();
+        let line: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(v, w)| format!("{v:<w$}"))
+            .collect();
         out.push_str(line.join("  ").trim_end());
         out.push('\n');
     }

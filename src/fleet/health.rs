@@ -109,34 +109,58 @@ pub fn evaluate(fleet: &Fleet, input: HealthInput<'_>) -> (Status, Vec<Breach>) 
     let mut breaches = Vec::new();
     let mut push = |family, status, message: String| {
         if status != Status::Ok {
-            breaches.push(Breach { family, status, message });
+            breaches.push(Breach {
+                family,
+                status,
+                message,
+            });
         }
     };
     if let Some(m) = input.metrics {
         let stat = fleet.threshold_stat();
         if let Some(Some(v)) = m.latency_ms.get(stat) {
-            push(Family::Latency, level_above(*v, t.latency_ms), format!("{stat} latency {v:.0} ms (limit {:.0} ms)", t.latency_ms));
+            push(
+                Family::Latency,
+                level_above(*v, t.latency_ms),
+                format!("{stat} latency {v:.0} ms (limit {:.0} ms)", t.latency_ms),
+            );
         }
         if let Some(v) = m.error_rate {
             push(
                 Family::ErrorRate,
                 level_above(v, t.error_rate),
-                format!("5xx rate {:.1}% (limit {:.1}%)", v * 100.0, t.error_rate * 100.0),
+                format!(
+                    "5xx rate {:.1}% (limit {:.1}%)",
+                    v * 100.0,
+                    t.error_rate * 100.0
+                ),
             );
         }
         if let Some(v) = m.replica_lag_s {
-            push(Family::ReplicaLag, level_above(v, t.replica_lag_s), format!("replica lag {v:.1} s (limit {:.0} s)", t.replica_lag_s));
+            push(
+                Family::ReplicaLag,
+                level_above(v, t.replica_lag_s),
+                format!("replica lag {v:.1} s (limit {:.0} s)", t.replica_lag_s),
+            );
         }
         if let Some(v) = m.cache_hit_ratio {
             push(
                 Family::CacheHit,
                 level_below(v, t.cache_hit_ratio_min),
-                format!("cache hit {:.0}% (min {:.0}%)", v * 100.0, t.cache_hit_ratio_min * 100.0),
+                format!(
+                    "cache hit {:.0}% (min {:.0}%)",
+                    v * 100.0,
+                    t.cache_hit_ratio_min * 100.0
+                ),
             );
         }
     }
     if let Some(Replication::Broken { reason, .. }) = input.replication {
-        push(Family::ReplicaLag, Status::Crit, format!("replication not running: {reason}"));
+        push(
+            Family::ReplicaLag,
+            Status::Crit,
+            format!("replication not running: {reason}"),
+        );
     }
     if let Some(services) = input.ecs {
         for s in services {
@@ -144,17 +168,26 @@ pub fn evaluate(fleet: &Fleet, input: HealthInput<'_>) -> (Status, Vec<Breach>) 
             // starting means tasks are failing.
             let status = if s.desired > 0 && s.running == 0 {
                 Status::Crit
-            } else if s.running + s.pending < s.desired || (s.running < s.desired && s.pending == 0) {
+            } else if s.running + s.pending < s.desired || (s.running < s.desired && s.pending == 0)
+            {
                 Status::Warn
             } else {
                 Status::Ok
             };
-            push(Family::Ecs, status, format!("{}: {}/{} tasks running", s.service, s.running, s.desired));
+            push(
+                Family::Ecs,
+                status,
+                format!("{}: {}/{} tasks running", s.service, s.running, s.desired),
+            );
         }
     }
     if let Some(r) = input.route53 {
         if r.healthy == Some(false) {
-            push(Family::Route53, Status::Crit, "Route53 health check unhealthy".into());
+            push(
+                Family::Route53,
+                Status::Crit,
+                "Route53 health check unhealthy".into(),
+            );
         }
     }
     if let Some(p) = input.probe {
@@ -164,13 +197,26 @@ pub fn evaluate(fleet: &Fleet, input: HealthInput<'_>) -> (Status, Vec<Breach>) 
                 (Some(code), None) => format!("HTTP {code}"),
                 (None, _) => "no answer".into(),
             };
-            push(Family::Probe, Status::Crit, format!("health probe failed: {what}"));
+            push(
+                Family::Probe,
+                Status::Crit,
+                format!("health probe failed: {what}"),
+            );
         }
     }
     let status = if input.metrics.is_none() {
-        breaches.iter().map(|b| b.status).max_by_key(|s| s.severity()).map(|s| s.max(Status::Unknown)).unwrap_or(Status::Unknown)
+        breaches
+            .iter()
+            .map(|b| b.status)
+            .max_by_key(|s| s.severity())
+            .map(|s| s.max(Status::Unknown))
+            .unwrap_or(Status::Unknown)
     } else {
-        breaches.iter().map(|b| b.status).max_by_key(|s| s.severity()).unwrap_or(Status::Ok)
+        breaches
+            .iter()
+            .map(|b| b.status)
+            .max_by_key(|s| s.severity())
+            .unwrap_or(Status::Ok)
     };
     (status, breaches)
 }

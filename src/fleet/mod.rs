@@ -48,7 +48,12 @@ pub struct Thresholds {
 
 impl Default for Thresholds {
     fn default() -> Self {
-        Self { latency_ms: 200.0, error_rate: 0.05, replica_lag_s: 10.0, cache_hit_ratio_min: 0.80 }
+        Self {
+            latency_ms: 200.0,
+            error_rate: 0.05,
+            replica_lag_s: 10.0,
+            cache_hit_ratio_min: 0.80,
+        }
     }
 }
 
@@ -63,7 +68,11 @@ pub struct Capacity {
 
 impl Default for Capacity {
     fn default() -> Self {
-        Self { rps_per_task: 150.0, rpo_budget_s: 60.0, rto_budget_s: 300.0 }
+        Self {
+            rps_per_task: 150.0,
+            rpo_budget_s: 60.0,
+            rto_budget_s: 300.0,
+        }
     }
 }
 
@@ -78,7 +87,10 @@ pub struct MetricsConfig {
 
 impl Default for MetricsConfig {
     fn default() -> Self {
-        Self { latency_stats: vec!["p50".into(), "p99".into()], period_s: 60 }
+        Self {
+            latency_stats: vec!["p50".into(), "p99".into()],
+            period_s: 60,
+        }
     }
 }
 
@@ -98,7 +110,15 @@ pub struct RefreshConfig {
 
 impl Default for RefreshConfig {
     fn default() -> Self {
-        Self { metrics_s: 60, ecs_s: 30, topology_s: 120, route53_s: 60, cost_s: 3600, probe_s: 15, timeout_s: 10 }
+        Self {
+            metrics_s: 60,
+            ecs_s: 30,
+            topology_s: 120,
+            route53_s: 60,
+            cost_s: 3600,
+            probe_s: 15,
+            timeout_s: 10,
+        }
     }
 }
 
@@ -114,7 +134,10 @@ pub struct GuardConfig {
 
 impl Default for GuardConfig {
     fn default() -> Self {
-        Self { cooldown_s: 5, read_only: false }
+        Self {
+            cooldown_s: 5,
+            read_only: false,
+        }
     }
 }
 
@@ -207,9 +230,17 @@ pub struct RegionSpec {
 #[derive(Debug, thiserror::Error)]
 pub enum FleetError {
     #[error("{path}: cannot read: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}:{line}:{column}: {message}")]
-    Invalid { path: PathBuf, line: usize, column: usize, message: String },
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
 }
 
 /// 1-based line and column of a byte offset in `text`.
@@ -217,7 +248,12 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
     let before = &text[..offset];
     let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    let column = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
     (line, column)
 }
 
@@ -228,7 +264,8 @@ fn find_assignment(text: &str, key: &str, value: &str, nth: usize) -> Option<(us
         .enumerate()
         .filter(|(_, l)| {
             let l = l.trim_start();
-            l.strip_prefix(key).is_some_and(|rest| rest.trim_start().starts_with('=') && rest.contains(&quoted))
+            l.strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with('=') && rest.contains(&quoted))
         })
         .nth(nth)
         .map(|(i, l)| (i + 1, l.len() - l.trim_start().len() + 1))
@@ -244,19 +281,27 @@ fn find_line(text: &str, needle: &str) -> (usize, usize) {
 
 impl Fleet {
     pub fn load(path: &Path) -> Result<Fleet, FleetError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| FleetError::Io { path: path.to_path_buf(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| FleetError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Fleet::parse(&text, path)
     }
 
     pub fn builtin() -> Fleet {
-        Fleet::parse(DEFAULT_FLEET, Path::new("<built-in atlas-crm>")).expect("built-in fleet is valid")
+        Fleet::parse(DEFAULT_FLEET, Path::new("<built-in atlas-crm>"))
+            .expect("built-in fleet is valid")
     }
 
     pub fn parse(text: &str, path: &Path) -> Result<Fleet, FleetError> {
         let fleet: Fleet = toml::from_str(text).map_err(|e| {
             let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
-            FleetError::Invalid { path: path.to_path_buf(), line, column, message: e.message().trim().to_string() }
+            FleetError::Invalid {
+                path: path.to_path_buf(),
+                line,
+                column,
+                message: e.message().trim().to_string(),
+            }
         })?;
         fleet.validate(text, path)?;
         Ok(fleet)
@@ -270,52 +315,94 @@ impl Fleet {
             message,
         };
         if self.name.trim().is_empty() {
-            return Err(invalid(find_line(text, "name"), "fleet `name` is empty".into()));
+            return Err(invalid(
+                find_line(text, "name"),
+                "fleet `name` is empty".into(),
+            ));
         }
         if self.regions.is_empty() {
-            return Err(invalid((1, 1), "no `[[region]]` tables: a fleet needs at least one region".into()));
+            return Err(invalid(
+                (1, 1),
+                "no `[[region]]` tables: a fleet needs at least one region".into(),
+            ));
         }
         let mut seen = std::collections::HashSet::new();
         for r in &self.regions {
             let at = find_assignment(text, "name", &r.name, 0).unwrap_or((1, 1));
             if r.name.trim().is_empty() {
-                return Err(invalid(find_line(text, "[[region]]"), "a region has an empty `name`".into()));
+                return Err(invalid(
+                    find_line(text, "[[region]]"),
+                    "a region has an empty `name`".into(),
+                ));
             }
             if !seen.insert(r.name.clone()) {
                 let second = find_assignment(text, "name", &r.name, 1).unwrap_or(at);
-                return Err(invalid(second, format!("region `{}` is listed twice", r.name)));
+                return Err(invalid(
+                    second,
+                    format!("region `{}` is listed twice", r.name),
+                ));
             }
             if let Some(url) = &r.health_url {
                 if !(url.starts_with("http://") || url.starts_with("https://")) {
                     return Err(invalid(
                         find_line(text, url),
-                        format!("region `{}`: health_url `{url}` must start with http:// or https://", r.name),
+                        format!(
+                            "region `{}`: health_url `{url}` must start with http:// or https://",
+                            r.name
+                        ),
                     ));
                 }
             }
         }
         if self.primary().is_none() {
-            return Err(invalid(find_line(text, "role"), "no region has `role = \"primary\"`".into()));
+            return Err(invalid(
+                find_line(text, "role"),
+                "no region has `role = \"primary\"`".into(),
+            ));
         }
-        if self.regions.iter().filter(|r| r.role == Role::Primary).count() > 1 {
+        if self
+            .regions
+            .iter()
+            .filter(|r| r.role == Role::Primary)
+            .count()
+            > 1
+        {
             let second = find_assignment(text, "role", "primary", 1).unwrap_or((1, 1));
-            return Err(invalid(second, "more than one region has `role = \"primary\"`".into()));
+            return Err(invalid(
+                second,
+                "more than one region has `role = \"primary\"`".into(),
+            ));
         }
         if self.metrics.latency_stats.is_empty() {
-            return Err(invalid(find_line(text, "latency_stats"), "`metrics.latency_stats` is empty".into()));
+            return Err(invalid(
+                find_line(text, "latency_stats"),
+                "`metrics.latency_stats` is empty".into(),
+            ));
         }
         let t = &self.thresholds;
         if !(0.0..=1.0).contains(&t.error_rate) {
-            return Err(invalid(find_line(text, "error_rate"), format!("`thresholds.error_rate` = {} is not between 0 and 1", t.error_rate)));
+            return Err(invalid(
+                find_line(text, "error_rate"),
+                format!(
+                    "`thresholds.error_rate` = {} is not between 0 and 1",
+                    t.error_rate
+                ),
+            ));
         }
         if !(0.0..=1.0).contains(&t.cache_hit_ratio_min) {
             return Err(invalid(
                 find_line(text, "cache_hit_ratio_min"),
-                format!("`thresholds.cache_hit_ratio_min` = {} is not between 0 and 1", t.cache_hit_ratio_min),
+                format!(
+                    "`thresholds.cache_hit_ratio_min` = {} is not between 0 and 1",
+                    t.cache_hit_ratio_min
+                ),
             ));
         }
         if self.capacity.rps_per_task <= 0.0 {
-            return Err(invalid(find_line(text, "rps_per_task"), "`capacity.rps_per_task` must be greater than 0".into()));
+            return Err(invalid(
+                find_line(text, "rps_per_task"),
+                "`capacity.rps_per_task` must be greater than 0".into(),
+            ));
         }
         Ok(())
     }
@@ -330,6 +417,10 @@ impl Fleet {
 
     /// The statistic the latency threshold applies to: the last of `metrics.latency_stats`.
     pub fn threshold_stat(&self) -> &str {
-        self.metrics.latency_stats.last().map(String::as_str).unwrap_or("p99")
+        self.metrics
+            .latency_stats
+            .last()
+            .map(String::as_str)
+            .unwrap_or("p99")
     }
 }

@@ -16,8 +16,14 @@ pub enum DataKind {
 }
 
 impl DataKind {
-    pub const ALL: [DataKind; 6] =
-        [DataKind::Metrics, DataKind::Ecs, DataKind::Topology, DataKind::Route53, DataKind::Cost, DataKind::Probe];
+    pub const ALL: [DataKind; 6] = [
+        DataKind::Metrics,
+        DataKind::Ecs,
+        DataKind::Topology,
+        DataKind::Route53,
+        DataKind::Cost,
+        DataKind::Probe,
+    ];
 
     pub fn label(self) -> &'static str {
         match self {
@@ -62,9 +68,17 @@ pub enum Replication {
     /// A writer: no replica lag applies.
     Primary { instance: String, status: String },
     /// A read replica of `source`.
-    Replica { instance: String, source: String, status: String },
+    Replica {
+        instance: String,
+        source: String,
+        status: String,
+    },
     /// A replica whose replication is not running (ReplicaLag = -1, or an error state).
-    Broken { instance: String, source: Option<String>, reason: String },
+    Broken {
+        instance: String,
+        source: Option<String>,
+        reason: String,
+    },
 }
 
 impl Replication {
@@ -110,7 +124,8 @@ pub struct ProbeResult {
 
 impl ProbeResult {
     pub fn is_ok(&self) -> bool {
-        matches!(self.http_status, Some(200..=299)) && self.status.as_deref().map(|s| s == "ok").unwrap_or(true)
+        matches!(self.http_status, Some(200..=299))
+            && self.status.as_deref().map(|s| s == "ok").unwrap_or(true)
     }
 }
 

@@ -13,7 +13,11 @@ pub struct Series {
 
 impl Series {
     pub fn new(cap: usize, resolution_s: i64) -> Self {
-        Self { cap: cap.max(1), resolution_s: resolution_s.max(1), points: VecDeque::new() }
+        Self {
+            cap: cap.max(1),
+            resolution_s: resolution_s.max(1),
+            points: VecDeque::new(),
+        }
     }
 
     /// The default: 24 h at 30 s.
@@ -71,6 +75,8 @@ impl Series {
     }
 
     pub fn max_since(&self, since: i64) -> Option<f64> {
-        self.since(since).map(|(_, v)| *v).fold(None, |m, v| Some(m.map_or(v, |m: f64| m.max(v))))
+        self.since(since)
+            .map(|(_, v)| *v)
+            .fold(None, |m, v| Some(m.map_or(v, |m: f64| m.max(v))))
     }
 }

@@ -12,15 +12,28 @@ use tokio::sync::mpsc;
 #[derive(Debug, Clone, PartialEq)]
 pub enum SourceEvent {
     /// A fresh reading of one kind for one region, taken at `at` (virtual time for the simulator).
-    Reading { region: String, at: DateTime<Utc>, reading: Reading },
+    Reading {
+        region: String,
+        at: DateTime<Utc>,
+        reading: Reading,
+    },
     /// A fetch of one kind for one region failed; the last good data stays on screen.
-    Failed { region: String, kind: DataKind, at: DateTime<Utc>, error: SourceError },
+    Failed {
+        region: String,
+        kind: DataKind,
+        at: DateTime<Utc>,
+        error: SourceError,
+    },
     /// The source's clock moved (the simulator's virtual time; wall time for AWS).
     Clock(DateTime<Utc>),
     /// Who we are talking to AWS as (STS caller ARN), or the local user on the simulator.
     Identity(String),
     /// A line for the event log (scenario injected, operation applied in the model, ...).
-    Note { at: DateTime<Utc>, region: Option<String>, text: String },
+    Note {
+        at: DateTime<Utc>,
+        region: Option<String>,
+        text: String,
+    },
 }
 
 /// A scenario that injects an incident into the simulated fleet.
@@ -38,7 +51,12 @@ pub enum Scenario {
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 4] = [Scenario::ErrorStorm, Scenario::ReplicaLag, Scenario::CacheFlush, Scenario::Outage];
+    pub const ALL: [Scenario; 4] = [
+        Scenario::ErrorStorm,
+        Scenario::ReplicaLag,
+        Scenario::CacheFlush,
+        Scenario::Outage,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -50,7 +68,9 @@ impl Scenario {
     }
 
     pub fn parse(s: &str) -> Option<Scenario> {
-        Scenario::ALL.into_iter().find(|x| x.name() == s || x.name().replace('-', "_") == s)
+        Scenario::ALL
+            .into_iter()
+            .find(|x| x.name() == s || x.name().replace('-', "_") == s)
     }
 }
 

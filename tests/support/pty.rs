@@ -19,7 +19,12 @@ pub struct Session {
 }
 
 pub fn size(rows: u16, cols: u16) -> PtySize {
-    PtySize { rows, cols, pixel_width: 0, pixel_height: 0 }
+    PtySize {
+        rows,
+        cols,
+        pixel_width: 0,
+        pixel_height: 0,
+    }
 }
 
 impl Session {
@@ -45,7 +50,10 @@ impl Session {
         drop(pair.slave);
         let mut reader = pair.master.try_clone_reader().unwrap();
         let writer = pair.master.take_writer().unwrap();
-        let screen = Arc::new(Mutex::new(Screen { parser: vt100::Parser::new(rows, cols, 0), raw: Vec::new() }));
+        let screen = Arc::new(Mutex::new(Screen {
+            parser: vt100::Parser::new(rows, cols, 0),
+            raw: Vec::new(),
+        }));
         let feed = screen.clone();
         std::thread::spawn(move || {
             let mut buf = [0u8; 8192];
@@ -58,7 +66,13 @@ impl Session {
                 s.raw.extend_from_slice(&buf[..n]);
             }
         });
-        Session { screen, writer, master: pair.master, child, _dir: dir }
+        Session {
+            screen,
+            writer,
+            master: pair.master,
+            child,
+            _dir: dir,
+        }
     }
 
     pub fn contents(&self) -> String {
@@ -72,7 +86,10 @@ impl Session {
             if pred(&text) {
                 return text;
             }
-            assert!(Instant::now() < deadline, "timed out waiting for {what}; screen:\n{text}");
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; screen:\n{text}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -88,7 +105,11 @@ impl Session {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return status;
             }
-            assert!(Instant::now() < deadline, "opsdeck did not exit; screen:\n{}", self.contents());
+            assert!(
+                Instant::now() < deadline,
+                "opsdeck did not exit; screen:\n{}",
+                self.contents()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -97,7 +118,11 @@ impl Session {
     pub fn raw_tail(&self) -> Vec<u8> {
         let s = self.screen.lock().unwrap();
         let enter = b"\x1b[?1049h";
-        let at = s.raw.windows(enter.len()).rposition(|w| w == enter).expect("entered the alternate screen");
+        let at = s
+            .raw
+            .windows(enter.len())
+            .rposition(|w| w == enter)
+            .expect("entered the alternate screen");
         s.raw[at..].to_vec()
     }
 }
@@ -113,4 +138,3 @@ pub fn assert_restored(s: &Session) {
     assert!(contains(&tail, b"\x1b[?1049l"), "left the alternate screen");
     assert!(contains(&tail, b"\x1b[?25h"), "cursor shown again");
 }
-
