@@ -98,11 +98,13 @@ pub enum Command {
 pub enum ActOp {
     /// Set an ECS service's desired count (and, under autoscaling, its min/max with it).
     Scale {
+        /// The region (as named in the fleet file).
         #[arg(long)]
         region: String,
         /// The service's name, or cluster/service.
         #[arg(long)]
         service: String,
+        /// The new desired task count.
         #[arg(long)]
         desired: i64,
         #[command(flatten)]
@@ -110,6 +112,7 @@ pub enum ActOp {
     },
     /// Promote the region's RDS read replica to a standalone primary (one-way).
     Promote {
+        /// The region (as named in the fleet file).
         #[arg(long)]
         region: String,
         #[command(flatten)]
@@ -117,6 +120,7 @@ pub enum ActOp {
     },
     /// Set the region's Route53 weighted record to 0.
     Drain {
+        /// The region (as named in the fleet file).
         #[arg(long)]
         region: String,
         #[command(flatten)]
@@ -124,8 +128,10 @@ pub enum ActOp {
     },
     /// Put the region's weight back: the weight its last drain found (audit log), or --weight.
     Restore {
+        /// The region (as named in the fleet file).
         #[arg(long)]
         region: String,
+        /// The weight to set (default: the one recorded by the record's last drain).
         #[arg(long)]
         weight: Option<i64>,
         #[command(flatten)]
