@@ -287,3 +287,47 @@ async fn discover_writes_a_fleet_file_that_loads() {
     assert_eq!(fleet.primary().unwrap().name, seed::PRIMARY);
     assert_eq!(fleet.regions[1].rds.as_deref(), Some(SEEDED[1].db));
 }
+
+/// With no credentials at all the console still opens, and every pane says why it has no data.
+#[test]
+fn console_without_credentials_says_so_in_every_pane() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().to_string_lossy().to_string();
+    let fleet = Path::new(env!("CARGO_MANIFEST_DIR")).join("fleets/atlas-crm.toml");
+    let envs = vec![
+        ("HOME", home.clone()),
+        ("AWS_CONFIG_FILE", format!("{home}/nonexistent-config")),
+        (
+            "AWS_SHARED_CREDENTIALS_FILE",
+            format!("{home}/nonexistent-credentials"),
+        ),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
+        ("AWS_ACCESS_KEY_ID", String::new()),
+        ("AWS_SECRET_ACCESS_KEY", String::new()),
+        ("AWS_PROFILE", String::new()),
+    ];
+    let fleet_arg = fleet.to_string_lossy().to_string();
+    let mut s = support::pty::Session::start_with(
+        &[
+            "--fleet",
+            &fleet_arg,
+            "--endpoint-url",
+            "http://127.0.0.1:9",
+            "--no-mouse",
+        ],
+        40,
+        160,
+        &envs,
+    );
+    let screen = s.wait_for("panes saying there are no credentials", |t| {
+        t.matches("NoCredentials").count() >= 3 && t.contains("us-east-1")
+    });
+    assert!(screen.contains("credentials"), "{screen}");
+    s.send(b"e");
+    s.wait_for("the event log with how to provide them", |t| {
+        t.contains("AWS_ACCESS_KEY_ID")
+    });
+    s.send(b"q");
+    assert!(s.wait_exit().success());
+    support::pty::assert_restored(&s);
+}
