@@ -1,9 +1,9 @@
 //! The interactive console: terminal input, source events and timers feed `app::update`; the
 //! frame is redrawn only when something changed, at most every 50 ms.
 
-use crate::app::{self, Action, Effect, State, View};
+use crate::app::{self, Action, Effect, State};
 use crate::cli::GlobalArgs;
-use crate::config::{Keymap, Mode, Theme};
+use crate::config::{Keymap, Theme};
 use crate::fleet::SourceError;
 use crate::fleet::Status;
 use crate::setup::{self, CliError, Look};
@@ -14,20 +14,7 @@ use futures::StreamExt;
 use std::time::Duration;
 use tokio::signal::unix::{signal, SignalKind};
 
-/// The keymap mode for the state: the help overlay first, then the view.
-pub fn mode(state: &State) -> Mode {
-    if state.help {
-        return Mode::Help;
-    }
-    if state.audit.open {
-        return Mode::Events;
-    }
-    match state.view {
-        View::Overview => Mode::Overview,
-        View::Detail => Mode::Detail,
-        View::Events => Mode::Events,
-    }
-}
+pub use crate::ui::footer::mode;
 
 pub async fn run(g: &GlobalArgs) -> Result<(), CliError> {
     let (fleet, is_sim) = setup::load_fleet(g)?;

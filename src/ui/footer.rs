@@ -49,8 +49,12 @@ fn hints(mode: Mode) -> &'static [(Action, &'static str)] {
             (Action::OpenDetail, "detail"),
             (Action::NextRegion, "next"),
             (Action::Events, "events"),
-            (Action::NextTheme, "theme"),
+            (Action::WhatIf, "what-if"),
+            (Action::Drain, "drain"),
+            (Action::ScaleUp, "scale"),
+            (Action::AuditLog, "audit"),
             (Action::Refresh, "refresh"),
+            (Action::NextTheme, "theme"),
         ],
     }
 }
