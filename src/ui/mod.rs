@@ -9,6 +9,7 @@ pub mod events;
 pub mod export;
 pub mod footer;
 pub mod format;
+pub mod gallery;
 pub mod help;
 pub mod layout;
 pub mod metrics;

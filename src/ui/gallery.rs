@@ -1,0 +1,88 @@
+//! The README screenshots, rendered from the real render code on the simulated fleet with a fixed
+//! seed and clock: `cargo run --example screenshots` writes them, and a test checks the committed
+//! ones still match what the console draws.
+
+use crate::app::{update, Action, State, View};
+use crate::config::{Keymap, Theme};
+use crate::fleet::Fleet;
+use crate::source::sim::SimFleet;
+use crate::source::{Scenario, SourceEvent};
+use chrono::{TimeZone, Utc};
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::Terminal;
+
+pub const WIDTH: u16 = 160;
+pub const HEIGHT: u16 = 48;
+
+fn feed(state: &mut State, model: &SimFleet) {
+    let at = model.now();
+    for (region, reading) in model.readings() {
+        update(
+            state,
+            Action::Source(SourceEvent::Reading {
+                region,
+                at,
+                reading,
+            }),
+        );
+    }
+}
+
+/// Run the model for `minutes`, feeding the state every virtual minute.
+fn run(state: &mut State, model: &mut SimFleet, minutes: u32) {
+    for _ in 0..minutes {
+        model.advance(60.0);
+        feed(state, model);
+    }
+}
+
+fn shot(state: &State, theme: &Theme, keymap: &Keymap) -> Buffer {
+    let mut terminal = Terminal::new(TestBackend::new(WIDTH, HEIGHT)).expect("test backend");
+    terminal
+        .draw(|f| super::draw(f, state, theme, keymap))
+        .expect("draw");
+    terminal.backend().buffer().clone()
+}
+
+/// Every screenshot, by file name (without extension).
+pub fn gallery() -> Vec<(String, Buffer)> {
+    let theme = Theme::load("default", None).expect("built-in theme");
+    let (keymap, _) = Keymap::load("default", None).expect("built-in keymap");
+    let fleet = Fleet::builtin();
+    // Start a day earlier so the sparklines and charts have 24 h of history.
+    let start = Utc.with_ymd_and_hms(2026, 11, 21, 14, 0, 0).unwrap();
+    let mut model = SimFleet::new(&fleet, 7, start);
+    let mut state = State::new(fleet, "sim", start);
+    state.identity = Some(crate::source::sim::IDENTITY.to_string());
+    state.size = (WIDTH, HEIGHT);
+    run(&mut state, &mut model, 24 * 60);
+    state.events.clear();
+    let mut out = vec![("overview".to_string(), shot(&state, &theme, &keymap))];
+
+    state.focus = 1;
+    state.view = View::Detail;
+    out.push(("detail".into(), shot(&state, &theme, &keymap)));
+
+    state.view = View::Overview;
+    state.help = true;
+    out.push(("help".into(), shot(&state, &theme, &keymap)));
+    state.help = false;
+
+    // An incident in progress: a 5xx storm in us-east-1 while ap-southeast-1's replica falls behind.
+    model
+        .inject("us-east-1", Scenario::ErrorStorm)
+        .expect("scenario");
+    model
+        .inject("ap-southeast-1", Scenario::ReplicaLag)
+        .expect("scenario");
+    run(&mut state, &mut model, 3);
+    out.push(("incident".into(), shot(&state, &theme, &keymap)));
+    for name in Theme::builtin_names() {
+        if name != "default" {
+            let t = Theme::load(name, None).expect("built-in theme");
+            out.push((format!("incident-{name}"), shot(&state, &t, &keymap)));
+        }
+    }
+    out
+}
