@@ -8,15 +8,16 @@ use std::path::Path;
 fn main() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("screenshots");
     std::fs::create_dir_all(&dir).unwrap();
-    for (name, buf) in opsdeck::ui::gallery::gallery() {
+    for shot in opsdeck::ui::gallery::gallery() {
+        let (name, buf) = (&shot.name, &shot.buffer);
         std::fs::write(
             dir.join(format!("{name}.svg")),
-            opsdeck::ui::export::buffer_to_svg(&buf, None),
+            opsdeck::ui::export::buffer_to_svg(buf, shot.background),
         )
         .unwrap();
         std::fs::write(
             dir.join(format!("{name}.txt")),
-            opsdeck::ui::export::buffer_to_text(&buf),
+            opsdeck::ui::export::buffer_to_text(buf),
         )
         .unwrap();
         println!("wrote {}/{name}.svg", dir.display());

@@ -4,9 +4,10 @@
 #[test]
 fn committed_screenshots_match_the_render_code() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("screenshots");
-    for (name, buf) in opsdeck::ui::gallery::gallery() {
-        let text = opsdeck::ui::export::buffer_to_text(&buf);
-        let svg = opsdeck::ui::export::buffer_to_svg(&buf, None);
+    for shot in opsdeck::ui::gallery::gallery() {
+        let (name, buf) = (&shot.name, &shot.buffer);
+        let text = opsdeck::ui::export::buffer_to_text(buf);
+        let svg = opsdeck::ui::export::buffer_to_svg(buf, shot.background);
         let committed_txt =
             std::fs::read_to_string(dir.join(format!("{name}.txt"))).unwrap_or_default();
         let committed_svg =

@@ -10,6 +10,7 @@ use crate::source::{Scenario, SourceEvent};
 use chrono::{TimeZone, Utc};
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
+use ratatui::style::Color;
 use ratatui::Terminal;
 
 pub const WIDTH: u16 = 160;
@@ -45,8 +46,24 @@ fn shot(state: &State, theme: &Theme, keymap: &Keymap) -> Buffer {
     terminal.backend().buffer().clone()
 }
 
-/// Every screenshot, by file name (without extension).
-pub fn gallery() -> Vec<(String, Buffer)> {
+/// One screenshot: its file name (without extension), the screen, and the terminal background
+/// it is meant for (None: a dark terminal).
+pub struct Shot {
+    pub name: String,
+    pub buffer: Buffer,
+    pub background: Option<Color>,
+}
+
+fn dark(name: &str, buffer: Buffer) -> Shot {
+    Shot {
+        name: name.to_string(),
+        buffer,
+        background: None,
+    }
+}
+
+/// Every screenshot.
+pub fn gallery() -> Vec<Shot> {
     let theme = Theme::load("default", None).expect("built-in theme");
     let (keymap, _) = Keymap::load("default", None).expect("built-in keymap");
     let fleet = Fleet::builtin();
@@ -58,15 +75,15 @@ pub fn gallery() -> Vec<(String, Buffer)> {
     state.size = (WIDTH, HEIGHT);
     run(&mut state, &mut model, 24 * 60);
     state.events.clear();
-    let mut out = vec![("overview".to_string(), shot(&state, &theme, &keymap))];
+    let mut out = vec![dark("overview", shot(&state, &theme, &keymap))];
 
     state.focus = 1;
     state.view = View::Detail;
-    out.push(("detail".into(), shot(&state, &theme, &keymap)));
+    out.push(dark("detail", shot(&state, &theme, &keymap)));
 
     state.view = View::Overview;
     state.help = true;
-    out.push(("help".into(), shot(&state, &theme, &keymap)));
+    out.push(dark("help", shot(&state, &theme, &keymap)));
     state.help = false;
 
     // An incident in progress: a 5xx storm in us-east-1 while ap-southeast-1's replica falls behind.
@@ -77,11 +94,17 @@ pub fn gallery() -> Vec<(String, Buffer)> {
         .inject("ap-southeast-1", Scenario::ReplicaLag)
         .expect("scenario");
     run(&mut state, &mut model, 3);
-    out.push(("incident".into(), shot(&state, &theme, &keymap)));
+    out.push(dark("incident", shot(&state, &theme, &keymap)));
     for name in Theme::builtin_names() {
         if name != "default" {
             let t = Theme::load(name, None).expect("built-in theme");
-            out.push((format!("incident-{name}"), shot(&state, &t, &keymap)));
+            // The light theme is for light terminals: show it on one.
+            let background = (name == "light").then_some(Color::Rgb(0xfa, 0xfa, 0xfa));
+            out.push(Shot {
+                name: format!("incident-{name}"),
+                buffer: shot(&state, &t, &keymap),
+                background,
+            });
         }
     }
     out
