@@ -341,7 +341,7 @@ fn simulate_prints_the_what_if_as_json() {
 
 /// The hidden hook keeps the process between execute and verify; SIGKILL it there.
 #[test]
-fn a_kill_between_execute_and_verify_leaves_the_requested_record() {
+fn a_kill_between_execute_and_verify_leaves_the_requested_record_and_the_next_run_closes_it() {
     let r = Run::new();
     let mut child = r
         .command(&[
@@ -380,6 +380,31 @@ fn a_kill_between_execute_and_verify_leaves_the_requested_record() {
         read_lines(&r.audit()).iter().all(|l| !l.is_empty()),
         "no torn line"
     );
+
+    // The next opsdeck to use the log closes the interrupted operation with an ended record
+    // saying so: every operation ends up with both records.
+    let out = r.run(&["act", "drain", "--region", "ap-southeast-1"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let recs = r.records();
+    assert_eq!(recs.len(), 2, "{recs:#?}");
+    assert_eq!(recs[1]["phase"], "ended");
+    assert_eq!(recs[1]["id"], recs[0]["id"]);
+    assert_eq!(
+        recs[1]["result"]["status"], "not_yet_verified",
+        "{}",
+        recs[1]["result"]
+    );
+    assert!(
+        recs[1]["result"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("interrupted"),
+        "{}",
+        recs[1]["result"]
+    );
+    // ... once: a second run adds nothing for it.
+    r.run(&["act", "drain", "--region", "ap-southeast-1"]);
+    assert_eq!(r.records().len(), 2);
 }
 
 fn read_lines(p: &Path) -> Vec<String> {

@@ -1,6 +1,7 @@
 //! The audit log: append-only JSONL, one `requested` record before an operation runs and one
 //! `ended` record after it is verified, each written and fsync'd before the next step. A crash
-//! between the two leaves the `requested` record: every started operation stays visible.
+//! between the two leaves the `requested` record: every started operation stays visible, and the
+//! next opsdeck to use the log appends the missing `ended` record ("interrupted, not yet verified").
 
 use super::guards::GuardResult;
 use super::pipeline::OpResult;
@@ -116,6 +117,60 @@ impl AuditLog {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
             Err(e) => Err(format!("{}: {e}", self.path.display())),
         }
+    }
+}
+
+/// The process id inside an operation id (`TIME-PID-N`).
+fn pid_of(id: &str) -> Option<u32> {
+    let mut parts = id.rsplitn(3, '-');
+    let _counter = parts.next()?;
+    parts.next()?.parse().ok()
+}
+
+/// Whether the process that wrote an operation id may still be running it.
+fn may_be_running(pid: u32) -> bool {
+    if pid == std::process::id() {
+        return true;
+    }
+    let proc_dir = Path::new("/proc");
+    // Without /proc we cannot tell: never close another process's operation then.
+    !proc_dir.is_dir() || proc_dir.join(pid.to_string()).exists()
+}
+
+impl AuditLog {
+    /// Close every operation whose process died between its `requested` and `ended` records
+    /// (killed, crashed, machine lost): append the missing `ended` record, "not yet verified",
+    /// saying so, so the log holds both records for every operation. Operations of processes
+    /// that are still running are left alone. Returns the ids closed.
+    pub fn close_interrupted(&self) -> Result<Vec<String>, String> {
+        let records = self.read()?;
+        let ended: std::collections::HashSet<&str> = records
+            .iter()
+            .filter(|r| r.phase == Phase::Ended)
+            .map(|r| r.id.as_str())
+            .collect();
+        let mut closed = Vec::new();
+        for r in &records {
+            if r.phase != Phase::Requested || ended.contains(r.id.as_str()) {
+                continue;
+            }
+            if pid_of(&r.id).is_none_or(may_be_running) {
+                continue;
+            }
+            let mut end = r.clone();
+            end.phase = Phase::Ended;
+            end.time = Utc::now();
+            end.result = Some(OpResult::NotYetVerified {
+                reason: format!(
+                    "interrupted: the opsdeck process that ran it (pid {}) ended before it was verified; \
+                     re-read the fleet to see whether the change applied",
+                    pid_of(&r.id).unwrap_or(0)
+                ),
+            });
+            self.append(&end)?;
+            closed.push(r.id.clone());
+        }
+        Ok(closed)
     }
 }
 

@@ -126,6 +126,11 @@ impl Operator {
     /// Read the fleet fresh, plan `op`, evaluate the guards.
     pub async fn prepare(&self, op: &Op) -> Result<Prepared, OpError> {
         let before = self.target.read().await.map_err(OpError::Target)?;
+        for id in self.audit.close_interrupted().map_err(OpError::Audit)? {
+            tracing::warn!(
+                "audit: operation {id} was interrupted before it was verified; recorded as such"
+            );
+        }
         let records = self.audit.read().map_err(OpError::Audit)?;
         let recorded = audit::recorded_weight(&records, &self.fleet.name, op.region());
         let plan = plan::build(op, &before, &self.fleet, recorded)?;
