@@ -66,6 +66,20 @@ pub async fn run(g: &GlobalArgs) -> Result<(), CliError> {
     if flash.is_some() {
         state.flash = flash;
     }
+    // An operation a previous run left between execute and verify (killed, crashed) is closed in
+    // the audit log and said here, so nobody assumes it applied.
+    match crate::ops::AuditLog::at(g.audit_log.as_deref()).close_interrupted() {
+        Ok(ids) => {
+            for id in ids {
+                let text = format!(
+                    "operation {id} was interrupted before it was verified: check the fleet"
+                );
+                state.log(state.now, None, Status::Warn, text.clone());
+                state.flash = Some(text);
+            }
+        }
+        Err(e) => state.log(state.now, None, Status::Warn, format!("audit log: {e}")),
+    }
     let mut guard = TerminalGuard::enter(!g.no_mouse)
         .map_err(|e| CliError::Runtime(format!("terminal: {e}")))?;
     let result = event_loop(&mut guard, &mut state, handle, look, ops).await;
