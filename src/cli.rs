@@ -137,6 +137,11 @@ pub enum ActOp {
         #[command(flatten)]
         run: RunArgs,
     },
+    /// Undo the last reversible operation in the audit log (scale back, restore a drained weight).
+    Undo {
+        #[command(flatten)]
+        run: RunArgs,
+    },
 }
 
 /// How `act` runs: plan only, or execute with a typed confirmation.

@@ -202,6 +202,68 @@ async fn drain_then_restore_a_region_and_read_the_weights_back() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undo_puts_back_what_the_last_operation_replaced() {
+    let moto = Moto::shared();
+    let d = deploy(&moto).await;
+    let none = d.opsdeck(&["act", "undo", "--allow-actions"]);
+    assert_eq!(none.status.code(), Some(2), "nothing to undo yet");
+    assert!(
+        text(&none.stderr).contains("nothing to undo"),
+        "{}",
+        text(&none.stderr)
+    );
+
+    let drain = [
+        "act",
+        "drain",
+        "--region",
+        "us-east-1",
+        "--allow-actions",
+        "--execute",
+        "--confirm",
+        "us-east-1",
+    ];
+    ok(&d.opsdeck(&drain));
+    assert_eq!(d.weight("us-east-1").await, 0);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let plan = d.opsdeck(&["act", "undo", "--allow-actions"]);
+    ok(&plan);
+    assert!(
+        text(&plan.stdout).contains("weight: 0 → 20"),
+        "{}",
+        text(&plan.stdout)
+    );
+    assert_eq!(
+        d.weight("us-east-1").await,
+        0,
+        "the undo's plan changes nothing"
+    );
+    let undo = d.opsdeck(&[
+        "act",
+        "undo",
+        "--allow-actions",
+        "--execute",
+        "--confirm",
+        "us-east-1",
+    ]);
+    ok(&undo);
+    assert_eq!(d.weight("us-east-1").await, 20);
+    let records: Vec<Value> = std::fs::read_to_string(d.audit())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), 4);
+    assert_eq!(
+        records[2]["undo_of"], records[0]["id"],
+        "the undo names what it undoes"
+    );
+    // Undone once: nothing left to undo.
+    let again = d.opsdeck(&["act", "undo", "--allow-actions"]);
+    assert_eq!(again.status.code(), Some(2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scale_a_service_and_read_desired_count_and_bounds_back() {
     use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
     let moto = Moto::shared();

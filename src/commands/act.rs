@@ -73,7 +73,16 @@ struct Report<'a> {
 
 pub async fn run(g: &GlobalArgs, act: &ActOp) -> Result<(), CliError> {
     let (fleet, is_sim) = setup::load_fleet(g)?;
-    let (op, args) = request(&fleet, act)?;
+    let (op, args, undo_of) = match act {
+        ActOp::Undo { run } => {
+            let (op, id) = last_undo(g, &fleet, is_sim)?;
+            (op, run, Some(id))
+        }
+        _ => {
+            let (op, args) = request(&fleet, act)?;
+            (op, args, None)
+        }
+    };
     check_usage(args)?;
     let target = target(g, &fleet, is_sim, args.after).await?;
     let poll = if is_sim {
@@ -103,7 +112,7 @@ pub async fn run(g: &GlobalArgs, act: &ActOp) -> Result<(), CliError> {
     let confirmation = Confirmation {
         typed: args.confirm.clone().unwrap_or_default(),
         overrides: args.overrides.clone(),
-        undo_of: None,
+        undo_of,
     };
     let outcome = operator
         .run(&prepared, &confirmation)
@@ -122,6 +131,32 @@ pub async fn run(g: &GlobalArgs, act: &ActOp) -> Result<(), CliError> {
         OpResult::Refused { reason, .. } => Err(CliError::Runtime(format!("refused: {reason}"))),
         OpResult::Failed { reason } => Err(CliError::Runtime(format!("failed: {reason}"))),
     }
+}
+
+/// The undo of the last reversible operation on this fleet and source in the audit log, and that
+/// operation's id.
+fn last_undo(g: &GlobalArgs, fleet: &Fleet, is_sim: bool) -> Result<(Op, String), CliError> {
+    let audit = AuditLog::at(g.audit_log.as_deref());
+    let records = audit.read().map_err(CliError::Runtime)?;
+    let source = if is_sim { "sim" } else { "aws" };
+    let last = crate::ops::audit::last_reversible(&records, &fleet.name, source).ok_or_else(|| {
+        CliError::Input(format!(
+            "nothing to undo: {} holds no reversible operation on fleet `{}` ({source}) that is not undone yet",
+            audit.path().display(),
+            fleet.name
+        ))
+    })?;
+    let op = last
+        .plan
+        .undo
+        .clone()
+        .ok_or_else(|| CliError::Input("the last operation has no undo".into()))?;
+    eprintln!(
+        "opsdeck: undoing {} (audit id {})",
+        last.op.summary(),
+        last.id
+    );
+    Ok((op, last.id.clone()))
 }
 
 fn request<'a>(fleet: &Fleet, act: &'a ActOp) -> Result<(Op, &'a RunArgs), CliError> {
@@ -168,6 +203,9 @@ fn request<'a>(fleet: &Fleet, act: &'a ActOp) -> Result<(Op, &'a RunArgs), CliEr
             },
             run,
         ),
+        ActOp::Undo { .. } => {
+            return Err(CliError::Input("undo is planned from the audit log".into()))
+        }
     })
 }
 
