@@ -55,10 +55,10 @@ pub fn title(r: &RegionView, width: usize, theme: &Theme) -> Line<'static> {
         format::width(&word),
     );
     let mut spans = vec![Span::raw(" "), Span::styled(name, theme.title)];
-    if 1 + name_w + role_w + 2 + word_w + 1 <= width {
+    if 1 + name_w + role_w + 2 + word_w < width {
         spans.push(Span::styled(role, theme.muted));
     }
-    if 1 + name_w + 2 + word_w + 1 <= width {
+    if 1 + name_w + 2 + word_w < width {
         spans.push(Span::raw("  "));
         spans.push(Span::styled(word, theme.status(status)));
     } else {
