@@ -176,6 +176,24 @@ fn footer_shows_flash_message() {
 // ---- what the panes must say ----
 
 #[test]
+fn read_only_is_always_on_the_status_line() {
+    let mut s = common::incident_state();
+    assert!(!text(&s, 80, 24)
+        .lines()
+        .next()
+        .unwrap()
+        .contains("READ-ONLY"));
+    s.read_only = true;
+    for (w, h) in [(80, 24), (160, 48)] {
+        let top = text(&s, w, h).lines().next().unwrap().to_string();
+        assert!(
+            top.contains("READ-ONLY") && top.contains("us-east-1"),
+            "{w}x{h}: {top}"
+        );
+    }
+}
+
+#[test]
 fn status_line_fits_80_columns_and_names_the_worst_region() {
     let s = common::incident_state();
     let buf = render(&s, 80, 24);

@@ -297,6 +297,9 @@ pub struct State {
     /// Set when something visible changed; the loop redraws and clears it.
     pub dirty: bool,
     pub quit: bool,
+    /// Operations are refused: real AWS without --allow-actions, or the kill switch. Shown in the
+    /// status line, never cut.
+    pub read_only: bool,
     /// Short message at the bottom (e.g. "scenario outage injected into us-east-1").
     pub flash: Option<String>,
     /// The operation dialog on top, if any (see `app::dialog`).
@@ -333,6 +336,7 @@ impl State {
             size: (80, 24),
             dirty: true,
             quit: false,
+            read_only: false,
             flash: None,
             dialog: None,
             audit: Default::default(),

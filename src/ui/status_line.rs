@@ -87,6 +87,10 @@ fn compose(state: &State, theme: &Theme, cut: &Cut) -> Vec<Span<'static>> {
         spans.push(sep());
         spans.push(Span::styled(state.source.clone(), theme.header));
     }
+    if state.read_only {
+        spans.push(sep());
+        spans.push(Span::styled("READ-ONLY", badge(theme, Status::Warn)));
+    }
     if let (true, Some(id)) = (cut.identity, &state.identity) {
         spans.push(sep());
         spans.push(Span::styled(id.clone(), theme.header));
