@@ -214,6 +214,8 @@ async fn console_panes_show_aws_values_go_stale_and_recover() {
         s.wait_for("seeded values in the panes", |t| {
             // eu-west-1: Average of 40 and 60 ms, weight 70; us-east-1's api + worker services.
             t.contains("50 ms") && t.contains("w70") && t.contains("us-west-2") && t.contains("aws")
+                // real AWS without --allow-actions: operations are refused, and the screen says so
+                && t.contains("READ-ONLY")
         });
         s
     })
