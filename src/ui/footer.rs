@@ -24,8 +24,8 @@ fn hints(mode: Mode) -> &'static [(Action, &'static str)] {
     match mode {
         Mode::Help => &[
             (Action::Back, "close"),
-            (Action::ScrollDown, "down"),
-            (Action::ScrollUp, "up"),
+            (Action::ScrollDown, "scroll down"),
+            (Action::ScrollUp, "scroll up"),
         ],
         Mode::Detail => &[
             (Action::Help, "help"),
@@ -39,8 +39,8 @@ fn hints(mode: Mode) -> &'static [(Action, &'static str)] {
         Mode::Events => &[
             (Action::Help, "help"),
             (Action::Back, "back"),
-            (Action::ScrollDown, "down"),
-            (Action::ScrollUp, "up"),
+            (Action::ScrollDown, "scroll down"),
+            (Action::ScrollUp, "scroll up"),
             (Action::Quit, "quit"),
         ],
         Mode::Overview | Mode::Global => &[
