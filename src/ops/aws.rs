@@ -247,23 +247,12 @@ impl Target for AwsTarget {
             for call in &plan.calls {
                 match self.call(call).await {
                     Ok(change) => {
-                        done.calls
-                            .push(format!("{} {} ok", call.service, call.operation));
+                        done.ok(call);
                         if change.is_some() {
                             done.route53_change = change;
                         }
                     }
-                    Err(e) => {
-                        let ran = if done.calls.is_empty() {
-                            "nothing ran".into()
-                        } else {
-                            done.calls.join(", ")
-                        };
-                        return Err(format!(
-                            "{} {}: {e} (before it: {ran})",
-                            call.service, call.operation
-                        ));
-                    }
+                    Err(e) => return Err(done.failed_at(call, e)),
                 }
             }
             Ok(done)

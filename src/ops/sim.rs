@@ -193,20 +193,8 @@ impl SimTarget {
                 (s, o) => Err(format!("the simulator has no lever for {s} {o}")),
             };
             match result {
-                Ok(()) => done
-                    .calls
-                    .push(format!("{} {} ok", call.service, call.operation)),
-                Err(e) => {
-                    let ran = if done.calls.is_empty() {
-                        "nothing ran".into()
-                    } else {
-                        done.calls.join(", ")
-                    };
-                    return Err(format!(
-                        "{} {}: {e} (before it: {ran})",
-                        call.service, call.operation
-                    ));
-                }
+                Ok(()) => done.ok(call),
+                Err(e) => return Err(done.failed_at(call, e)),
             }
         }
         Ok(done)

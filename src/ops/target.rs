@@ -19,6 +19,27 @@ pub struct Executed {
     pub route53_change: Option<String>,
 }
 
+impl Executed {
+    /// Record that `call` succeeded.
+    pub fn ok(&mut self, call: &super::plan::ApiCall) {
+        self.calls
+            .push(format!("{} {} ok", call.service, call.operation));
+    }
+
+    /// Why execution stopped at `call`, and what had already run before it.
+    pub fn failed_at(&self, call: &super::plan::ApiCall, e: impl std::fmt::Display) -> String {
+        let ran = if self.calls.is_empty() {
+            "nothing ran".to_string()
+        } else {
+            self.calls.join(", ")
+        };
+        format!(
+            "{} {}: {e} (before it: {ran})",
+            call.service, call.operation
+        )
+    }
+}
+
 /// Whether the change shows in what the target reports. Never a guess.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "status", content = "reason", rename_all = "snake_case")]
