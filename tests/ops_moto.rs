@@ -20,13 +20,16 @@ struct Deployment {
     dir: tempfile::TempDir,
 }
 
-/// Seed moto; write the fleet file (cooldown 1 s so a test can wait it out).
+/// Seed moto; write the fleet file. The cooldown is short enough for a test to wait it out and long
+/// enough that a loaded machine still starts the next command inside it.
+const COOLDOWN_S: u64 = 4;
+
 async fn deploy(moto: &Moto) -> Deployment {
     moto_env();
     let seeded = seed::seed(&moto.url(), moto).await;
     let urls: Vec<String> = SEEDED.iter().map(|_| dead_url()).collect();
     let mut text = seed::fleet_toml(&seeded, &urls, "");
-    text.push_str("[guards]\ncooldown_s = 1\n");
+    text.push_str(&format!("[guards]\ncooldown_s = {COOLDOWN_S}\n"));
     let dir = tempfile::tempdir().unwrap();
     let fleet = dir.path().join("atlas-moto.toml");
     std::fs::write(&fleet, text).unwrap();
@@ -173,7 +176,7 @@ async fn drain_then_restore_a_region_and_read_the_weights_back() {
         text(&out.stderr)
     );
     assert_eq!(d.weight("us-east-1").await, 0);
-    std::thread::sleep(std::time::Duration::from_millis(1100));
+    std::thread::sleep(std::time::Duration::from_millis(COOLDOWN_S * 1000 + 100));
     let out = d.opsdeck(&restore);
     ok(&out);
     assert!(
@@ -225,7 +228,7 @@ async fn undo_puts_back_what_the_last_operation_replaced() {
     ];
     ok(&d.opsdeck(&drain));
     assert_eq!(d.weight("us-east-1").await, 0);
-    std::thread::sleep(std::time::Duration::from_millis(1100));
+    std::thread::sleep(std::time::Duration::from_millis(COOLDOWN_S * 1000 + 100));
     let plan = d.opsdeck(&["act", "undo", "--allow-actions"]);
     ok(&plan);
     assert!(
