@@ -142,7 +142,7 @@ async fn drain_the_primary_then_the_recommended_scale_up_brings_survivors_under_
 async fn scaling_adds_capacity_after_the_tasks_start_and_undo_restores_the_count() {
     let dir = tempfile::tempdir().unwrap();
     let (_, mut operator, model) = setup(dir.path());
-    operator.fleet.guards.cooldown_s = 1;
+    operator.fleet.guards.cooldown_s = 3;
     let scale = Op::Scale {
         region: "ap-southeast-1".into(),
         cluster: "atlas-ap".into(),
@@ -176,7 +176,7 @@ async fn scaling_adds_capacity_after_the_tasks_start_and_undo_restores_the_count
         "{:#?}",
         prepared.guards
     );
-    std::thread::sleep(Duration::from_millis(1100));
+    std::thread::sleep(Duration::from_millis(3100));
     let prepared = operator.prepare(&undo).await.unwrap();
     let confirm = Confirmation {
         typed: "ap-southeast-1".into(),
