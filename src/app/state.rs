@@ -1,6 +1,6 @@
 //! Everything the UI shows, and nothing it does not.
 
-use crate::fleet::health::{Family, HealthInput};
+use crate::fleet::health::HealthInput;
 use crate::fleet::series::Series;
 use crate::fleet::{
     evaluate, Breach, CostReport, DataKind, EcsCounts, Fleet, MetricValues, ProbeResult, Reading,
@@ -55,6 +55,10 @@ impl ChartWindow {
             ChartWindow::H6 => ChartWindow::H24,
             ChartWindow::H24 => ChartWindow::H24,
         }
+    }
+    /// Window start (unix seconds) for `now`.
+    pub fn start(self, now: DateTime<Utc>) -> i64 {
+        now.timestamp() - self.seconds()
     }
     pub fn prev(self) -> Self {
         match self {
@@ -244,14 +248,6 @@ impl RegionView {
             ),
             None => format!("no data: {}", f.error.short()),
         })
-    }
-
-    /// Breach of one family, if any.
-    pub fn breach(&self, family: Family) -> Option<&Breach> {
-        self.breaches
-            .iter()
-            .filter(|b| b.family == family)
-            .max_by_key(|b| b.status.severity())
     }
 
     /// Sum of running tasks over the region's services.

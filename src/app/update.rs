@@ -1,6 +1,6 @@
 //! `update(&mut State, Action) -> Vec<Effect>`: pure, so every transition is testable.
 
-use super::{Action, ChartWindow, State, View};
+use super::{Action, State, View};
 use crate::fleet::Status;
 use crate::source::{Scenario, SourceCommand, SourceEvent};
 
@@ -189,12 +189,5 @@ fn reevaluate(state: &mut State, i: usize, at: chrono::DateTime<chrono::Utc>) {
     let name = region.name().to_string();
     for (level, text) in lines {
         state.log(at, Some(name.clone()), level, text);
-    }
-}
-
-impl ChartWindow {
-    /// Window start for `now`.
-    pub fn start(self, now: chrono::DateTime<chrono::Utc>) -> i64 {
-        now.timestamp() - self.seconds()
     }
 }

@@ -67,16 +67,4 @@ impl Series {
     pub fn since(&self, since: i64) -> impl Iterator<Item = &(i64, f64)> {
         self.points.iter().filter(move |(t, _)| *t >= since)
     }
-
-    /// The last `n` values, oldest first.
-    pub fn tail(&self, n: usize) -> Vec<f64> {
-        let skip = self.points.len().saturating_sub(n);
-        self.points.iter().skip(skip).map(|(_, v)| *v).collect()
-    }
-
-    pub fn max_since(&self, since: i64) -> Option<f64> {
-        self.since(since)
-            .map(|(_, v)| *v)
-            .fold(None, |m, v| Some(m.map_or(v, |m: f64| m.max(v))))
-    }
 }
