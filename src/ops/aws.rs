@@ -281,7 +281,7 @@ impl Target for AwsTarget {
                         Err(e) => format!("Route53 GetChange {id}: {e}"),
                     }
                 } else {
-                    match self.read().await {
+                    match super::aws_read::read_region(self, &plan.region).await {
                         Ok(view) => match check_applied(plan, &view) {
                             Ok(()) => return Verification::Applied,
                             Err(why) => why,

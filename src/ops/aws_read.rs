@@ -24,6 +24,22 @@ pub async fn read(t: &AwsTarget) -> Result<FleetView, String> {
     })
 }
 
+/// Only the region an operation changed: what verification polls, so a poll costs a few calls
+/// whatever the fleet's size.
+pub async fn read_region(t: &AwsTarget, name: &str) -> Result<FleetView, String> {
+    let spec = t
+        .fleet
+        .region(name)
+        .ok_or_else(|| format!("{name} is no longer in the fleet"))?;
+    let state = region(t, spec).await.map_err(|e| format!("{name}: {e}"))?;
+    Ok(FleetView {
+        fleet: t.fleet.name.clone(),
+        source: "aws".into(),
+        read_at: Utc::now(),
+        regions: vec![state],
+    })
+}
+
 async fn region(t: &AwsTarget, spec: &RegionSpec) -> Result<RegionState, String> {
     let mut services = Vec::new();
     for s in &spec.ecs {
