@@ -63,7 +63,8 @@ pub async fn run(g: &GlobalArgs) -> Result<(), CliError> {
     let start = if is_sim { start } else { chrono::Utc::now() };
     let mut state = State::new(fleet, handle.kind, start);
     init_look(&mut state, &look);
-    state.read_only = g.read_only || state.fleet.guards.read_only || (!is_sim && !g.allow_actions);
+    let allowed = is_sim || g.allow_actions || state.fleet.guards.allow_actions;
+    state.read_only = g.read_only || state.fleet.guards.read_only || !allowed;
     if flash.is_some() {
         state.flash = flash;
     }

@@ -205,6 +205,34 @@ async fn drain_then_restore_a_region_and_read_the_weights_back() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fleet_file_setting_enables_actions_like_the_flag() {
+    let moto = Moto::shared();
+    let d = deploy(&moto).await;
+    let drain = [
+        "act",
+        "drain",
+        "--region",
+        "us-east-1",
+        "--execute",
+        "--confirm",
+        "us-east-1",
+    ];
+    let out = d.opsdeck(&drain);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "read-only by default against AWS"
+    );
+    assert_eq!(d.weight("us-east-1").await, 20);
+    let text_now = std::fs::read_to_string(&d.fleet).unwrap();
+    let enabled = text_now.replace("[guards]\n", "[guards]\nallow_actions = true\n");
+    assert_ne!(enabled, text_now);
+    std::fs::write(&d.fleet, enabled).unwrap();
+    ok(&d.opsdeck(&drain));
+    assert_eq!(d.weight("us-east-1").await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn undo_puts_back_what_the_last_operation_replaced() {
     let moto = Moto::shared();
     let d = deploy(&moto).await;

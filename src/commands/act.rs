@@ -90,13 +90,14 @@ pub async fn run(g: &GlobalArgs, act: &ActOp) -> Result<(), CliError> {
     } else {
         Duration::from_secs(2)
     };
+    let fleet_allows = fleet.guards.allow_actions;
     let operator = Operator {
         fleet,
         target,
         audit: AuditLog::at(g.audit_log.as_deref()),
         settings: Settings {
             read_only: g.read_only,
-            actions_allowed: is_sim || g.allow_actions,
+            actions_allowed: is_sim || g.allow_actions || fleet_allows,
             verify: VerifyLimits {
                 limit: Duration::from_secs(args.wait_s),
                 poll,

@@ -130,6 +130,10 @@ pub struct GuardConfig {
     pub cooldown_s: u64,
     /// Global kill switch: every operation is refused.
     pub read_only: bool,
+    /// Enable operations against real AWS for this fleet, as `--allow-actions` does (default
+    /// false: against AWS opsdeck starts read-only). Has no effect on the simulated fleet, where
+    /// operations are always on.
+    pub allow_actions: bool,
 }
 
 impl Default for GuardConfig {
@@ -137,6 +141,7 @@ impl Default for GuardConfig {
         Self {
             cooldown_s: 5,
             read_only: false,
+            allow_actions: false,
         }
     }
 }

@@ -35,7 +35,7 @@ pub async fn console_operator(fleet: &Fleet, g: &crate::cli::GlobalArgs) -> supe
         audit: super::AuditLog::at(g.audit_log.as_deref()),
         settings: super::Settings {
             read_only: g.read_only,
-            actions_allowed: g.allow_actions,
+            actions_allowed: g.allow_actions || fleet.guards.allow_actions,
             verify: VerifyLimits {
                 limit: Duration::from_secs(120),
                 poll: Duration::from_secs(3),
