@@ -2,9 +2,13 @@
 //! seed and clock: `cargo run --example screenshots` writes them, and a test checks the committed
 //! ones still match what the console draws.
 
+use crate::app::dialog::{Dialog, PlanDialog};
 use crate::app::{update, Action, State, View};
 use crate::config::{Keymap, Theme};
 use crate::fleet::Fleet;
+use crate::ops::sim::SimTarget;
+use crate::ops::target::VerifyLimits;
+use crate::ops::{AuditLog, Op, Operator, Settings};
 use crate::source::sim::SimFleet;
 use crate::source::{Scenario, SourceEvent};
 use chrono::{TimeZone, Utc};
@@ -12,6 +16,8 @@ use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::style::Color;
 use ratatui::Terminal;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 pub const WIDTH: u16 = 160;
 pub const HEIGHT: u16 = 48;
@@ -62,6 +68,52 @@ fn dark(name: &str, buffer: Buffer) -> Shot {
     }
 }
 
+/// The drain plan dialog (half-typed confirmation) and the what-if of us-east-1 failing, planned
+/// by the real pipeline on a copy of the model.
+fn operation_dialogs(fleet: &Fleet, model: &SimFleet) -> (Dialog, Dialog) {
+    let target = SimTarget::new(Arc::new(Mutex::new(model.clone())), true);
+    let operator = Operator {
+        fleet: fleet.clone(),
+        target: Arc::new(target),
+        // Planning only reads the log (cooldowns, recorded weights): a path with no file is an empty log.
+        audit: AuditLog::new(std::env::temp_dir().join("opsdeck-gallery-no-such-dir/audit.jsonl")),
+        settings: Settings {
+            read_only: false,
+            actions_allowed: true,
+            verify: VerifyLimits {
+                limit: Duration::from_secs(30),
+                poll: Duration::from_secs(5),
+            },
+        },
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let op = Op::Drain {
+        region: "us-east-1".into(),
+    };
+    let prepared = rt.block_on(operator.prepare(&op)).expect("plan the drain");
+    let report = rt
+        .block_on(operator.target.what_if(fleet, "us-east-1"))
+        .expect("what-if");
+    let plan = Dialog::Plan(Box::new(PlanDialog {
+        prepared,
+        input: "us-east".into(),
+        overrides: Vec::new(),
+        message: None,
+        undo_of: None,
+        scroll: 0,
+    }));
+    (
+        plan,
+        Dialog::WhatIf {
+            report: Box::new(report),
+            scroll: 0,
+        },
+    )
+}
+
 /// Every screenshot.
 pub fn gallery() -> Vec<Shot> {
     let theme = Theme::load("default", None).expect("built-in theme");
@@ -85,6 +137,14 @@ pub fn gallery() -> Vec<Shot> {
     state.help = true;
     out.push(dark("help", shot(&state, &theme, &keymap)));
     state.help = false;
+
+    // A guarded operation: the drain plan for us-east-1, its guards, and the typed confirmation.
+    let (plan, what_if) = operation_dialogs(&state.fleet, &model);
+    state.dialog = Some(plan);
+    out.push(dark("plan", shot(&state, &theme, &keymap)));
+    state.dialog = Some(what_if);
+    out.push(dark("what-if", shot(&state, &theme, &keymap)));
+    state.dialog = None;
 
     // An incident in progress: a 5xx storm in us-east-1 while ap-southeast-1's replica falls behind.
     model
