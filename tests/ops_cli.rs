@@ -61,6 +61,41 @@ fn json(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out.stdout)))
 }
 
+/// A drain whose traffic would overload a survivor says so in the plan, naming the survivor and its
+/// load; one that fits says nothing of the kind.
+#[test]
+fn a_drain_plan_warns_when_survivors_would_be_overloaded() {
+    let r = Run::new();
+    // 14:00 UTC: EU afternoon, us-east-1's users move onto busy survivors.
+    let out = r.run(&["act", "drain", "--region", "us-east-1"]);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("WARNING eu-west-1 would run at") && stdout.contains("of its capacity"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("opsdeck simulate --fail us-east-1"),
+        "{stdout}"
+    );
+    // 03:00 UTC is quiet everywhere: draining ap-southeast-1 fits.
+    let out = Command::new(env!("CARGO_BIN_EXE_opsdeck"))
+        .args([
+            "act",
+            "drain",
+            "--region",
+            "ap-southeast-1",
+            "--start",
+            "2026-11-22T03:00:00Z",
+        ])
+        .env("OPSDECK_STATE_DIR", r.dir.path())
+        .env_remove("AWS_ENDPOINT_URL")
+        .output()
+        .unwrap();
+    let stdout = text(&out.stdout);
+    assert!(out.status.success() && stdout.contains("NOTES"), "{stdout}");
+    assert!(!stdout.contains("WARNING"), "{stdout}");
+}
+
 #[test]
 fn a_plan_without_execute_exits_0_and_changes_nothing() {
     let r = Run::new();

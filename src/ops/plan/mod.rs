@@ -165,7 +165,7 @@ pub fn build(
         } => scale::plan(
             &mut plan, region, fleet, cluster, service, *desired, *bounds,
         )?,
-        Op::Drain { .. } => weight::plan(&mut plan, region, view, 0)?,
+        Op::Drain { .. } => weight::plan(&mut plan, region, view, fleet, 0)?,
         Op::Restore { weight: w, .. } => {
             let w = w.or(recorded_weight).ok_or_else(|| {
                 OpError::Input(format!(
@@ -182,7 +182,7 @@ pub fn build(
                 region: region.name.clone(),
                 weight: Some(w),
             };
-            weight::plan(&mut plan, region, view, w)?
+            weight::plan(&mut plan, region, view, fleet, w)?
         }
         Op::Promote { .. } => promote::plan(&mut plan, region, view, fleet)?,
     }

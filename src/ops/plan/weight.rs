@@ -1,7 +1,9 @@
 //! Planning a drain or a restore: one UPSERT of the region's weighted record.
 
 use super::{change, ApiCall, Plan, ROUTE53_REGION};
+use crate::fleet::Fleet;
 use crate::ops::view::{FleetView, RegionState};
+use crate::ops::whatif::{LoadModel, WeightedModel};
 use crate::ops::{Op, OpError};
 use serde_json::json;
 
@@ -9,6 +11,7 @@ pub(super) fn plan(
     plan: &mut Plan,
     region: &RegionState,
     view: &FleetView,
+    fleet: &Fleet,
     to: i64,
 ) -> Result<(), OpError> {
     let rec = region.record.as_ref().ok_or_else(|| {
@@ -115,6 +118,7 @@ pub(super) fn plan(
                 others.join(", ")
             }
         ));
+        overload_notes(plan, region, view, fleet);
     } else {
         plan.notes.push(format!(
             "{} takes a {to}/(sum of weights) share of the traffic again ({ttl})",
@@ -122,4 +126,34 @@ pub(super) fn plan(
         ));
     }
     Ok(())
+}
+
+/// Survivors that the drained traffic would push near or past their rated capacity: the plan says
+/// so before anyone types the region's name, and points at the what-if for the tasks to add.
+fn overload_notes(plan: &mut Plan, region: &RegionState, view: &FleetView, fleet: &Fleet) {
+    let after = WeightedModel::new(fleet).route_without(view, &region.name);
+    for (name, rps) in after {
+        let Some(r) = view
+            .region(&name)
+            .filter(|r| r.name != region.name && r.serving())
+        else {
+            continue;
+        };
+        let running: i64 = r.services.iter().map(|s| s.running).sum();
+        if running <= 0 {
+            continue;
+        }
+        let capacity = running as f64 * fleet.capacity.rps_per_task;
+        let load = rps / capacity;
+        if load >= crate::fleet::health::WARN_FRACTION {
+            plan.notes.push(format!(
+                "WARNING {name} would run at {:.0}% of its capacity ({:.0} req/s on {running} tasks, {:.0} rated): \
+                 scale it first (`opsdeck simulate --fail {}` gives the tasks to add)",
+                load * 100.0,
+                rps,
+                capacity,
+                region.name
+            ));
+        }
+    }
 }
