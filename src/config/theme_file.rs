@@ -26,25 +26,8 @@ pub(crate) const STYLE_KEYS: &[&str] = &[
     "selection",
     "sparkline",
 ];
-/// Every top-level key a theme file may set.
-pub(crate) const THEME_KEYS: &[&str] = &[
-    "text",
-    "muted",
-    "border",
-    "border_focus",
-    "title",
-    "header",
-    "accent",
-    "ok",
-    "warn",
-    "crit",
-    "unknown",
-    "stale",
-    "selection",
-    "sparkline",
-    "chart",
-    "symbols",
-];
+/// Top-level keys of a theme file besides the style keys.
+const OTHER_THEME_KEYS: &[&str] = &["chart", "symbols"];
 pub(crate) const SYMBOL_KEYS: &[&str] = &["ok", "warn", "crit", "unknown", "stale"];
 const MODIFIERS: &[(&str, Modifier)] = &[
     ("bold", Modifier::BOLD),
@@ -81,7 +64,7 @@ pub(crate) fn apply(theme: &mut Theme, doc: &Document) -> Result<Vec<String>, Co
         } else {
             let msg = format!(
                 "unknown theme key `{name}`{}",
-                hint(name, THEME_KEYS.iter().copied())
+                hint(name, STYLE_KEYS.iter().chain(OTHER_THEME_KEYS).copied())
             );
             return Err(doc.error(key.span().start, msg));
         }
