@@ -1,11 +1,11 @@
 //! Keymaps: sections per mode (`[overview] "j" = "next_region"`), merged over the defaults.
 
+pub use super::binding::{Binding, Conflict, Mode};
 use super::document::Document;
 use super::keymap_file;
 use super::{available_names, read_user_file, ConfigError};
 use crate::app::Action;
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use std::fmt;
+use crossterm::event::{KeyEvent, KeyModifiers};
 use std::path::Path;
 
 pub use super::keys::{key_label, parse_key};
@@ -16,73 +16,10 @@ const BUILTIN: &[(&str, &str)] = &[
     ("vim", include_str!("../../keymaps/vim.toml")),
 ];
 
-/// Where a binding applies. `Global` bindings apply in every mode unless the mode rebinds the key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Mode {
-    Global,
-    Overview,
-    Detail,
-    Events,
-    Help,
-}
-
-impl Mode {
-    pub const ALL: [Mode; 5] = [
-        Mode::Global,
-        Mode::Overview,
-        Mode::Detail,
-        Mode::Events,
-        Mode::Help,
-    ];
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Global => "global",
-            Mode::Overview => "overview",
-            Mode::Detail => "detail",
-            Mode::Events => "events",
-            Mode::Help => "help",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Binding {
-    pub mode: Mode,
-    pub code: KeyCode,
-    pub modifiers: KeyModifiers,
-    pub action: Action,
-}
-
 #[derive(Debug, Clone, PartialEq)]
 pub struct Keymap {
     pub name: String,
     pub bindings: Vec<Binding>,
-}
-
-/// One key bound to two actions in one mode of one file; the later binding wins.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Conflict {
-    pub mode: Mode,
-    pub key: String,
-    /// Action names, the earlier first.
-    pub actions: Vec<String>,
-    pub file: String,
-    /// Line of the later binding.
-    pub line: usize,
-}
-
-impl fmt::Display for Conflict {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}: `{}` in [{}] bound to both {}",
-            self.file,
-            self.line,
-            self.key,
-            self.mode.as_str(),
-            self.actions.join(" and ")
-        )
-    }
 }
 
 impl Keymap {

@@ -1,7 +1,7 @@
 //! Reading a keymap file: one table per mode, `"key" = "action_name"`.
 
+use super::binding::{Binding, Conflict, Mode};
 use super::document::{Document, Node};
-use super::keymap::{Binding, Conflict, Mode};
 use super::keys::{key_label, parse_key};
 use super::{hint, ConfigError};
 use crate::app::Action;

@@ -1,6 +1,7 @@
 //! Themes and keymaps: embedded defaults (`themes/*.toml`, `keymaps/*.toml` via `include_str!`),
 //! user files in the config dir merged over them; errors name file, line and column.
 
+mod binding;
 mod document;
 pub mod keymap;
 mod keymap_file;

@@ -2,7 +2,7 @@
 //! told by colour alone.
 
 use super::document::Document;
-use super::theme_file::{self, STYLE_KEYS, SYMBOL_KEYS};
+use super::theme_file::{self, Setting, STYLE_KEYS, SYMBOL_KEYS};
 use super::{available_names, read_user_file, ConfigError};
 use crate::fleet::Status;
 use ratatui::style::{Color, Modifier, Style};
@@ -96,7 +96,53 @@ impl Theme {
 
     /// Sets every key the theme file `text` names (shown as `path` in errors) on this theme.
     pub fn merge_file(&mut self, path: &str, text: &str) -> Result<(), ConfigError> {
-        theme_file::apply(self, &Document::parse(path, text)?).map(|_| ())
+        self.apply(&theme_file::read(&Document::parse(path, text)?)?);
+        Ok(())
+    }
+
+    fn apply(&mut self, settings: &[Setting]) {
+        for s in settings {
+            match s {
+                Setting::Style(key, style) => {
+                    if let Some(slot) = self.style_slot(key) {
+                        *slot = *style;
+                    }
+                }
+                Setting::Chart(chart) => self.chart = chart.clone(),
+                Setting::Symbol(key, symbol) => {
+                    let slot = match *key {
+                        "ok" => &mut self.symbols.ok,
+                        "warn" => &mut self.symbols.warn,
+                        "crit" => &mut self.symbols.crit,
+                        "unknown" => &mut self.symbols.unknown,
+                        "stale" => &mut self.symbols.stale,
+                        _ => continue,
+                    };
+                    *slot = symbol.clone();
+                }
+            }
+        }
+    }
+
+    /// The style a key of [`STYLE_KEYS`] sets.
+    fn style_slot(&mut self, key: &str) -> Option<&mut Style> {
+        Some(match key {
+            "text" => &mut self.text,
+            "muted" => &mut self.muted,
+            "border" => &mut self.border,
+            "border_focus" => &mut self.border_focus,
+            "title" => &mut self.title,
+            "header" => &mut self.header,
+            "accent" => &mut self.accent,
+            "ok" => &mut self.ok,
+            "warn" => &mut self.warn,
+            "crit" => &mut self.crit,
+            "unknown" => &mut self.unknown,
+            "stale" => &mut self.stale,
+            "selection" => &mut self.selection,
+            "sparkline" => &mut self.sparkline,
+            _ => return None,
+        })
     }
 
     /// A built-in theme, which must set every key.
@@ -107,7 +153,9 @@ impl Theme {
             let mut theme = Theme::fallback();
             theme.name = name.to_string();
             let doc = Document::parse(&path, text)?;
-            let set = theme_file::apply(&mut theme, &doc)?;
+            let settings = theme_file::read(&doc)?;
+            theme.apply(&settings);
+            let set: Vec<String> = settings.iter().map(Setting::key).collect();
             let symbols = SYMBOL_KEYS.iter().map(|k| format!("symbols.{k}"));
             let wanted = STYLE_KEYS
                 .iter()

@@ -3,7 +3,6 @@
 //! `[symbols]` table.
 
 use super::document::{Document, Node};
-use super::theme::Theme;
 use super::{hint, ConfigError};
 use ratatui::style::{Color, Modifier, Style};
 use std::str::FromStr;
@@ -41,26 +40,48 @@ const MODIFIERS: &[(&str, Modifier)] = &[
     ("crossed_out", Modifier::CROSSED_OUT),
 ];
 
-/// Sets every key the document names on `theme`; returns the keys it set (symbols as
-/// `symbols.ok`, …), so built-in themes can be checked for completeness.
-pub(crate) fn apply(theme: &mut Theme, doc: &Document) -> Result<Vec<String>, ConfigError> {
+/// One key a theme file sets, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Setting {
+    /// One of [`STYLE_KEYS`].
+    Style(&'static str, Style),
+    Chart(Vec<Style>),
+    /// One of [`SYMBOL_KEYS`].
+    Symbol(&'static str, String),
+}
+
+impl Setting {
+    /// The key it sets (`symbols.ok` for a symbol), to check built-in themes for completeness.
+    pub(crate) fn key(&self) -> String {
+        match self {
+            Setting::Style(k, _) => k.to_string(),
+            Setting::Chart(_) => "chart".into(),
+            Setting::Symbol(k, _) => format!("symbols.{k}"),
+        }
+    }
+}
+
+/// Every key the document sets, in file order; an unknown key or a bad value is an error that
+/// names its file, line and column.
+pub(crate) fn read(doc: &Document) -> Result<Vec<Setting>, ConfigError> {
     let mut set = Vec::new();
     for (key, value) in &doc.root {
         let name = key.get_ref().as_str();
-        if let Some(slot) = style_slot(theme, name) {
-            *slot = style(doc, name, value)?;
+        if let Some(k) = STYLE_KEYS.iter().find(|k| **k == name) {
+            set.push(Setting::Style(k, style(doc, name, value)?));
         } else if name == "chart" {
             let Node::Array(items) = value.get_ref() else {
                 let found = value.get_ref().kind();
                 let msg = format!("expected an array of colours for key `chart`, found {found}");
                 return Err(doc.error(value.span().start, msg));
             };
-            theme.chart = items
+            let chart = items
                 .iter()
                 .map(|i| style(doc, "chart", i))
                 .collect::<Result<_, _>>()?;
+            set.push(Setting::Chart(chart));
         } else if name == "symbols" {
-            symbols(theme, doc, value, &mut set)?;
+            symbols(doc, value, &mut set)?;
         } else {
             let msg = format!(
                 "unknown theme key `{name}`{}",
@@ -68,29 +89,8 @@ pub(crate) fn apply(theme: &mut Theme, doc: &Document) -> Result<Vec<String>, Co
             );
             return Err(doc.error(key.span().start, msg));
         }
-        set.push(name.to_string());
     }
     Ok(set)
-}
-
-fn style_slot<'t>(theme: &'t mut Theme, key: &str) -> Option<&'t mut Style> {
-    Some(match key {
-        "text" => &mut theme.text,
-        "muted" => &mut theme.muted,
-        "border" => &mut theme.border,
-        "border_focus" => &mut theme.border_focus,
-        "title" => &mut theme.title,
-        "header" => &mut theme.header,
-        "accent" => &mut theme.accent,
-        "ok" => &mut theme.ok,
-        "warn" => &mut theme.warn,
-        "crit" => &mut theme.crit,
-        "unknown" => &mut theme.unknown,
-        "stale" => &mut theme.stale,
-        "selection" => &mut theme.selection,
-        "sparkline" => &mut theme.sparkline,
-        _ => return None,
-    })
 }
 
 fn style(doc: &Document, key: &str, value: &Spanned<Node>) -> Result<Style, ConfigError> {
@@ -166,10 +166,9 @@ fn modifiers(doc: &Document, key: &str, value: &Spanned<Node>) -> Result<Modifie
 }
 
 fn symbols(
-    theme: &mut Theme,
     doc: &Document,
     value: &Spanned<Node>,
-    set: &mut Vec<String>,
+    set: &mut Vec<Setting>,
 ) -> Result<(), ConfigError> {
     let Node::Table(entries) = value.get_ref() else {
         let msg = format!(
@@ -180,22 +179,15 @@ fn symbols(
     };
     for (key, v) in entries {
         let name = key.get_ref().as_str();
-        let slot = match name {
-            "ok" => &mut theme.symbols.ok,
-            "warn" => &mut theme.symbols.warn,
-            "crit" => &mut theme.symbols.crit,
-            "unknown" => &mut theme.symbols.unknown,
-            "stale" => &mut theme.symbols.stale,
-            _ => {
-                let msg = format!(
-                    "unknown symbol `{name}`{}",
-                    hint(name, SYMBOL_KEYS.iter().copied())
-                );
-                return Err(doc.error(key.span().start, msg));
-            }
+        let Some(slot) = SYMBOL_KEYS.iter().find(|k| **k == name) else {
+            let msg = format!(
+                "unknown symbol `{name}`{}",
+                hint(name, SYMBOL_KEYS.iter().copied())
+            );
+            return Err(doc.error(key.span().start, msg));
         };
         match v.get_ref() {
-            Node::Str(s) if !s.trim().is_empty() => *slot = s.clone(),
+            Node::Str(s) if !s.trim().is_empty() => set.push(Setting::Symbol(slot, s.clone())),
             other => {
                 let found = if matches!(other, Node::Str(_)) {
                     "an empty string"
@@ -206,7 +198,6 @@ fn symbols(
                 return Err(doc.error(v.span().start, msg));
             }
         }
-        set.push(format!("symbols.{name}"));
     }
     Ok(())
 }
@@ -216,27 +207,26 @@ mod tests {
     use super::*;
 
     fn error(text: &str) -> String {
-        let mut theme = Theme::fallback();
-        apply(&mut theme, &Document::parse("t.toml", text).unwrap())
+        read(&Document::parse("t.toml", text).unwrap())
             .unwrap_err()
             .to_string()
     }
 
     #[test]
     fn a_colour_string_sets_only_the_foreground() {
-        let mut theme = Theme::fallback();
         let doc = Document::parse(
             "t.toml",
             "crit = \"#ff0000\"\nchart = [\"red\", { bg = \"blue\" }]\n",
         )
         .unwrap();
-        assert_eq!(apply(&mut theme, &doc).unwrap(), ["crit", "chart"]);
-        assert_eq!(theme.crit, Style::default().fg(Color::Rgb(255, 0, 0)));
         assert_eq!(
-            theme.chart,
+            read(&doc).unwrap(),
             [
-                Style::default().fg(Color::Red),
-                Style::default().bg(Color::Blue)
+                Setting::Style("crit", Style::default().fg(Color::Rgb(255, 0, 0))),
+                Setting::Chart(vec![
+                    Style::default().fg(Color::Red),
+                    Style::default().bg(Color::Blue)
+                ]),
             ]
         );
     }
