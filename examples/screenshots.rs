@@ -8,7 +8,7 @@ use std::path::Path;
 fn main() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("screenshots");
     std::fs::create_dir_all(&dir).unwrap();
-    for shot in opsdeck::ui::gallery::gallery() {
+    for shot in opsdeck::gallery::gallery() {
         let (name, buf) = (&shot.name, &shot.buffer);
         std::fs::write(
             dir.join(format!("{name}.svg")),

@@ -1,6 +1,7 @@
 //! The interactive console: terminal input, source events and timers feed `app::update`; the
 //! frame is redrawn only when something changed, at most every 50 ms.
 
+use crate::app::look::{LookKind, LookReport};
 use crate::app::{self, Action, Effect, State};
 use crate::cli::GlobalArgs;
 use crate::config::{Keymap, Theme};
@@ -15,6 +16,8 @@ use std::time::Duration;
 use tokio::signal::unix::{signal, SignalKind};
 
 pub use crate::ui::footer::mode;
+
+pub mod runner;
 
 pub async fn run(g: &GlobalArgs) -> Result<(), CliError> {
     let (fleet, is_sim) = setup::load_fleet(g)?;
@@ -36,9 +39,7 @@ pub async fn run(g: &GlobalArgs) -> Result<(), CliError> {
         );
         (
             handle,
-            crate::ops::runner::OpsRunner::new(Some(crate::ops::sim::console_operator(
-                &fleet, model, g,
-            ))),
+            runner::OpsRunner::new(Some(crate::ops::sim::console_operator(&fleet, model, g))),
         )
     } else {
         eprintln!("opsdeck: connecting to AWS for fleet `{}`…", fleet.name);
@@ -55,9 +56,7 @@ pub async fn run(g: &GlobalArgs) -> Result<(), CliError> {
         };
         (
             handle,
-            crate::ops::runner::OpsRunner::new(Some(
-                crate::ops::aws::console_operator(&fleet, g).await,
-            )),
+            runner::OpsRunner::new(Some(crate::ops::aws::console_operator(&fleet, g).await)),
         )
     };
     let start = if is_sim { start } else { chrono::Utc::now() };
@@ -156,7 +155,7 @@ async fn event_loop(
     state: &mut State,
     mut handle: SourceHandle,
     look: Look,
-    mut ops: crate::ops::runner::OpsRunner,
+    mut ops: runner::OpsRunner,
 ) -> Result<(), CliError> {
     let Look {
         user_dir,
@@ -174,6 +173,7 @@ async fn event_loop(
     let mut term = signal(SignalKind::terminate()).map_err(runtime)?;
     let mut hangup = signal(SignalKind::hangup()).map_err(runtime)?;
     let mut source_open = true;
+    let mut hits = crate::ui::HitMap::default();
     loop {
         let mut effects = Vec::new();
         tokio::select! {
@@ -191,7 +191,9 @@ async fn event_loop(
                 }
                 Some(Ok(Event::Resize(w, h))) => effects = app::update(state, Action::Resize(w, h)),
                 Some(Ok(Event::Mouse(m))) if m.kind == MouseEventKind::Down(MouseButton::Left) => {
-                    effects = app::update(state, Action::Click { column: m.column, row: m.row });
+                    if let Some(i) = hits.region_at(m.column, m.row) {
+                        effects = app::update(state, Action::ClickRegion(i));
+                    }
                 }
                 Some(Ok(_)) => {}
                 Some(Err(e)) => return Err(runtime(e)),
@@ -217,86 +219,60 @@ async fn event_loop(
             _ = tick.tick() => effects = app::update(state, Action::Tick),
             _ = frame.tick() => {
                 if state.dirty {
-                    guard.terminal.draw(|f| crate::ui::draw(f, state, &theme, &keymap)).map_err(runtime)?;
+                    guard
+                        .terminal
+                        .draw(|f| hits = crate::ui::draw(f, state, &theme, &keymap))
+                        .map_err(runtime)?;
                     state.dirty = false;
                 }
             }
             _ = term.recv() => break,
             _ = hangup.recv() => break,
         }
-        for effect in effects {
+        let mut effects = std::collections::VecDeque::from(effects);
+        while let Some(effect) = effects.pop_front() {
             match effect {
                 Effect::Quit => state.quit = true,
                 Effect::Source(cmd) => {
                     let _ = handle.commands.send(cmd);
                 }
                 Effect::Op(op) => ops.handle(op),
+                Effect::LoadTheme(name) => match Theme::load(&name, user_dir.as_deref()) {
+                    Ok(t) => theme = t,
+                    Err(e) => {
+                        let report = look_failed(LookKind::Theme, name, &theme.name, e);
+                        effects.extend(app::update(state, report));
+                    }
+                },
+                Effect::LoadKeymap(name) => match Keymap::load(&name, user_dir.as_deref()) {
+                    Ok((k, conflicts)) => {
+                        keymap = k;
+                        if !conflicts.is_empty() {
+                            let conflicts = conflicts.iter().map(|c| c.to_string()).collect();
+                            let report = Action::Look(LookReport::KeymapConflicts(conflicts));
+                            effects.extend(app::update(state, report));
+                        }
+                    }
+                    Err(e) => {
+                        let report = look_failed(LookKind::Keymap, name, &keymap.name, e);
+                        effects.extend(app::update(state, report));
+                    }
+                },
             }
         }
         if state.quit {
             break;
         }
-        switch_look(state, &mut theme, &mut keymap, user_dir.as_deref());
     }
     let _ = handle.commands.send(SourceCommand::Shutdown);
     Ok(())
 }
 
-/// Load the theme or keymap the state now names, when it changed; a broken file is reported and skipped.
-fn switch_look(
-    state: &mut State,
-    theme: &mut Theme,
-    keymap: &mut Keymap,
-    user_dir: Option<&std::path::Path>,
-) {
-    let want = state.theme_name().to_string();
-    if want != theme.name {
-        match Theme::load(&want, user_dir) {
-            Ok(t) => *theme = t,
-            Err(e) => {
-                state.flash = Some(format!("theme {want}: {e}"));
-                state.log(
-                    state.now,
-                    None,
-                    Status::Warn,
-                    format!("theme {want} not loaded: {e}"),
-                );
-                state.theme = state
-                    .theme_names
-                    .iter()
-                    .position(|n| *n == theme.name)
-                    .unwrap_or(0);
-            }
-        }
-    }
-    let want = state.keymap_name().to_string();
-    if want != keymap.name {
-        match Keymap::load(&want, user_dir) {
-            Ok((k, conflicts)) => {
-                *keymap = k;
-                for c in conflicts {
-                    state.log(
-                        state.now,
-                        None,
-                        Status::Warn,
-                        format!("keymap conflict: {c}"),
-                    );
-                }
-            }
-            Err(e) => {
-                state.flash = Some(format!("keymap {want}: {e}"));
-                state.log(
-                    state.now,
-                    None,
-                    Status::Warn,
-                    format!("keymap {want} not loaded: {e}"),
-                );
-                state.keymap = state
-                    .keymap_names
-                    .iter()
-                    .position(|n| *n == keymap.name)
-                    .unwrap_or(0);
-            }
-        }
-    }
+fn look_failed(kind: LookKind, wanted: String, kept: &str, e: impl ToString) -> Action {
+    Action::Look(LookReport::Failed {
+        kind,
+        wanted,
+        kept: kept.to_string(),
+        error: e.to_string(),
+    })
 }

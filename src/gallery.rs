@@ -47,7 +47,9 @@ fn run(state: &mut State, model: &mut SimFleet, minutes: u32) {
 fn shot(state: &State, theme: &Theme, keymap: &Keymap) -> Buffer {
     let mut terminal = Terminal::new(TestBackend::new(WIDTH, HEIGHT)).expect("test backend");
     terminal
-        .draw(|f| super::draw(f, state, theme, keymap))
+        .draw(|f| {
+            crate::ui::draw(f, state, theme, keymap);
+        })
         .expect("draw");
     terminal.backend().buffer().clone()
 }

@@ -6,6 +6,7 @@ pub mod commands;
 pub mod config;
 pub mod console;
 pub mod fleet;
+pub mod gallery;
 pub mod logging;
 pub mod ops;
 pub mod setup;

@@ -327,30 +327,79 @@ fn broken_replication_and_dead_tasks_are_crit() {
     );
 }
 
+/// The hit map of the frame `ui::draw` renders for the state, as the console keeps it.
+fn drawn_hits(s: &State, width: u16, height: u16) -> opsdeck::ui::HitMap {
+    let mut term =
+        ratatui::Terminal::new(ratatui::backend::TestBackend::new(width, height)).unwrap();
+    let theme = opsdeck::config::Theme::fallback();
+    let (keymap, _) = opsdeck::config::Keymap::load("default", None).unwrap();
+    let mut hits = Default::default();
+    term.draw(|f| hits = opsdeck::ui::draw(f, s, &theme, &keymap))
+        .unwrap();
+    hits
+}
+
 #[test]
 fn click_focuses_a_region_and_a_second_click_opens_it() {
     let mut s = state();
     update(&mut s, Action::Resize(160, 48));
-    let rects =
-        opsdeck::ui::layout::overview_region_rects(ratatui::layout::Rect::new(0, 0, 160, 48), 3);
-    let r = rects[2];
-    update(
-        &mut s,
-        Action::Click {
-            column: r.x + 2,
-            row: r.y + 2,
-        },
-    );
+    let hits = drawn_hits(&s, 160, 48);
+    assert_eq!(hits.regions.len(), 3, "one pane per region");
+    let r = hits.regions[2];
+    // The pane's own cells map to it, the status line above the panes to nothing.
+    assert_eq!(hits.region_at(r.x + 2, r.y + 2), Some(2));
+    assert_eq!(hits.region_at(r.x + 2, 0), None);
+    let click = Action::ClickRegion(hits.region_at(r.x + 2, r.y + 2).unwrap());
+    update(&mut s, click.clone());
     assert_eq!(s.focus, 2);
     assert_eq!(s.view, View::Overview);
+    update(&mut s, click);
+    assert_eq!(s.view, View::Detail);
+    // Nothing is clickable when the overview is not on screen.
+    assert!(drawn_hits(&s, 160, 48).regions.is_empty());
+    update(&mut s, Action::Back);
+    update(&mut s, Action::Help);
+    assert!(drawn_hits(&s, 160, 48).regions.is_empty());
+}
+
+#[test]
+fn switching_the_theme_or_keymap_is_an_effect_and_a_failure_goes_back() {
+    use opsdeck::app::look::{LookKind, LookReport};
+    let mut s = state();
+    s.theme_names = vec!["default".into(), "light".into(), "broken".into()];
+    s.keymap_names = vec!["default".into(), "vim".into()];
+    assert_eq!(
+        update(&mut s, Action::NextTheme),
+        vec![Effect::LoadTheme("light".into())]
+    );
+    assert_eq!(s.theme_name(), "light");
+    assert_eq!(
+        update(&mut s, Action::NextTheme),
+        vec![Effect::LoadTheme("broken".into())]
+    );
+    // The loop could not load it: back to the theme still in use, said in the flash and the log.
     update(
         &mut s,
-        Action::Click {
-            column: r.x + 2,
-            row: r.y + 2,
-        },
+        Action::Look(LookReport::Failed {
+            kind: LookKind::Theme,
+            wanted: "broken".into(),
+            kept: "light".into(),
+            error: "themes/broken.toml:3:1: expected a table".into(),
+        }),
     );
-    assert_eq!(s.view, View::Detail);
+    assert_eq!(s.theme_name(), "light");
+    assert!(s.flash.as_deref().unwrap().contains("broken.toml:3:1"));
+    assert!(s.events[0].text.contains("theme broken not loaded"));
+    assert_eq!(
+        update(&mut s, Action::NextKeymap),
+        vec![Effect::LoadKeymap("vim".into())]
+    );
+    update(
+        &mut s,
+        Action::Look(LookReport::KeymapConflicts(vec!["j bound twice".into()])),
+    );
+    assert_eq!(s.keymap_name(), "vim");
+    assert_eq!(s.events[0].text, "keymap conflict: j bound twice");
 }
 
 #[test]

@@ -125,8 +125,10 @@ impl Console {
     fn screen(&self) -> String {
         let mut term = Terminal::new(TestBackend::new(110, 40)).unwrap();
         let (keymap, _) = Keymap::load("default", None).unwrap();
-        term.draw(|f| opsdeck::ui::draw(f, &self.state, &Theme::fallback(), &keymap))
-            .unwrap();
+        term.draw(|f| {
+            opsdeck::ui::draw(f, &self.state, &Theme::fallback(), &keymap);
+        })
+        .unwrap();
         buffer_to_text(term.backend().buffer())
     }
 
@@ -134,8 +136,10 @@ impl Console {
     fn style_of(&self, needle: &str) -> ratatui::style::Style {
         let mut term = Terminal::new(TestBackend::new(110, 40)).unwrap();
         let (keymap, _) = Keymap::load("default", None).unwrap();
-        term.draw(|f| opsdeck::ui::draw(f, &self.state, &Theme::fallback(), &keymap))
-            .unwrap();
+        term.draw(|f| {
+            opsdeck::ui::draw(f, &self.state, &Theme::fallback(), &keymap);
+        })
+        .unwrap();
         let buf = term.backend().buffer();
         for y in 0..buf.area.height {
             let row: String = (0..buf.area.width)
@@ -341,10 +345,10 @@ async fn undo_from_the_console_restores_the_drained_weight() {
         _dir,
     } = Console::new(None);
     operator.fleet.guards.cooldown_s = 0;
-    let mut runner = opsdeck::ops::runner::OpsRunner::new(Some(operator));
+    let mut runner = opsdeck::console::runner::OpsRunner::new(Some(operator));
     async fn drive(
         state: &mut State,
-        runner: &mut opsdeck::ops::runner::OpsRunner,
+        runner: &mut opsdeck::console::runner::OpsRunner,
         effects: Vec<Effect>,
     ) {
         for e in effects {

@@ -4,7 +4,7 @@
 #[test]
 fn committed_screenshots_match_the_render_code() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("screenshots");
-    for shot in opsdeck::ui::gallery::gallery() {
+    for shot in opsdeck::gallery::gallery() {
         let (name, buf) = (&shot.name, &shot.buffer);
         let text = opsdeck::ui::export::buffer_to_text(buf);
         let svg = opsdeck::ui::export::buffer_to_svg(buf, shot.background);

@@ -19,8 +19,10 @@ use ratatui::Terminal;
 fn render(state: &State, w: u16, h: u16) -> Buffer {
     let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
     let keymap = common::keymap();
-    term.draw(|f| opsdeck::ui::draw(f, state, &Theme::fallback(), &keymap))
-        .unwrap();
+    term.draw(|f| {
+        opsdeck::ui::draw(f, state, &Theme::fallback(), &keymap);
+    })
+    .unwrap();
     term.backend().buffer().clone()
 }
 

@@ -60,11 +60,12 @@ pub enum Action {
     Tick,
     #[serde(skip)]
     Resize(u16, u16),
+    /// A click on the n-th region pane of the overview (the console hit-tests the drawn frame).
     #[serde(skip)]
-    Click {
-        column: u16,
-        row: u16,
-    },
+    ClickRegion(usize),
+    /// The loop loaded (or failed to load) the theme or keymap an update asked for.
+    #[serde(skip)]
+    Look(LookReport),
     #[serde(skip)]
     Source(SourceEvent),
     /// A key typed while an operation dialog is open.
@@ -139,7 +140,8 @@ impl Action {
             Action::Undo => "op: undo the last reversible operation",
             Action::Tick
             | Action::Resize(..)
-            | Action::Click { .. }
+            | Action::ClickRegion(_)
+            | Action::Look(_)
             | Action::Source(_)
             | Action::DialogKey(_)
             | Action::OpReport(_) => "",
@@ -163,4 +165,34 @@ impl Action {
         }
         out
     }
+}
+
+/// Which look a switch is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LookKind {
+    Theme,
+    Keymap,
+}
+
+impl LookKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            LookKind::Theme => "theme",
+            LookKind::Keymap => "keymap",
+        }
+    }
+}
+
+/// What the loop reports after loading a look.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LookReport {
+    /// The keymap loaded; these bindings conflict (the later one wins).
+    KeymapConflicts(Vec<String>),
+    /// `wanted` could not be loaded: `kept` stays in use.
+    Failed {
+        kind: LookKind,
+        wanted: String,
+        kept: String,
+        error: String,
+    },
 }

@@ -3,6 +3,7 @@
 pub mod action;
 pub mod alerts;
 pub mod dialog;
+pub mod look;
 pub mod snapshot;
 pub mod state;
 pub mod update;

@@ -1,5 +1,6 @@
 //! `update(&mut State, Action) -> Vec<Effect>`: pure, so every transition is testable.
 
+use super::look::{self, LookKind};
 use super::{Action, State, View};
 use crate::fleet::Status;
 use crate::source::{Scenario, SourceCommand, SourceEvent};
@@ -11,6 +12,10 @@ pub enum Effect {
     Quit,
     /// Plan, run or inspect a guarded operation (see `app::dialog`).
     Op(super::dialog::OpEffect),
+    /// Load this theme and draw with it (a failure comes back as `Action::Look`).
+    LoadTheme(String),
+    /// Load this keymap and read keys with it (conflicts and failures come back as `Action::Look`).
+    LoadKeymap(String),
 }
 
 pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
@@ -48,14 +53,9 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         }
         Action::NextWindow => state.window = state.window.next(),
         Action::PrevWindow => state.window = state.window.prev(),
-        Action::NextTheme => {
-            state.theme = (state.theme + 1) % state.theme_names.len().max(1);
-            state.flash = Some(format!("theme: {}", state.theme_name()));
-        }
-        Action::NextKeymap => {
-            state.keymap = (state.keymap + 1) % state.keymap_names.len().max(1);
-            state.flash = Some(format!("keymap: {}", state.keymap_name()));
-        }
+        Action::NextTheme => effects.push(Effect::LoadTheme(look::next(state, LookKind::Theme))),
+        Action::NextKeymap => effects.push(Effect::LoadKeymap(look::next(state, LookKind::Keymap))),
+        Action::Look(report) => look::report(state, report),
         Action::Refresh => {
             state.flash = Some("refreshing…".into());
             effects.push(Effect::Source(SourceCommand::Refresh));
@@ -95,19 +95,13 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             return effects;
         }
         Action::Resize(w, h) => state.size = (w, h),
-        Action::Click { column, row } => {
-            if state.view == View::Overview && !state.help {
-                let area = ratatui::layout::Rect::new(0, 0, state.size.0, state.size.1);
-                let rects = crate::ui::layout::overview_region_rects(area, state.regions.len());
-                if let Some(i) = rects
-                    .iter()
-                    .position(|r| r.contains(ratatui::layout::Position { x: column, y: row }))
-                {
-                    if state.focus == i {
-                        state.view = View::Detail;
-                    }
-                    state.focus = i;
+        Action::ClickRegion(i) => {
+            // The console found the pane under the pointer in the frame it drew last.
+            if state.view == View::Overview && !state.help && i < state.regions.len() {
+                if state.focus == i {
+                    state.view = View::Detail;
                 }
+                state.focus = i;
             }
         }
         Action::Source(ev) => apply_source_event(state, ev),

@@ -1,10 +1,10 @@
 //! The console's side of operations: each effect runs in its own task and reports back to the
 //! loop as an `Action::OpReport`, so the UI never waits on AWS.
 
-use super::audit;
-use super::pipeline::Operator;
 use crate::app::dialog::{OpEffect, OpReport};
 use crate::app::Action;
+use crate::ops::audit;
+use crate::ops::pipeline::Operator;
 use std::sync::Arc;
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 

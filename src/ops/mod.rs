@@ -15,7 +15,6 @@ mod aws_read;
 pub mod guards;
 pub mod pipeline;
 pub mod plan;
-pub mod runner;
 pub mod sim;
 pub mod target;
 pub mod text;

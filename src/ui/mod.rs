@@ -9,7 +9,6 @@ pub mod events;
 pub mod export;
 pub mod footer;
 pub mod format;
-pub mod gallery;
 pub mod help;
 pub mod layout;
 pub mod metrics;
@@ -22,11 +21,28 @@ use crate::config::{Keymap, Theme};
 use ratatui::layout::Rect;
 use ratatui::Frame;
 
-/// Draw the whole console.
-pub fn draw(frame: &mut Frame, state: &State, theme: &Theme, keymap: &Keymap) {
+/// Where the clickable things are on the frame just drawn. The console maps a mouse click to an
+/// action with it, so hit-testing uses exactly the geometry that was rendered.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HitMap {
+    /// The overview's region panes, in fleet order (empty when the overview is covered).
+    pub regions: Vec<Rect>,
+}
+
+impl HitMap {
+    /// The region pane at a terminal cell, if any.
+    pub fn region_at(&self, column: u16, row: u16) -> Option<usize> {
+        let at = ratatui::layout::Position { x: column, y: row };
+        self.regions.iter().position(|r| r.contains(at))
+    }
+}
+
+/// Draw the whole console; returns where its clickable parts are.
+pub fn draw(frame: &mut Frame, state: &State, theme: &Theme, keymap: &Keymap) -> HitMap {
     let area = frame.area();
+    let mut hits = HitMap::default();
     if area.width == 0 || area.height == 0 {
-        return;
+        return hits;
     }
     let buf = frame.buffer_mut();
     buf.set_style(area, theme.text);
@@ -58,4 +74,8 @@ pub fn draw(frame: &mut Frame, state: &State, theme: &Theme, keymap: &Keymap) {
     }
     audit_view::render(body, buf, state, theme);
     dialogs::render(body, buf, state, theme);
+    if state.view == View::Overview && !state.help {
+        hits.regions = layout::overview_region_rects(area, state.regions.len());
+    }
+    hits
 }
