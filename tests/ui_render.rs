@@ -494,3 +494,54 @@ fn text_export_keeps_wide_symbols_in_place() {
     buf.set_string(0, 1, "x ", Style::default());
     assert_eq!(buffer_to_text(&buf), "⌛ab\nx\n");
 }
+
+/// One rule for an ECS service's level (`fleet::health::ecs_level`): region health, the overview
+/// pane and the detail view agree — a scale-out in progress (tasks starting) is ok everywhere,
+/// running short with nothing starting is warn everywhere.
+#[test]
+fn an_ecs_service_has_the_same_level_in_health_and_every_pane() {
+    use opsdeck::fleet::health::Family;
+    use opsdeck::fleet::{EcsCounts, Reading, Status};
+    let theme = Theme::fallback();
+    for (running, pending, want, style) in [
+        (3, 2, Status::Ok, theme.ok),
+        (3, 0, Status::Warn, theme.warn),
+    ] {
+        let mut s = common::healthy_state();
+        let spec = s.fleet.regions[0].ecs[0].clone();
+        let (at, region) = (s.now, s.fleet.regions[0].name.clone());
+        update(
+            &mut s,
+            Action::Source(SourceEvent::Reading {
+                region,
+                at,
+                reading: Reading::Ecs(vec![EcsCounts {
+                    cluster: spec.cluster.clone(),
+                    service: spec.service.clone(),
+                    desired: 5,
+                    running,
+                    pending,
+                }]),
+            }),
+        );
+        let r = &s.regions[0];
+        let ecs_breach = r.breaches.iter().find(|b| b.family == Family::Ecs);
+        assert_eq!(ecs_breach.map(|b| b.status).unwrap_or(Status::Ok), want);
+        assert_eq!(
+            r.status, want,
+            "region health, {running} running + {pending} starting"
+        );
+        let buf = render(&s, 160, 48);
+        let value = cell(&buf, "3/5", pane(&s, 160, 48, 0));
+        assert_eq!(
+            value.fg,
+            style.fg.unwrap(),
+            "overview pane, {pending} starting"
+        );
+        s.view = View::Detail;
+        let buf = render(&s, 160, 48);
+        let line = format!("{}/{} 3/5", spec.cluster, spec.service);
+        let c = cell(&buf, &line, layout::body_area(full(160, 48)));
+        assert_eq!(c.fg, style.fg.unwrap(), "detail view, {pending} starting");
+    }
+}

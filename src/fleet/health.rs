@@ -92,6 +92,20 @@ pub fn level_below(value: f64, min: f64) -> Status {
     }
 }
 
+/// An ECS service's level, the one rule for health, the region panes and the detail view: crit
+/// with nothing running while tasks are wanted; warn when running short with nothing starting, or
+/// when even the starting tasks would not make up the desired count. Tasks starting (pending)
+/// while scaling out are normal: ok.
+pub fn ecs_level(s: &EcsCounts) -> Status {
+    if s.desired > 0 && s.running == 0 {
+        Status::Crit
+    } else if s.running + s.pending < s.desired || (s.running < s.desired && s.pending == 0) {
+        Status::Warn
+    } else {
+        Status::Ok
+    }
+}
+
 /// Everything a region's status is judged on.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct HealthInput<'a> {
@@ -164,19 +178,9 @@ pub fn evaluate(fleet: &Fleet, input: HealthInput<'_>) -> (Status, Vec<Breach>) 
     }
     if let Some(services) = input.ecs {
         for s in services {
-            // Tasks starting (pending) while scaling out are normal; running short with nothing
-            // starting means tasks are failing.
-            let status = if s.desired > 0 && s.running == 0 {
-                Status::Crit
-            } else if s.running + s.pending < s.desired || (s.running < s.desired && s.pending == 0)
-            {
-                Status::Warn
-            } else {
-                Status::Ok
-            };
             push(
                 Family::Ecs,
-                status,
+                ecs_level(s),
                 format!("{}: {}/{} tasks running", s.service, s.running, s.desired),
             );
         }

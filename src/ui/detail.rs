@@ -272,13 +272,7 @@ pub fn side_lines(
         None => wrapped(&mut out, NO_DATA.into(), theme.muted),
         Some(services) => {
             for s in services {
-                let level = if s.desired > 0 && s.running == 0 {
-                    Status::Crit
-                } else if s.running < s.desired {
-                    Status::Warn
-                } else {
-                    Status::Ok
-                };
+                let level = crate::fleet::health::ecs_level(s);
                 let text = format!(
                     "{}/{} {}/{} ({} pending)",
                     s.cluster, s.service, s.running, s.desired, s.pending

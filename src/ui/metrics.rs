@@ -203,13 +203,7 @@ fn ecs_rows<'a>(r: &'a RegionView) -> Vec<MetricRow<'a>> {
     services
         .iter()
         .map(|s| {
-            let level = if s.desired > 0 && s.running == 0 {
-                Status::Crit
-            } else if s.running < s.desired {
-                Status::Warn
-            } else {
-                Status::Ok
-            };
+            let level = crate::fleet::health::ecs_level(s);
             let mut value = format!("{}/{}", s.running, s.desired);
             let mut compact = value.clone();
             if s.pending > 0 {
