@@ -43,8 +43,6 @@ const KNOWN: &[&str] = &[
     // `OpResult` and friends to their own module; one AWS read path.
     "circle ops::audit → ops::pipeline → ops::audit",
     "circle ops::aws → ops::aws_read → ops::aws",
-    // The load and latency model moves to `fleet`.
-    "circle ops::plan → ops::whatif → ops::plan",
 ];
 
 /// The Elm core of `app` is one unit by design: an `Action` carries the reports of the dialog and

@@ -1,4 +1,6 @@
-//! Latency and overload: how a region's response times and 5xx follow its utilisation.
+//! The load and latency model that plans, the what-if and the simulator share: how a region's
+//! response times and 5xx follow its utilisation, and where a failed region's requests go by the
+//! Route53 weights.
 //!
 //! Utilisation ρ = arriving requests/s ÷ (running tasks × `capacity.rps_per_task`). A task's rated
 //! rps is what it serves *at the latency target*, so the threshold statistic equals
@@ -7,7 +9,7 @@
 //! well below p99. The queue saturates at ρ = 1 / [`QUEUE_SCALE`] (1.25): beyond ρ = 1 latency
 //! climbs steeply and a growing share of requests time out as 5xx.
 
-use crate::fleet::Fleet;
+use super::Fleet;
 
 /// ρ is scaled by this inside the queueing term: tasks truly saturate at 1/0.8 = 1.25 × rated rps.
 pub const QUEUE_SCALE: f64 = 0.8;
@@ -87,5 +89,109 @@ impl LatencyModel {
     pub fn latency_ms(&self, stat: &str, rho: f64, slowdown: f64) -> f64 {
         let queue = self.service_ms * stat_multiplier(stat) * queue_factor(rho) * slowdown.max(0.0);
         (self.floor_ms + queue).min(self.target_ms * MAX_FACTOR_OF_TARGET)
+    }
+}
+
+/// Utilisation ρ: `rps` ÷ (`tasks` × `rps_per_task`). None without running tasks or capacity.
+pub fn utilisation(rps: f64, tasks: f64, rps_per_task: f64) -> Option<f64> {
+    (tasks > 0.0 && rps_per_task > 0.0).then(|| rps.max(0.0) / (tasks * rps_per_task))
+}
+
+impl LatencyModel {
+    /// Latency (ms) of `stat` for `rps` on `tasks` running tasks of `rps_per_task` each, with no
+    /// incident slowing it: what a plan or the what-if predicts. None without running tasks.
+    pub fn predicted_ms(&self, stat: &str, rps: f64, tasks: f64, rps_per_task: f64) -> Option<f64> {
+        utilisation(rps, tasks, rps_per_task).map(|rho| self.latency_ms(stat, rho, 1.0))
+    }
+}
+
+/// One region as the weighted shift sees it: what it serves now, its weight, whether it serves.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Served<'a> {
+    pub name: &'a str,
+    pub rps: Option<f64>,
+    pub weight: Option<i64>,
+    pub serving: bool,
+}
+
+/// Requests/s each region would serve if `failed` stopped now, in the order given: its requests go
+/// to the serving survivors in proportion to their weights (Route53 weighted routing); the others
+/// keep what they serve. Used where no model of demand exists (AWS) — the simulator routes its own
+/// users' demand instead.
+pub fn shift_by_weight(regions: &[Served<'_>], failed: &str) -> Vec<(String, f64)> {
+    let moved = regions
+        .iter()
+        .find(|r| r.name == failed)
+        .and_then(|r| r.rps)
+        .unwrap_or(0.0);
+    let weight = |r: &Served| r.weight.unwrap_or(0) as f64;
+    let pool: f64 = regions
+        .iter()
+        .filter(|r| r.name != failed && r.serving)
+        .map(weight)
+        .sum();
+    regions
+        .iter()
+        .map(|r| {
+            let own = r.rps.unwrap_or(0.0);
+            let rps = if r.name == failed {
+                0.0
+            } else if r.serving && pool > 0.0 {
+                own + moved * weight(r) / pool
+            } else {
+                own
+            };
+            (r.name.to_string(), rps)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn served(name: &str, rps: f64, weight: i64, serving: bool) -> Served<'_> {
+        Served {
+            name,
+            rps: Some(rps),
+            weight: Some(weight),
+            serving,
+        }
+    }
+
+    #[test]
+    fn a_failed_region_s_requests_go_to_serving_survivors_by_weight() {
+        let regions = [
+            served("a", 300.0, 100, true),
+            served("b", 100.0, 100, true),
+            served("c", 50.0, 50, true),
+            served("d", 10.0, 100, false),
+        ];
+        let after = shift_by_weight(&regions, "a");
+        assert_eq!(
+            after,
+            vec![
+                ("a".to_string(), 0.0),
+                ("b".to_string(), 300.0),
+                ("c".to_string(), 150.0),
+                ("d".to_string(), 10.0),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_threshold_statistic_meets_the_target_at_rated_capacity() {
+        let fleet = Fleet::builtin();
+        let model = LatencyModel::new(&fleet);
+        let per_task = fleet.capacity.rps_per_task;
+        let at_rated = model
+            .predicted_ms(fleet.threshold_stat(), 3.0 * per_task, 3.0, per_task)
+            .unwrap();
+        assert!(
+            (at_rated - fleet.thresholds.latency_ms).abs() < 1e-6,
+            "{at_rated}"
+        );
+        assert_eq!(model.predicted_ms("p99", 100.0, 0.0, per_task), None);
+        assert_eq!(utilisation(150.0, 2.0, 100.0), Some(0.75));
     }
 }

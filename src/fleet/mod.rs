@@ -2,6 +2,7 @@
 //! reads about a region, time series and health evaluation.
 
 pub mod health;
+pub mod load;
 pub mod readings;
 pub mod series;
 pub mod snapshot;

@@ -114,6 +114,19 @@ impl FleetView {
         self.regions.iter().find(|r| r.name == name)
     }
 
+    /// Each region as the shared load model sees it (`fleet::load::shift_by_weight`).
+    pub fn served(&self) -> Vec<crate::fleet::load::Served<'_>> {
+        self.regions
+            .iter()
+            .map(|r| crate::fleet::load::Served {
+                name: &r.name,
+                rps: r.served_rps,
+                weight: r.record.as_ref().and_then(|x| x.weight),
+                serving: r.serving(),
+            })
+            .collect()
+    }
+
     /// Names of the regions that take traffic.
     pub fn serving(&self) -> Vec<&str> {
         self.regions

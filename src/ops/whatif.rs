@@ -5,8 +5,8 @@
 
 use super::view::{FleetView, RegionState};
 use super::Op;
+use crate::fleet::load::{self, LatencyModel};
 use crate::fleet::{Fleet, Replication};
-use crate::source::sim::LatencyModel;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -27,7 +27,7 @@ pub trait LoadModel {
 }
 
 /// Without a model of demand (AWS): the failed region's requests go to the serving survivors in
-/// proportion to their weights; latency from the simulator's queueing formula.
+/// proportion to their weights; latency from the shared queueing formula (`fleet::load`).
 pub struct WeightedModel {
     latency: LatencyModel,
     rps_per_task: f64,
@@ -44,38 +44,12 @@ impl WeightedModel {
 
 impl LoadModel for WeightedModel {
     fn route_without(&self, view: &FleetView, failed: &str) -> Vec<(String, f64)> {
-        let moved = view
-            .region(failed)
-            .and_then(|r| r.served_rps)
-            .unwrap_or(0.0);
-        let weight = |r: &RegionState| r.record.as_ref().and_then(|x| x.weight).unwrap_or(0) as f64;
-        let pool: f64 = view
-            .regions
-            .iter()
-            .filter(|r| r.name != failed && r.serving())
-            .map(weight)
-            .sum();
-        view.regions
-            .iter()
-            .map(|r| {
-                let own = r.served_rps.unwrap_or(0.0);
-                let rps = if r.name == failed {
-                    0.0
-                } else if r.serving() && pool > 0.0 {
-                    own + moved * weight(r) / pool
-                } else {
-                    own
-                };
-                (r.name.clone(), rps)
-            })
-            .collect()
+        load::shift_by_weight(&view.served(), failed)
     }
 
     fn latency_ms(&self, _region: &str, stat: &str, rps: f64, tasks: f64) -> Option<f64> {
-        (tasks > 0.0).then(|| {
-            self.latency
-                .latency_ms(stat, rps / (tasks * self.rps_per_task), 1.0)
-        })
+        self.latency
+            .predicted_ms(stat, rps, tasks, self.rps_per_task)
     }
 }
 

@@ -1,9 +1,9 @@
 //! Planning a drain or a restore: one UPSERT of the region's weighted record.
 
 use super::{change, ApiCall, Plan, ROUTE53_REGION};
+use crate::fleet::load;
 use crate::fleet::Fleet;
 use crate::ops::view::{FleetView, RegionState};
-use crate::ops::whatif::{LoadModel, WeightedModel};
 use crate::ops::{Op, OpError};
 use serde_json::json;
 
@@ -131,7 +131,7 @@ pub(super) fn plan(
 /// Survivors that the drained traffic would push near or past their rated capacity: the plan says
 /// so before anyone types the region's name, and points at the what-if for the tasks to add.
 fn overload_notes(plan: &mut Plan, region: &RegionState, view: &FleetView, fleet: &Fleet) {
-    let after = WeightedModel::new(fleet).route_without(view, &region.name);
+    let after = load::shift_by_weight(&view.served(), &region.name);
     for (name, rps) in after {
         let Some(r) = view
             .region(&name)
@@ -144,7 +144,9 @@ fn overload_notes(plan: &mut Plan, region: &RegionState, view: &FleetView, fleet
             continue;
         }
         let capacity = running as f64 * fleet.capacity.rps_per_task;
-        let load = rps / capacity;
+        let Some(load) = load::utilisation(rps, running as f64, fleet.capacity.rps_per_task) else {
+            continue;
+        };
         if load >= crate::fleet::health::WARN_FRACTION {
             plan.notes.push(format!(
                 "WARNING {name} would run at {:.0}% of its capacity ({:.0} req/s on {running} tasks, {:.0} rated): \

@@ -2,7 +2,7 @@
 //!
 //! Each region's own users follow a daily curve (`traffic`); Route53's weights and health checks
 //! decide where they are served; latency and 5xx follow utilisation through a queueing formula
-//! (`queueing`); ECS tasks take a minute or so to start (`ecs`); replicas lag behind the primary's
+//! (`fleet::load`); ECS tasks take a minute or so to start (`ecs`); replicas lag behind the primary's
 //! writes; the cache warms after a flush; cost accrues per resource-hour (`region`). Scenarios
 //! inject incidents (`scenario`), operations change the model (`levers`). Everything is seeded and
 //! driven by a virtual clock that [`SimFleet::advance`] moves, so a run is reproducible; `task`
@@ -14,7 +14,6 @@ mod levers;
 mod noise;
 mod observe;
 mod params;
-mod queueing;
 mod region;
 mod scenario;
 mod task;
@@ -22,11 +21,11 @@ mod traffic;
 
 pub use autoscale::TARGET_UTILISATION;
 pub use params::{guess_utc_offset, DEFAULT_MONTHLY_COST_USD, DEFAULT_PEAK_RPS, DEFAULT_WEIGHT};
-pub use queueing::{overload_error_rate, queue_factor, stat_multiplier, LatencyModel};
 pub use region::{HEALTH_CHECK_INTERVAL_S, HEALTH_CHECK_THRESHOLD, HOURS_PER_MONTH};
 pub use task::{spawn, spawn_shared, SimOptions, IDENTITY};
 pub use traffic::{daily_curve, local_hour};
 
+use crate::fleet::load::LatencyModel;
 use crate::fleet::{Fleet, Reading};
 use chrono::{DateTime, Duration, Utc};
 use rand::SeedableRng;
@@ -258,10 +257,11 @@ impl SimFleet {
         running_tasks: f64,
     ) -> Option<f64> {
         self.index_of(region).ok()?;
-        if running_tasks <= 0.0 {
-            return None;
-        }
-        let rho = served_rps.max(0.0) / (running_tasks * self.fleet.capacity.rps_per_task);
-        Some(self.latency.latency_ms(stat, rho, 1.0))
+        self.latency.predicted_ms(
+            stat,
+            served_rps,
+            running_tasks,
+            self.fleet.capacity.rps_per_task,
+        )
     }
 }

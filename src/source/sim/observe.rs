@@ -1,7 +1,7 @@
 //! What a source would read from the model: one `Reading` of each kind for a region.
 
-use super::queueing::{overload_error_rate, LatencyModel};
 use super::region::{next_month_start, DbRole, RegionModel, WARM_HIT_RATIO};
+use crate::fleet::load::{overload_error_rate, LatencyModel};
 use crate::fleet::{
     CostReport, EcsCounts, Fleet, MetricValues, ProbeResult, Reading, Replication, Route53State,
 };
