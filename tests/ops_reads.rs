@@ -79,3 +79,147 @@ async fn the_proxy_forwards_to_moto_and_counts_what_was_in_flight() {
     proxy.reset();
     assert_eq!(proxy.stats(), Stats::default());
 }
+
+/// The seeded four-region fleet behind a proxy, and the `opsdeck` binary pointed at the proxy.
+struct Bench {
+    proxy: FaultProxy,
+    fleet: std::path::PathBuf,
+    dir: tempfile::TempDir,
+}
+
+/// A delay long enough that calls made at once overlap even on a loaded machine: the depth counts
+/// only calls that were received after another's answer.
+const DELAY: Duration = Duration::from_millis(400);
+
+async fn bench(moto: &Moto) -> Bench {
+    support::moto_env();
+    let seeded = support::seed::seed(&moto.url(), moto).await;
+    let urls: Vec<String> = support::seed::SEEDED
+        .iter()
+        .map(|_| support::dead_url())
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = dir.path().join("atlas-moto.toml");
+    std::fs::write(&fleet, support::seed::fleet_toml(&seeded, &urls, "")).unwrap();
+    let proxy = FaultProxy::start(&moto.url(), Fault::Delay(DELAY))
+        .await
+        .unwrap();
+    Bench { proxy, fleet, dir }
+}
+
+impl Bench {
+    /// Run opsdeck; the calls it made (sorted, Route53's REST paths named) and their depth.
+    fn run(&self, args: &[&str]) -> (Vec<String>, usize, serde_json::Value) {
+        self.proxy.reset();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_opsdeck"))
+            .arg("--fleet")
+            .arg(&self.fleet)
+            .args(["--endpoint-url", &self.proxy.url(), "--audit-log"])
+            .arg(self.dir.path().join("audit.jsonl"))
+            .args(args)
+            .args(["--format", "json"])
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("OPSDECK_STATE_DIR", self.dir.path())
+            .env("OPSDECK_CONFIG", self.dir.path().join("config"))
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_ENDPOINT_URL")
+            .env_remove("AWS_SESSION_TOKEN")
+            .output()
+            .expect("run opsdeck");
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}\n{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        let json = serde_json::from_slice(&out.stdout).expect("JSON");
+        let stats = self.proxy.stats();
+        let mut calls: Vec<String> = stats
+            .calls()
+            .into_iter()
+            .map(|c| match c {
+                c if c.ends_with("/rrset") => "ListResourceRecordSets".into(),
+                c if c.ends_with("/status") => "GetHealthCheckStatus".into(),
+                c => c,
+            })
+            .collect();
+        calls.sort();
+        assert_eq!(stats.requests, calls.len());
+        (calls, stats.depth(), json)
+    }
+}
+
+/// `n` times each call name, sorted.
+fn expect(counts: &[(&str, usize)]) -> Vec<String> {
+    let mut v: Vec<String> = counts
+        .iter()
+        .flat_map(|(c, n)| std::iter::repeat_n(c.to_string(), *n))
+        .collect();
+    v.sort();
+    v
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_and_the_what_if_read_every_region_at_once_in_two_round_trips() {
+    use support::seed::SEEDED;
+    let moto = Moto::shared();
+    let b = bench(&moto).await;
+    let regions = SEEDED.len();
+    let checks = SEEDED.iter().filter(|r| r.health_check).count();
+    // One DescribeServices per cluster, one DescribeDBInstances and one GetMetricData per region,
+    // one listing for the shared record name, then its health checks.
+    let per_region = [
+        ("DescribeServices", regions),
+        ("DescribeDBInstances", regions),
+        ("GetMetricData", regions),
+        ("ListResourceRecordSets", 1),
+        ("GetHealthCheckStatus", checks),
+    ];
+
+    let (calls, depth, plan) = b.run(&["act", "drain", "--region", "us-east-1"]);
+    assert_eq!(
+        calls,
+        expect(&per_region),
+        "a drain reads no autoscaling bounds"
+    );
+    // Two on an idle machine (the listing, then the health checks; everything else alongside it);
+    // one spare round trip for a machine so loaded that calls made at once did not overlap.
+    assert!(depth <= 3, "{depth} round trips deep");
+    assert_eq!(plan["plan"]["changes"][0]["before"], "20", "{plan:#}");
+    assert!(
+        plan["plan"]["notes"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("its 20 req/s moves to eu-west-1 (weight 70), ap-southeast-1 (weight 10)"),
+        "request rates and which regions serve came through: {plan:#}"
+    );
+
+    // A scale reads the bounds of its own region only.
+    let (calls, depth, plan) = b.run(&[
+        "act",
+        "scale",
+        "--region",
+        "eu-west-1",
+        "--service",
+        "api",
+        "--desired",
+        "5",
+    ]);
+    let mut scale = per_region.to_vec();
+    scale.push(("DescribeScalableTargets", 1));
+    assert_eq!(calls, expect(&scale));
+    assert!(depth <= 3, "{depth} round trips deep");
+    assert_eq!(plan["plan"]["changes"][0]["field"], "desiredCount");
+
+    // The what-if needs everything, bounds of every region included.
+    let (calls, depth, what_if) = b.run(&["simulate", "--fail", "eu-west-1"]);
+    let mut all = per_region.to_vec();
+    all.push(("DescribeScalableTargets", regions));
+    assert_eq!(calls, expect(&all));
+    assert!(depth <= 3, "{depth} round trips deep");
+    assert_eq!(what_if["promotion"]["region"], "us-east-1", "{what_if:#}");
+}

@@ -2,11 +2,13 @@
 //! Scaling RegisterScalableTarget, RDS PromoteReadReplica, Route53 ChangeResourceRecordSets), then
 //! polled until AWS reports them applied (Route53 GetChange INSYNC, values read back).
 
-use super::aws_read;
+use super::aws_read::{self, Need};
 use super::plan::{ApiCall, Plan, ROUTE53_REGION};
 use super::target::{check_applied, Executed, Target, Verification, VerifyLimits};
 use super::view::FleetView;
+use super::Op;
 use crate::fleet::Fleet;
+use crate::source::aws::FleetClients;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_route53::types as r53;
@@ -16,8 +18,10 @@ use serde_json::Value;
 use std::time::{Duration, Instant};
 
 pub struct AwsTarget {
-    pub(super) config: SdkConfig,
-    pub(super) fleet: Fleet,
+    config: SdkConfig,
+    /// One client set per region of the fleet, shared by reads and calls.
+    clients: FleetClients,
+    fleet: Fleet,
 }
 
 /// The console's operator against AWS: operations off unless `--allow-actions`, verified for up
@@ -69,8 +73,10 @@ impl AwsTarget {
         if let Some(url) = endpoint_url {
             loader = loader.endpoint_url(url);
         }
+        let config = loader.load().await;
         AwsTarget {
-            config: loader.load().await,
+            clients: FleetClients::new(&config, &fleet),
+            config,
             fleet,
         }
     }
@@ -82,20 +88,24 @@ impl AwsTarget {
             .build()
     }
 
-    pub(super) fn ecs(&self, region: &str) -> aws_sdk_ecs::Client {
-        aws_sdk_ecs::Client::new(&self.in_region(region))
+    fn clients(&self, region: &str) -> crate::source::aws::RegionClients {
+        self.clients
+            .region(region)
+            .cloned()
+            .unwrap_or_else(|| crate::source::aws::RegionClients::new(&self.config, region))
     }
-    pub(super) fn autoscaling(&self, region: &str) -> aws_sdk_applicationautoscaling::Client {
-        aws_sdk_applicationautoscaling::Client::new(&self.in_region(region))
+
+    fn ecs(&self, region: &str) -> aws_sdk_ecs::Client {
+        self.clients(region).ecs
     }
-    pub(super) fn rds(&self, region: &str) -> aws_sdk_rds::Client {
-        aws_sdk_rds::Client::new(&self.in_region(region))
+    fn autoscaling(&self, region: &str) -> aws_sdk_applicationautoscaling::Client {
+        self.clients(region).autoscaling
     }
-    pub(super) fn cloudwatch(&self, region: &str) -> aws_sdk_cloudwatch::Client {
-        aws_sdk_cloudwatch::Client::new(&self.in_region(region))
+    fn rds(&self, region: &str) -> aws_sdk_rds::Client {
+        self.clients(region).rds
     }
-    pub(super) fn route53(&self) -> aws_sdk_route53::Client {
-        aws_sdk_route53::Client::new(&self.in_region(ROUTE53_REGION))
+    fn route53(&self) -> aws_sdk_route53::Client {
+        self.clients.global.route53.clone()
     }
 
     /// Make one call; a Route53 change returns its ChangeInfo id.
@@ -238,7 +248,11 @@ impl Target for AwsTarget {
     }
 
     fn read(&self) -> BoxFuture<'_, Result<FleetView, String>> {
-        aws_read::read(self).boxed()
+        async move { aws_read::read(&self.clients, &self.fleet, &Need::everything()).await }.boxed()
+    }
+
+    fn read_for<'a>(&'a self, op: &'a Op) -> BoxFuture<'a, Result<FleetView, String>> {
+        async move { aws_read::read(&self.clients, &self.fleet, &Need::plan(op)).await }.boxed()
     }
 
     fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<Executed, String>> {
@@ -281,7 +295,8 @@ impl Target for AwsTarget {
                         Err(e) => format!("Route53 GetChange {id}: {e}"),
                     }
                 } else {
-                    match super::aws_read::read_region(self, &plan.region).await {
+                    let need = Need::verify(&plan.op);
+                    match aws_read::read(&self.clients, &self.fleet, &need).await {
                         Ok(view) => match check_applied(plan, &view) {
                             Ok(()) => return Verification::Applied,
                             Err(why) => why,

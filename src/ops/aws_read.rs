@@ -1,345 +1,268 @@
-//! Reading the fleet from AWS for an operation: ECS counts and autoscaling bounds, the RDS
-//! topology, replica lag and request rate from CloudWatch, the weighted records and their health.
+//! The fleet as an operation sees it, read from AWS through the source's fetchers (the same client
+//! set per region, the same typed errors as the console's pollers): only what the operation's plan
+//! and guards look at, every call at once. Route53 listings and every region's ECS, Application
+//! Auto Scaling, RDS and CloudWatch calls go out together; health checks follow the listings that
+//! name them — two round trips deep, whatever the fleet's size.
 
-use super::aws::{sdk_error, AwsTarget};
 use super::view::{AliasTarget, DatabaseState, FleetView, RecordState, RegionState, ServiceState};
-use super::Bounds;
-use crate::fleet::{RegionSpec, Replication, Route53Ref};
+use super::{Bounds, Op};
+use crate::fleet::{Fleet, RegionSpec, Replication, Route53Ref, SourceError};
+use crate::source::aws::metrics::{self, MetricsOutcome, Select};
+use crate::source::aws::route53::{self, WeightedRecord};
+use crate::source::aws::{autoscaling, ecs, rds, FleetClients};
 use chrono::Utc;
+use futures::future::join_all;
 
-pub async fn read(t: &AwsTarget) -> Result<FleetView, String> {
-    let mut regions = Vec::new();
-    for spec in &t.fleet.regions {
-        regions.push(
-            region(t, spec)
-                .await
-                .map_err(|e| format!("{}: {e}", spec.name))?,
-        );
+/// Which regions' autoscaling bounds a read fetches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BoundsIn {
+    Nowhere,
+    Region(String),
+    Everywhere,
+}
+
+/// What a read fetches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Need {
+    /// Only this region (verification); None: every region of the fleet.
+    pub only: Option<String>,
+    /// The weighted records (a Route53 listing per record name).
+    pub records: bool,
+    /// The records' health checks.
+    pub health: bool,
+    /// ECS desired / running / pending counts.
+    pub services: bool,
+    pub bounds: BoundsIn,
+    /// The RDS instances' place in the replication topology.
+    pub databases: bool,
+    /// Request rate and replica lag from CloudWatch.
+    pub metrics: bool,
+}
+
+impl Need {
+    /// Everything an operation can look at: `Target::read` and the what-if.
+    pub fn everything() -> Need {
+        Need {
+            only: None,
+            records: true,
+            health: true,
+            services: true,
+            bounds: BoundsIn::Everywhere,
+            databases: true,
+            metrics: true,
+        }
+    }
+
+    /// What `op`'s plan and guards look at. Every region's record, health and ECS counts decide
+    /// which regions serve (last-serving-region, all-weights-zero, where drained traffic goes);
+    /// request rates and the replicas feed the plan's notes and its "after" lines. Autoscaling
+    /// bounds matter only to a scale, and only in its region.
+    pub fn plan(op: &Op) -> Need {
+        let bounds = match op {
+            Op::Scale { region, .. } => BoundsIn::Region(region.clone()),
+            Op::Drain { .. } | Op::Restore { .. } | Op::Promote { .. } => BoundsIn::Nowhere,
+        };
+        Need {
+            bounds,
+            ..Need::everything()
+        }
+    }
+
+    /// What verification compares after `op` ran: the changed field in its region only.
+    pub fn verify(op: &Op) -> Need {
+        let nothing = Need {
+            only: Some(op.region().to_string()),
+            records: false,
+            health: false,
+            services: false,
+            bounds: BoundsIn::Nowhere,
+            databases: false,
+            metrics: false,
+        };
+        match op {
+            Op::Drain { .. } | Op::Restore { .. } => Need {
+                records: true,
+                ..nothing
+            },
+            Op::Scale { region, .. } => Need {
+                services: true,
+                bounds: BoundsIn::Region(region.clone()),
+                ..nothing
+            },
+            Op::Promote { .. } => Need {
+                databases: true,
+                ..nothing
+            },
+        }
+    }
+
+    fn bounds_in(&self, region: &str) -> bool {
+        match &self.bounds {
+            BoundsIn::Nowhere => false,
+            BoundsIn::Region(r) => r == region,
+            BoundsIn::Everywhere => true,
+        }
+    }
+}
+
+/// Read what `need` asks for. Any failing call fails the read (an operation is not planned on a
+/// partial view), except CloudWatch: without metrics the rates and the lag are unknown.
+pub async fn read(clients: &FleetClients, fleet: &Fleet, need: &Need) -> Result<FleetView, String> {
+    let specs: Vec<&RegionSpec> = fleet
+        .regions
+        .iter()
+        .filter(|r| need.only.as_ref().is_none_or(|o| *o == r.name))
+        .collect();
+    if let (Some(only), true) = (&need.only, specs.is_empty()) {
+        return Err(format!("{only} is no longer in the fleet"));
+    }
+    let refs: Vec<(&str, &Route53Ref)> = specs
+        .iter()
+        .filter(|_| need.records)
+        .filter_map(|s| s.route53.as_ref().map(|r| (s.name.as_str(), r)))
+        .collect();
+    let (records, regions) = futures::join!(
+        route53::records(&clients.global.route53, &refs, need.health),
+        join_all(specs.iter().map(|s| region(clients, fleet, s, need)))
+    );
+    let mut records = refs.iter().map(|(name, _)| *name).zip(records);
+    let mut out = Vec::new();
+    for (spec, state) in specs.iter().zip(regions) {
+        let mut state = state.map_err(|e| format!("{}: {e}", spec.name))?;
+        if let (Some(r), true) = (&spec.route53, need.records) {
+            let read = records
+                .next()
+                .filter(|(name, _)| *name == spec.name)
+                .map(|(_, read)| read)
+                .unwrap_or_else(|| Err(SourceError::Other("no Route53 answer".into())));
+            let read = read.map_err(|e| format!("{}: Route53 {}: {e}", spec.name, r.record))?;
+            state.record = Some(record_state(r, read));
+        }
+        out.push(state);
     }
     Ok(FleetView {
-        fleet: t.fleet.name.clone(),
+        fleet: fleet.name.clone(),
         source: "aws".into(),
         read_at: Utc::now(),
-        regions,
+        regions: out,
     })
 }
 
-/// Only the region an operation changed: what verification polls, so a poll costs a few calls
-/// whatever the fleet's size.
-pub async fn read_region(t: &AwsTarget, name: &str) -> Result<FleetView, String> {
-    let spec = t
-        .fleet
-        .region(name)
-        .ok_or_else(|| format!("{name} is no longer in the fleet"))?;
-    let state = region(t, spec).await.map_err(|e| format!("{name}: {e}"))?;
-    Ok(FleetView {
-        fleet: t.fleet.name.clone(),
-        source: "aws".into(),
-        read_at: Utc::now(),
-        regions: vec![state],
-    })
-}
-
-async fn region(t: &AwsTarget, spec: &RegionSpec) -> Result<RegionState, String> {
-    let mut services = Vec::new();
-    for s in &spec.ecs {
-        services.push(service(t, &spec.name, &s.cluster, &s.service).await?);
-    }
-    let database = match &spec.rds {
-        Some(id) => Some(database(t, &spec.name, id).await?),
-        None => None,
+/// One region's ECS, autoscaling, RDS and CloudWatch calls, at once.
+async fn region(
+    clients: &FleetClients,
+    fleet: &Fleet,
+    spec: &RegionSpec,
+    need: &Need,
+) -> Result<RegionState, String> {
+    let c = clients
+        .region(&spec.name)
+        .ok_or_else(|| "no AWS clients for this region".to_string())?;
+    let services = async {
+        match need.services && !spec.ecs.is_empty() {
+            true => ecs::fetch(&c.ecs, &spec.ecs).await.map(Some),
+            false => Ok(None),
+        }
     };
-    let record = match &spec.route53 {
-        Some(r) => Some(record(t, r).await?),
-        None => None,
+    let bounds = async {
+        match need.bounds_in(&spec.name) && !spec.ecs.is_empty() {
+            true => autoscaling::fetch(&c.autoscaling, &spec.ecs).await,
+            false => Ok(Default::default()),
+        }
     };
-    let served_rps = match &spec.alb {
-        Some(alb) => latest(
-            t,
-            &spec.name,
-            "AWS/ApplicationELB",
-            "RequestCount",
-            "LoadBalancer",
-            alb,
-            "Sum",
+    let database = async {
+        match (&spec.rds, need.databases) {
+            (Some(id), true) => rds::fetch(&c.rds, id).await.map(Some),
+            _ => Ok(None),
+        }
+    };
+    let metrics = async {
+        if !need.metrics {
+            return MetricsOutcome::default();
+        }
+        metrics::fetch_of(
+            &c.cloudwatch,
+            spec,
+            &fleet.metrics,
+            Select::OPERATION,
+            Utc::now(),
         )
         .await
-        .map(|sum| sum / 60.0),
-        None => None,
+        .unwrap_or_else(|e| {
+            tracing::warn!("CloudWatch in {}: {e}", spec.name);
+            MetricsOutcome::default()
+        })
     };
+    let (services, bounds, database, metrics) = futures::join!(services, bounds, database, metrics);
+    let bounds = bounds.map_err(|e| format!("Application Auto Scaling: {e}"))?;
+    let services = services
+        .map_err(|e| format!("ECS: {e}"))?
+        .unwrap_or_default()
+        .into_iter()
+        .map(|s| ServiceState {
+            bounds: bounds
+                .get(&(s.cluster.clone(), s.service.clone()))
+                .map(|b| Bounds {
+                    min: b.min,
+                    max: b.max,
+                }),
+            cluster: s.cluster,
+            service: s.service,
+            desired: s.desired,
+            running: s.running,
+            pending: s.pending,
+        })
+        .collect();
+    let database = database
+        .map_err(|e| format!("RDS: {e}"))?
+        .map(|raw| database_state(spec, raw, &metrics));
     Ok(RegionState {
         name: spec.name.clone(),
         role: spec.role,
         services,
         database,
-        record,
-        served_rps,
+        record: None,
+        served_rps: spec
+            .alb
+            .as_ref()
+            .and(metrics.values.requests_per_s)
+            .filter(|_| need.metrics),
     })
 }
 
-async fn service(
-    t: &AwsTarget,
-    region: &str,
-    cluster: &str,
-    name: &str,
-) -> Result<ServiceState, String> {
-    let out = t
-        .ecs(region)
-        .describe_services()
-        .cluster(cluster)
-        .services(name)
-        .send()
-        .await
-        .map_err(|e| format!("ECS DescribeServices {cluster}/{name}: {}", sdk_error(e)))?;
-    let s = out
-        .services()
-        .first()
-        .ok_or_else(|| format!("ECS service {cluster}/{name} not found"))?;
-    use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
-    let id = format!("service/{cluster}/{name}");
-    let targets = t
-        .autoscaling(region)
-        .describe_scalable_targets()
-        .service_namespace(ServiceNamespace::Ecs)
-        .resource_ids(&id)
-        .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
-        .send()
-        .await
-        .map_err(|e| {
-            format!(
-                "Application Auto Scaling DescribeScalableTargets {id}: {}",
-                sdk_error(e)
-            )
-        })?;
-    let bounds = targets
-        .scalable_targets()
-        .iter()
-        .find(|x| x.resource_id() == id)
-        .map(|x| Bounds {
-            min: x.min_capacity() as i64,
-            max: x.max_capacity() as i64,
-        });
-    Ok(ServiceState {
-        cluster: cluster.into(),
-        service: name.into(),
-        desired: s.desired_count() as i64,
-        running: s.running_count() as i64,
-        pending: s.pending_count() as i64,
-        bounds,
-    })
-}
-
-async fn database(t: &AwsTarget, region: &str, id: &str) -> Result<DatabaseState, String> {
-    let out = t
-        .rds(region)
-        .describe_db_instances()
-        .db_instance_identifier(id)
-        .send()
-        .await
-        .map_err(|e| format!("RDS DescribeDBInstances {id}: {}", sdk_error(e)))?;
-    let db = out
-        .db_instances()
-        .first()
-        .ok_or_else(|| format!("RDS instance {id} not found"))?;
-    let status = db.db_instance_status().unwrap_or("unknown").to_string();
-    let broken = db.status_infos().iter().find(|s| {
-        s.status_type() == Some("read replication")
-            && matches!(s.status(), Some("error" | "stopped" | "terminated"))
-    });
-    let lag = latest(
-        t,
-        region,
-        "AWS/RDS",
-        "ReplicaLag",
-        "DBInstanceIdentifier",
-        id,
-        "Maximum",
-    )
-    .await;
-    let source = db
-        .read_replica_source_db_instance_identifier()
-        .map(str::to_string);
-    let replication = match (source, broken) {
-        (None, _) => Replication::Primary {
-            instance: id.into(),
-            status,
-        },
-        (Some(source), Some(info)) => Replication::Broken {
-            instance: id.into(),
-            source: Some(source),
-            reason: info
-                .message()
-                .or(info.status())
-                .unwrap_or("replication error")
-                .to_string(),
-        },
-        (Some(source), None) if lag.is_some_and(|l| l < 0.0) => Replication::Broken {
-            instance: id.into(),
-            source: Some(source),
-            reason: "ReplicaLag is -1".into(),
-        },
-        (Some(source), None) => Replication::Replica {
-            instance: id.into(),
-            source,
-            status,
-        },
+fn database_state(spec: &RegionSpec, raw: Replication, m: &MetricsOutcome) -> DatabaseState {
+    let replication = rds::with_lag_signal(raw, m.replication_stopped);
+    let lag_s = match replication {
+        Replication::Replica { .. } => m.values.replica_lag_s,
+        _ => None,
     };
-    let lag_s = if matches!(replication, Replication::Replica { .. }) {
-        lag
-    } else {
-        None
-    };
-    Ok(DatabaseState {
-        instance: id.into(),
+    DatabaseState {
+        instance: spec.rds.clone().unwrap_or_default(),
         replication,
         lag_s,
-    })
-}
-
-/// The newest datapoint of a metric over the last 10 minutes (60 s periods); None without data.
-async fn latest(
-    t: &AwsTarget,
-    region: &str,
-    ns: &str,
-    metric: &str,
-    dim: &str,
-    value: &str,
-    stat: &str,
-) -> Option<f64> {
-    use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat};
-    let now = Utc::now().timestamp();
-    let query = MetricDataQuery::builder()
-        .id("m")
-        .metric_stat(
-            MetricStat::builder()
-                .metric(
-                    Metric::builder()
-                        .namespace(ns)
-                        .metric_name(metric)
-                        .dimensions(Dimension::builder().name(dim).value(value).build())
-                        .build(),
-                )
-                .period(60)
-                .stat(stat)
-                .build(),
-        )
-        .build();
-    let out = t
-        .cloudwatch(region)
-        .get_metric_data()
-        .metric_data_queries(query)
-        .start_time(aws_smithy_types::DateTime::from_secs(now - 600))
-        .end_time(aws_smithy_types::DateTime::from_secs(now))
-        .send()
-        .await
-        .map_err(|e| tracing::warn!("CloudWatch {metric} in {region}: {}", sdk_error(e)))
-        .ok()?;
-    let r = out.metric_data_results().first()?;
-    r.timestamps()
-        .iter()
-        .zip(r.values())
-        .max_by_key(|(t, _)| t.secs())
-        .map(|(_, v)| *v)
-}
-
-async fn record(t: &AwsTarget, r: &Route53Ref) -> Result<RecordState, String> {
-    use aws_sdk_route53::types::RrType;
-    let client = t.route53();
-    let want = r.record.trim_end_matches('.').to_ascii_lowercase();
-    let mut next: Option<(String, Option<RrType>, Option<String>)> = Some((
-        r.record.clone(),
-        Some(RrType::from(r.record_type.as_str())),
-        None,
-    ));
-    while let Some((name, rtype, ident)) = next.take() {
-        let out = client
-            .list_resource_record_sets()
-            .hosted_zone_id(&r.zone_id)
-            .start_record_name(name)
-            .set_start_record_type(rtype)
-            .set_start_record_identifier(ident)
-            .send()
-            .await
-            .map_err(|e| {
-                format!(
-                    "Route53 ListResourceRecordSets {}: {}",
-                    r.zone_id,
-                    sdk_error(e)
-                )
-            })?;
-        for s in out.resource_record_sets() {
-            let same = s.name().trim_end_matches('.').to_ascii_lowercase() == want;
-            if same
-                && s.set_identifier() == Some(r.set_identifier.as_str())
-                && s.r#type().as_str() == r.record_type
-            {
-                let check = s
-                    .health_check_id()
-                    .map(str::to_string)
-                    .or_else(|| r.health_check_id.clone());
-                let healthy = match &check {
-                    Some(id) => Some(health(t, id).await?),
-                    None => None,
-                };
-                return Ok(RecordState {
-                    zone_id: r.zone_id.clone(),
-                    name: s.name().to_string(),
-                    record_type: s.r#type().as_str().to_string(),
-                    set_identifier: r.set_identifier.clone(),
-                    weight: s.weight(),
-                    healthy,
-                    ttl: s.ttl(),
-                    values: s
-                        .resource_records()
-                        .iter()
-                        .map(|v| v.value().to_string())
-                        .collect(),
-                    alias: s.alias_target().map(|a| AliasTarget {
-                        hosted_zone_id: a.hosted_zone_id().into(),
-                        dns_name: a.dns_name().into(),
-                        evaluate_target_health: a.evaluate_target_health(),
-                    }),
-                    health_check_id: s.health_check_id().map(str::to_string),
-                });
-            }
-        }
-        let past = out
-            .resource_record_sets()
-            .last()
-            .is_some_and(|s| s.name().trim_end_matches('.').to_ascii_lowercase() != want);
-        if out.is_truncated() && !past {
-            next = out.next_record_name().map(|n| {
-                (
-                    n.to_string(),
-                    out.next_record_type().cloned(),
-                    out.next_record_identifier().map(str::to_string),
-                )
-            });
-        }
     }
-    Err(format!(
-        "Route53 record {} {} [{}] not found in {}",
-        r.record, r.record_type, r.set_identifier, r.zone_id
-    ))
 }
 
-/// A health check is healthy when most Route53 checkers report success.
-async fn health(t: &AwsTarget, id: &str) -> Result<bool, String> {
-    let out = t
-        .route53()
-        .get_health_check_status()
-        .health_check_id(id)
-        .send()
-        .await
-        .map_err(|e| format!("Route53 GetHealthCheckStatus {id}: {}", sdk_error(e)))?;
-    let obs = out.health_check_observations();
-    let ok = obs
-        .iter()
-        .filter(|o| {
-            o.status_report()
-                .and_then(|s| s.status())
-                .is_some_and(|s| s.starts_with("Success"))
-        })
-        .count();
-    Ok(obs.is_empty() || ok * 2 > obs.len())
+fn record_state(r: &Route53Ref, read: WeightedRecord) -> RecordState {
+    let s = read.set;
+    RecordState {
+        zone_id: r.zone_id.clone(),
+        name: s.name().to_string(),
+        record_type: s.r#type().as_str().to_string(),
+        set_identifier: r.set_identifier.clone(),
+        weight: s.weight(),
+        healthy: read.healthy,
+        ttl: s.ttl(),
+        values: s
+            .resource_records()
+            .iter()
+            .map(|v| v.value().to_string())
+            .collect(),
+        alias: s.alias_target().map(|a| AliasTarget {
+            hosted_zone_id: a.hosted_zone_id().into(),
+            dns_name: a.dns_name().into(),
+            evaluate_target_health: a.evaluate_target_health(),
+        }),
+        health_check_id: s.health_check_id().map(str::to_string),
+    }
 }

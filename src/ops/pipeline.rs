@@ -125,7 +125,7 @@ pub struct Operator {
 impl Operator {
     /// Read the fleet fresh, plan `op`, evaluate the guards.
     pub async fn prepare(&self, op: &Op) -> Result<Prepared, OpError> {
-        let before = self.target.read().await.map_err(OpError::Target)?;
+        let before = self.target.read_for(op).await.map_err(OpError::Target)?;
         for id in self.audit.close_interrupted().map_err(OpError::Audit)? {
             tracing::warn!(
                 "audit: operation {id} was interrupted before it was verified; recorded as such"

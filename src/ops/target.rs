@@ -66,6 +66,12 @@ pub trait Target: Send + Sync {
     /// The fleet's current state, read fresh.
     fn read(&self) -> BoxFuture<'_, Result<FleetView, String>>;
 
+    /// The state `op`'s plan and guards look at, read fresh (a target that reads everything at
+    /// no cost keeps this default).
+    fn read_for<'a>(&'a self, _op: &'a super::Op) -> BoxFuture<'a, Result<FleetView, String>> {
+        self.read()
+    }
+
     /// Make the plan's API calls, in order; stop at the first failure (the error says what ran).
     fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<Executed, String>>;
 

@@ -16,6 +16,7 @@ pub struct RegionClients {
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub ecs: aws_sdk_ecs::Client,
     pub rds: aws_sdk_rds::Client,
+    pub autoscaling: aws_sdk_applicationautoscaling::Client,
 }
 
 /// Clients for the global APIs.
@@ -24,6 +25,31 @@ pub struct GlobalClients {
     pub route53: aws_sdk_route53::Client,
     pub cost: aws_sdk_costexplorer::Client,
     pub sts: aws_sdk_sts::Client,
+}
+
+/// One client set per region of a fleet, and the global ones: what the console's pollers and the
+/// operation pipeline both read through.
+#[derive(Clone, Debug)]
+pub struct FleetClients {
+    pub regions: Vec<(String, RegionClients)>,
+    pub global: GlobalClients,
+}
+
+impl FleetClients {
+    pub fn new(config: &SdkConfig, fleet: &crate::fleet::Fleet) -> Self {
+        FleetClients {
+            regions: fleet
+                .regions
+                .iter()
+                .map(|r| (r.name.clone(), RegionClients::new(config, &r.name)))
+                .collect(),
+            global: GlobalClients::new(config),
+        }
+    }
+
+    pub fn region(&self, name: &str) -> Option<&RegionClients> {
+        self.regions.iter().find(|(n, _)| n == name).map(|(_, c)| c)
+    }
 }
 
 /// Check an endpoint URL before any client uses it: it must be an absolute http(s) URL.
@@ -89,6 +115,11 @@ impl RegionClients {
             ),
             rds: aws_sdk_rds::Client::from_conf(
                 aws_sdk_rds::config::Builder::from(config)
+                    .region(region.clone())
+                    .build(),
+            ),
+            autoscaling: aws_sdk_applicationautoscaling::Client::from_conf(
+                aws_sdk_applicationautoscaling::config::Builder::from(config)
                     .region(region)
                     .build(),
             ),

@@ -1,7 +1,8 @@
-//! ECS: `DescribeServices` in groups of at most ten services per cluster.
+//! ECS: `DescribeServices` in groups of at most ten services per cluster, all at once.
 
 use super::errors::classify;
 use crate::fleet::{EcsCounts, EcsServiceRef, SourceError};
+use futures::future::try_join_all;
 use std::collections::BTreeMap;
 
 /// The most services one `DescribeServices` call accepts.
@@ -28,22 +29,27 @@ pub fn batches(services: &[EcsServiceRef]) -> Vec<(String, Vec<String>)> {
         .collect()
 }
 
-/// Task counts of every service of the region, in fleet-file order. A service that ECS does not
+/// Task counts of every service of the region, in fleet-file order; the calls run at once. A service that ECS does not
 /// know makes the whole fetch fail with `NotFound` (the fleet file names something that is gone).
 pub async fn fetch(
     client: &aws_sdk_ecs::Client,
     services: &[EcsServiceRef],
 ) -> Result<Vec<EcsCounts>, SourceError> {
+    let calls = batches(services)
+        .into_iter()
+        .map(|(cluster, names)| async move {
+            let out = client
+                .describe_services()
+                .cluster(&cluster)
+                .set_services(Some(names))
+                .send()
+                .await
+                .map_err(|e| classify(&e))?;
+            Ok::<_, SourceError>((cluster, out))
+        });
     let mut found: BTreeMap<(String, String), EcsCounts> = BTreeMap::new();
     let mut missing = Vec::new();
-    for (cluster, names) in batches(services) {
-        let out = client
-            .describe_services()
-            .cluster(&cluster)
-            .set_services(Some(names.clone()))
-            .send()
-            .await
-            .map_err(|e| classify(&e))?;
+    for (cluster, out) in try_join_all(calls).await? {
         for s in out.services() {
             let name = s.service_name().unwrap_or_default().to_string();
             let counts = EcsCounts {

@@ -74,6 +74,39 @@ fn query(
         .build()
 }
 
+/// Which of a region's metrics one call asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Select {
+    /// TargetResponseTime, one query per configured statistic.
+    pub latency: bool,
+    /// RequestCount and the 5xx counts.
+    pub traffic: bool,
+    /// ReplicaLag of the region's database.
+    pub lag: bool,
+    /// ElastiCache hits and misses.
+    pub cache: bool,
+}
+
+impl Select {
+    /// Everything the console shows; the lag only when the database is a replica.
+    pub fn all(include_lag: bool) -> Select {
+        Select {
+            latency: true,
+            traffic: true,
+            lag: include_lag,
+            cache: true,
+        }
+    }
+
+    /// What an operation's plan and guards use: the request rate and the replica lag.
+    pub const OPERATION: Select = Select {
+        latency: false,
+        traffic: true,
+        lag: true,
+        cache: false,
+    };
+}
+
 /// Every metric of the region, for one call. `include_lag` is true when the region's database is
 /// a replica (a primary has no replica lag).
 pub fn queries(
@@ -81,9 +114,18 @@ pub fn queries(
     cfg: &MetricsConfig,
     include_lag: bool,
 ) -> Vec<MetricDataQuery> {
+    queries_of(region, cfg, Select::all(include_lag))
+}
+
+/// The selected metrics of the region, for one call.
+pub fn queries_of(
+    region: &RegionSpec,
+    cfg: &MetricsConfig,
+    select: Select,
+) -> Vec<MetricDataQuery> {
     let period = cfg.period_s.max(1) as i32;
     let mut q = Vec::new();
-    if let Some(alb) = &region.alb {
+    if let (true, Some(alb)) = (select.latency, &region.alb) {
         let elb = "AWS/ApplicationELB";
         let dim = ("LoadBalancer", alb.as_str());
         for (i, stat) in cfg.latency_stats.iter().enumerate() {
@@ -96,6 +138,10 @@ pub fn queries(
                 period,
             ));
         }
+    }
+    if let (true, Some(alb)) = (select.traffic, &region.alb) {
+        let elb = "AWS/ApplicationELB";
+        let dim = ("LoadBalancer", alb.as_str());
         q.push(query(REQUESTS, elb, "RequestCount", dim, "Sum", period));
         q.push(query(
             TARGET_5XX,
@@ -114,7 +160,7 @@ pub fn queries(
             period,
         ));
     }
-    if let (true, Some(db)) = (include_lag, &region.rds) {
+    if let (true, Some(db)) = (select.lag, &region.rds) {
         q.push(query(
             REPLICA_LAG,
             "AWS/RDS",
@@ -124,7 +170,7 @@ pub fn queries(
             period,
         ));
     }
-    if let Some(cache) = &region.cache {
+    if let (true, Some(cache)) = (select.cache, &region.cache) {
         let dim = ("CacheClusterId", cache.as_str());
         q.push(query(
             CACHE_HITS,
@@ -176,12 +222,25 @@ pub fn interpret(
     include_lag: bool,
     results: &[MetricDataResult],
 ) -> MetricsOutcome {
+    interpret_of(region, cfg, Select::all(include_lag), results)
+}
+
+/// Turn the results of a call for the `select`ed metrics into the region's values.
+pub fn interpret_of(
+    region: &RegionSpec,
+    cfg: &MetricsConfig,
+    select: Select,
+    results: &[MetricDataResult],
+) -> MetricsOutcome {
     let pts = points(results);
     let get = |id: &str| pts.get(id);
     let period = f64::from(cfg.period_s.max(1));
     let mut values = MetricValues::default();
     let mut replication_stopped = false;
     for (i, stat) in cfg.latency_stats.iter().enumerate() {
+        if !select.latency {
+            break;
+        }
         let v = if region.alb.is_some() {
             latest(get(&latency_id(i))).map(|(_, s)| s * 1000.0)
         } else {
@@ -189,7 +248,7 @@ pub fn interpret(
         };
         values.latency_ms.insert(stat.clone(), v);
     }
-    if region.alb.is_some() {
+    if select.traffic && region.alb.is_some() {
         // The most recent complete period with requests; the 5xx Sums of that same period.
         match latest(get(REQUESTS)) {
             Some((t, requests)) => {
@@ -205,14 +264,14 @@ pub fn interpret(
             }
         }
     }
-    if include_lag && region.rds.is_some() {
+    if select.lag && region.rds.is_some() {
         match latest(get(REPLICA_LAG)) {
             Some((_, lag)) if lag < 0.0 => replication_stopped = true,
             Some((_, lag)) => values.replica_lag_s = Some(lag),
             None => {}
         }
     }
-    if region.cache.is_some() {
+    if select.cache && region.cache.is_some() {
         let t = [latest(get(CACHE_HITS)), latest(get(CACHE_MISSES))]
             .into_iter()
             .flatten()
@@ -249,9 +308,21 @@ pub async fn fetch(
     include_lag: bool,
     now: DateTime<Utc>,
 ) -> Result<MetricsOutcome, SourceError> {
-    let q = queries(region, cfg, include_lag);
+    fetch_of(client, region, cfg, Select::all(include_lag), now).await
+}
+
+/// One `GetMetricData` call for the `select`ed metrics of the region (none when it has nothing
+/// to ask).
+pub async fn fetch_of(
+    client: &aws_sdk_cloudwatch::Client,
+    region: &RegionSpec,
+    cfg: &MetricsConfig,
+    select: Select,
+    now: DateTime<Utc>,
+) -> Result<MetricsOutcome, SourceError> {
+    let q = queries_of(region, cfg, select);
     if q.is_empty() {
-        return Ok(interpret(region, cfg, include_lag, &[]));
+        return Ok(interpret_of(region, cfg, select, &[]));
     }
     let (start, end) = window(now, cfg.period_s);
     let out = client
@@ -263,12 +334,7 @@ pub async fn fetch(
         .send()
         .await
         .map_err(|e| classify(&e))?;
-    Ok(interpret(
-        region,
-        cfg,
-        include_lag,
-        out.metric_data_results(),
-    ))
+    Ok(interpret_of(region, cfg, select, out.metric_data_results()))
 }
 
 #[cfg(test)]
@@ -335,6 +401,11 @@ cache = "redis-us"
             ]
         );
         assert_eq!(queries(&region(), &cfg, false).len(), 7);
+        let ids: Vec<String> = queries_of(&region(), &cfg, Select::OPERATION)
+            .iter()
+            .filter_map(|q| q.id().map(String::from))
+            .collect();
+        assert_eq!(ids, [REQUESTS, TARGET_5XX, ELB_5XX, REPLICA_LAG]);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! from `aws-config`'s standard chain; `endpoint_url` (or `AWS_ENDPOINT_URL`) points every client at
 //! an emulator such as moto.
 
+pub mod autoscaling;
 pub mod clients;
 pub mod cost;
 pub mod discover;
@@ -14,7 +15,7 @@ pub mod probe;
 pub mod rds;
 pub mod route53;
 
-pub use clients::{GlobalClients, RegionClients};
+pub use clients::{FleetClients, GlobalClients, RegionClients};
 pub use discover::discover;
 
 use crate::fleet::{DataKind, Fleet, RefreshConfig, RegionSpec, SourceError};

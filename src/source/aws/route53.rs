@@ -1,9 +1,11 @@
 //! Route53 is global: one `ListResourceRecordSets` per weighted record name of the fleet (not per
-//! region), then `GetHealthCheckStatus` for each region whose record has a health check.
+//! region), all at once, then `GetHealthCheckStatus` for every health check at once: two round
+//! trips whatever the fleet's size.
 
 use super::errors::classify;
 use crate::fleet::{Fleet, Route53Ref, Route53State, SourceError};
 use aws_sdk_route53::types::{ResourceRecordSet, RrType};
+use futures::future::join_all;
 use std::collections::BTreeMap;
 
 /// Share of Route53's checkers that must see the endpoint healthy (Route53's own rule: more than
@@ -22,19 +24,33 @@ pub fn same_name(a: &str, b: &str) -> bool {
         .eq_ignore_ascii_case(b.trim_end_matches('.'))
 }
 
-/// The weighted sets of one record name and type: set identifier → (weight, health check id).
-pub type WeightedSets = BTreeMap<String, (Option<i64>, Option<String>)>;
+/// The weighted sets of one record name and type, by set identifier, as Route53 lists them.
+pub type WeightedSets = BTreeMap<String, ResourceRecordSet>;
 
 pub fn weighted_sets(sets: &[ResourceRecordSet], name: &str, record_type: &str) -> WeightedSets {
     sets.iter()
         .filter(|s| {
             same_name(s.name(), name) && s.r#type().as_str().eq_ignore_ascii_case(record_type)
         })
-        .filter_map(|s| {
-            let id = s.set_identifier()?.to_string();
-            Some((id, (s.weight(), s.health_check_id().map(String::from))))
-        })
+        .filter_map(|s| Some((s.set_identifier()?.to_string(), s.clone())))
         .collect()
+}
+
+/// A region's weighted record as read: the whole set (an UPSERT repeats everything but the
+/// weight) and the verdict of its health check (None without one, or when not asked).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WeightedRecord {
+    pub set: ResourceRecordSet,
+    pub healthy: Option<bool>,
+}
+
+/// Zone, name and type: the records one listing covers.
+fn list_key(r: &Route53Ref) -> (String, String, String) {
+    (
+        zone_id(&r.zone_id).to_string(),
+        r.record.trim_end_matches('.').to_lowercase(),
+        r.record_type.to_uppercase(),
+    )
 }
 
 async fn list_sets(
@@ -106,53 +122,96 @@ async fn health(client: &aws_sdk_route53::Client, id: &str) -> Result<Option<boo
     Ok(healthy_from(&statuses))
 }
 
+/// The weighted record of each `(region, reference)`, in that order: one listing per distinct
+/// record name, all at once, then (with `health`) every health check at once. A failing call fails
+/// only the regions that needed it.
+pub async fn records(
+    client: &aws_sdk_route53::Client,
+    refs: &[(&str, &Route53Ref)],
+    health: bool,
+) -> Vec<Result<WeightedRecord, SourceError>> {
+    let mut keys: Vec<(String, String, String)> = Vec::new();
+    let mut firsts: Vec<&Route53Ref> = Vec::new();
+    for (_, r) in refs {
+        if !keys.contains(&list_key(r)) {
+            keys.push(list_key(r));
+            firsts.push(r);
+        }
+    }
+    let lists = join_all(firsts.iter().map(|r| list_sets(client, r))).await;
+    let sets: Vec<Result<ResourceRecordSet, SourceError>> = refs
+        .iter()
+        .map(|(_, r)| {
+            let i = keys.iter().position(|k| *k == list_key(r)).unwrap_or(0);
+            match &lists[i] {
+                Err(e) => Err(e.clone()),
+                Ok(sets) => sets.get(&r.set_identifier).cloned().ok_or_else(|| {
+                    SourceError::NotFound(format!(
+                        "no weighted {} record {} with set identifier {}",
+                        r.record_type, r.record, r.set_identifier
+                    ))
+                }),
+            }
+        })
+        .collect();
+    let check_of = |(set, (_, r)): (
+        &Result<ResourceRecordSet, SourceError>,
+        &(&str, &Route53Ref),
+    )| {
+        let attached = set.as_ref().ok()?.health_check_id();
+        r.health_check_id.as_deref().or(attached).map(String::from)
+    };
+    let checks: Vec<Option<String>> = if health {
+        sets.iter().zip(refs).map(check_of).collect()
+    } else {
+        vec![None; refs.len()]
+    };
+    let mut ids: Vec<String> = checks.iter().flatten().cloned().collect();
+    ids.sort();
+    ids.dedup();
+    let verdicts = join_all(ids.iter().map(|id| self::health(client, id))).await;
+    sets.into_iter()
+        .zip(checks)
+        .map(|(set, check)| {
+            let set = set?;
+            let healthy = match check.and_then(|c| ids.iter().position(|id| *id == c)) {
+                Some(i) => verdicts[i].clone()?,
+                None => None,
+            };
+            Ok(WeightedRecord { set, healthy })
+        })
+        .collect()
+}
+
 /// Weight and health of every region's record. Regions without a `route53` entry get an empty
 /// state; a failing call fails only the regions that needed it.
 pub async fn fetch(
     client: &aws_sdk_route53::Client,
     fleet: &Fleet,
 ) -> Vec<(String, Result<Route53State, SourceError>)> {
-    let mut lists: BTreeMap<(String, String, String), Result<WeightedSets, SourceError>> =
-        BTreeMap::new();
-    let mut out = Vec::new();
-    for region in &fleet.regions {
-        let Some(r) = &region.route53 else {
-            out.push((region.name.clone(), Ok(Route53State::default())));
-            continue;
-        };
-        let key = (
-            zone_id(&r.zone_id).to_string(),
-            r.record.trim_end_matches('.').to_lowercase(),
-            r.record_type.to_uppercase(),
-        );
-        if !lists.contains_key(&key) {
-            let sets = list_sets(client, r).await;
-            lists.insert(key.clone(), sets);
-        }
-        let state = match &lists[&key] {
-            Err(e) => Err(e.clone()),
-            Ok(sets) => match sets.get(&r.set_identifier) {
-                None => Err(SourceError::NotFound(format!(
-                    "no weighted {} record {} with set identifier {}",
-                    r.record_type, r.record, r.set_identifier
-                ))),
-                Some((weight, attached)) => {
-                    match r.health_check_id.as_ref().or(attached.as_ref()) {
-                        None => Ok(Route53State {
-                            weight: *weight,
-                            healthy: None,
-                        }),
-                        Some(id) => health(client, id).await.map(|healthy| Route53State {
-                            weight: *weight,
-                            healthy,
-                        }),
-                    }
-                }
-            },
-        };
-        out.push((region.name.clone(), state));
-    }
-    out
+    let refs: Vec<(&str, &Route53Ref)> = fleet
+        .regions
+        .iter()
+        .filter_map(|r| r.route53.as_ref().map(|x| (r.name.as_str(), x)))
+        .collect();
+    let mut read = records(client, &refs, true).await.into_iter();
+    fleet
+        .regions
+        .iter()
+        .map(|region| {
+            let state = match &region.route53 {
+                None => Ok(Route53State::default()),
+                Some(_) => read
+                    .next()
+                    .unwrap_or_else(|| Err(SourceError::Other("no answer".into())))
+                    .map(|w| Route53State {
+                        weight: w.set.weight(),
+                        healthy: w.healthy,
+                    }),
+            };
+            (region.name.clone(), state)
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -204,6 +263,6 @@ mod tests {
         ];
         let w = weighted_sets(&sets, "api.atlas.test", "A");
         assert_eq!(w.len(), 2);
-        assert_eq!(w["eu-west-1"].0, Some(70));
+        assert_eq!(w["eu-west-1"].weight(), Some(70));
     }
 }
