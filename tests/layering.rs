@@ -40,9 +40,8 @@ const KNOWN: &[&str] = &[
     "src/ops/audit.rs:*: ops (ops) imports top (logging)",
     "src/ops/aws.rs:*: ops (ops) imports top (cli)",
     "src/ops/sim.rs:*: ops (ops) imports top (cli)",
-    // `OpResult` and friends to their own module; one AWS read path.
+    // `OpResult` and friends to their own module.
     "circle ops::audit → ops::pipeline → ops::audit",
-    "circle ops::aws → ops::aws_read → ops::aws",
 ];
 
 /// The Elm core of `app` is one unit by design: an `Action` carries the reports of the dialog and
