@@ -4,10 +4,11 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use opsdeck::app::dialog::{Dialog, DialogKey, OpEffect, OpReport};
+use opsdeck::app::dialog::{Dialog, DialogKey, OpEffect, OpReport, PlanDialog};
 use opsdeck::app::{update, Action, Effect, State};
 use opsdeck::config::{Keymap, Mode, Theme};
 use opsdeck::fleet::Fleet;
+use opsdeck::ops::plan_lines::{self, PlanLine, Verdict};
 use opsdeck::ops::sim::SimTarget;
 use opsdeck::ops::target::VerifyLimits;
 use opsdeck::ops::{AuditLog, Operator, Settings};
@@ -284,19 +285,53 @@ async fn an_override_is_typed_before_the_confirmation() {
     assert!(c.enter().is_empty());
     c.type_text("us-east-1");
     let effects = c.enter();
-    let [Effect::Op(OpEffect::Run { confirmation, .. })] = effects.as_slice() else {
+    let [Effect::Op(OpEffect::Run {
+        confirmation,
+        prepared,
+    })] = effects.as_slice()
+    else {
         panic!("{effects:?}")
     };
     assert_eq!(
         confirmation.overrides,
         vec!["replica-lag-over-rpo".to_string()]
     );
+    let mut prepared = prepared.as_ref().clone();
     c.apply(effects).await;
     let Some(Dialog::Result(o)) = &c.state.dialog else {
         panic!("{:?}", c.state.dialog)
     };
     assert_eq!(o.result.label(), "applied");
     assert_eq!(o.overrides, vec!["replica-lag-over-rpo".to_string()]);
+    // One rule for the verdict: the override the pipeline recorded reads the same in the plan
+    // model, the CLI text and the dialog (which once only knew the overrides typed into it).
+    let verdict = |lines: &[PlanLine]| {
+        lines.iter().find_map(|l| match l {
+            PlanLine::Guard { verdict, rule, .. } if rule == "replica-lag-over-rpo" => {
+                Some(*verdict)
+            }
+            _ => None,
+        })
+    };
+    let recorded = plan_lines::lines(&o.plan, &o.guards, &[]);
+    assert_eq!(verdict(&recorded), Some(Verdict::Overridden));
+    let text = opsdeck::ops::text::plan(&o.plan, &o.guards, true);
+    assert!(text.contains("  OVERRIDE  replica-lag-over-rpo"), "{text}");
+    prepared.guards = o.guards.clone();
+    c.state.dialog = Some(Dialog::Plan(Box::new(PlanDialog {
+        prepared,
+        input: String::new(),
+        overrides: Vec::new(),
+        message: None,
+        undo_of: None,
+        scroll: 0,
+    })));
+    assert!(
+        c.screen().contains("OVERRIDDEN  replica-lag-over-rpo"),
+        "{}",
+        c.screen()
+    );
+    assert_eq!(c.style_of("OVERRIDDEN").fg, theme.warn.fg);
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@
 use super::{Action, Effect, State};
 use crate::fleet::Status;
 use crate::ops::audit::AuditRecord;
+use crate::ops::plan_lines::Verdict;
 use crate::ops::whatif::WhatIf;
 use crate::ops::{Confirmation, Op, OpResult, Outcome, Prepared};
 use crate::source::SourceCommand;
@@ -75,7 +76,7 @@ impl PlanDialog {
         let open: Vec<_> = p
             .guards
             .iter()
-            .filter(|g| !g.passed && !self.overrides.contains(&g.rule))
+            .filter(|g| matches!(Verdict::of(g, &self.overrides), Verdict::Block { .. }))
             .collect();
         if let Some(g) = open.iter().find(|g| !g.overridable) {
             return Prompt::Blocked(g.rule.clone());

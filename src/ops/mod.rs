@@ -15,6 +15,7 @@ mod aws_read;
 pub mod guards;
 pub mod pipeline;
 pub mod plan;
+pub mod plan_lines;
 pub mod sim;
 pub mod target;
 pub mod text;

@@ -3,6 +3,7 @@
 
 use super::guards::GuardResult;
 use super::plan::Plan;
+use super::plan_lines::{self, PlanLine, Verdict};
 use super::whatif::WhatIf;
 use super::Op;
 
@@ -16,52 +17,45 @@ pub fn plan(plan: &Plan, guards: &[GuardResult], is_sim: bool) -> String {
         plan.read_at
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     );
-    out.push_str("CHANGES\n");
-    for c in &plan.changes {
-        out.push_str(&format!(
-            "  {}  {}: {} → {}\n",
-            c.resource, c.field, c.before, c.after
-        ));
-    }
-    if plan.changes.is_empty() {
-        out.push_str("  none\n");
-    }
-    out.push_str("API CALLS\n");
-    for c in &plan.calls {
-        out.push_str(&format!("  {c}\n"));
-    }
-    out.push_str("GUARDS\n");
-    let width = guards.iter().map(|g| g.rule.len()).max().unwrap_or(0);
-    for g in guards {
-        let verdict = match (g.passed, g.overridden) {
-            (true, _) => "pass    ",
-            (false, true) => "OVERRIDE",
-            (false, false) => "BLOCK   ",
+    let lines = plan_lines::lines(plan, guards, &[]);
+    let width = plan_lines::rule_width(&lines);
+    for line in &lines {
+        let text = match line {
+            PlanLine::Heading(h) => h.to_string(),
+            PlanLine::Change {
+                resource,
+                field,
+                before,
+                after,
+            } => format!("  {resource}  {field}: {before} → {after}"),
+            PlanLine::NoChange => "  none".into(),
+            PlanLine::Call { head, params } => format!("  {head} {params}"),
+            PlanLine::Guard {
+                verdict,
+                rule,
+                reason,
+            } => {
+                let (word, hint) = match verdict {
+                    Verdict::Pass => ("pass    ", String::new()),
+                    Verdict::Overridden => ("OVERRIDE", String::new()),
+                    Verdict::Block { overridable } => (
+                        "BLOCK   ",
+                        if *overridable {
+                            format!(" (overridable: --override {rule} --confirm-override {rule})")
+                        } else {
+                            String::new()
+                        },
+                    ),
+                };
+                format!("  {word}  {rule:<width$}  {reason}{hint}")
+            }
+            PlanLine::Note(n) => format!("  {n}"),
+            PlanLine::After(a) => format!("  {a}"),
+            PlanLine::Undo(u) => format!("UNDO      {u}"),
+            PlanLine::OneWay => "UNDO      none: one-way".into(),
         };
-        let hint = if !g.passed && !g.overridden && g.overridable {
-            format!(
-                " (overridable: --override {0} --confirm-override {0})",
-                g.rule
-            )
-        } else {
-            String::new()
-        };
-        out.push_str(&format!(
-            "  {verdict}  {:<width$}  {}{hint}\n",
-            g.rule, g.reason
-        ));
-    }
-    out.push_str("NOTES\n");
-    for n in &plan.notes {
-        out.push_str(&format!("  {n}\n"));
-    }
-    out.push_str("FLEET AFTER\n");
-    for a in &plan.after {
-        out.push_str(&format!("  {a}\n"));
-    }
-    match (&plan.undo, plan.reversible) {
-        (Some(u), true) => out.push_str(&format!("UNDO      {}\n", u.summary())),
-        _ => out.push_str("UNDO      none: one-way\n"),
+        out.push_str(&text);
+        out.push('\n');
     }
     out
 }

@@ -7,6 +7,7 @@ use super::layout;
 use crate::app::dialog::{Dialog, PlanDialog, Prompt};
 use crate::app::State;
 use crate::config::Theme;
+use crate::ops::plan_lines::{self, PlanLine, Verdict};
 use crate::ops::{OpResult, Outcome};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -181,80 +182,74 @@ fn heading<'a>(text: &'a str, theme: &Theme) -> Line<'a> {
 fn plan(area: Rect, buf: &mut Buffer, d: &PlanDialog, theme: &Theme) {
     let p = &d.prepared.plan;
     let width = area.width.saturating_sub(8).min(106) as usize;
-    let mut body = vec![heading("CHANGES", theme)];
-    for c in &p.changes {
-        body.push(Line::from(vec![
-            Span::raw(format!("  {}  {}: ", c.resource, c.field)),
-            Span::styled(format!("{} → {}", c.before, c.after), theme.accent),
-        ]));
-    }
-    if p.changes.is_empty() {
-        body.push(Line::styled("  none", theme.muted));
-    }
-    body.push(heading("API CALLS", theme));
-    for c in &p.calls {
-        body.push(Line::raw(format!(
-            "  {} {} ({})",
-            c.service, c.operation, c.region
-        )));
-        for piece in chunks(&c.params.to_string(), width.saturating_sub(4)) {
-            body.push(Line::styled(format!("    {piece}"), theme.muted));
+    let lines = plan_lines::lines(p, &d.prepared.guards, &d.overrides);
+    let rule_w = plan_lines::rule_width(&lines);
+    let mut body = Vec::new();
+    for line in lines {
+        match line {
+            PlanLine::Heading(h) => body.push(heading(h, theme)),
+            PlanLine::Change {
+                resource,
+                field,
+                before,
+                after,
+            } => body.push(Line::from(vec![
+                Span::raw(format!("  {resource}  {field}: ")),
+                Span::styled(format!("{before} → {after}"), theme.accent),
+            ])),
+            PlanLine::NoChange => body.push(Line::styled("  none", theme.muted)),
+            PlanLine::Call { head, params } => {
+                body.push(Line::raw(format!("  {head}")));
+                for piece in chunks(&params, width.saturating_sub(4)) {
+                    body.push(Line::styled(format!("    {piece}"), theme.muted));
+                }
+            }
+            PlanLine::Guard {
+                verdict,
+                rule,
+                reason,
+            } => {
+                let (word, style, tail) = match verdict {
+                    Verdict::Pass => ("pass      ", theme.ok, ""),
+                    Verdict::Overridden => ("OVERRIDDEN", theme.warn, ""),
+                    Verdict::Block { overridable } => (
+                        "BLOCK     ",
+                        theme.crit,
+                        if overridable { " (overridable)" } else { "" },
+                    ),
+                };
+                let text = format!("{rule:<rule_w$}  {reason}{tail}");
+                for (i, piece) in format::wrap(&text, width.saturating_sub(14))
+                    .into_iter()
+                    .enumerate()
+                {
+                    let lead = if i == 0 {
+                        Span::styled(format!("  {word}  "), style)
+                    } else {
+                        Span::raw(" ".repeat(14))
+                    };
+                    let text_style = if verdict == Verdict::Pass {
+                        theme.text
+                    } else {
+                        style
+                    };
+                    body.push(Line::from(vec![lead, Span::styled(piece, text_style)]));
+                }
+            }
+            PlanLine::Note(n) => {
+                for (i, piece) in format::wrap(&n, width.saturating_sub(4))
+                    .into_iter()
+                    .enumerate()
+                {
+                    let indent = if i == 0 { "  " } else { "    " };
+                    body.push(Line::raw(format!("{indent}{piece}")));
+                }
+            }
+            PlanLine::After(a) => body.push(Line::raw(format!("  {a}"))),
+            PlanLine::Undo(u) => body.push(Line::raw(format!("UNDO  {u}"))),
+            PlanLine::OneWay => body.push(Line::styled("UNDO  none: one-way", theme.warn)),
         }
     }
-    body.push(heading("GUARDS", theme));
-    let rule_w = d
-        .prepared
-        .guards
-        .iter()
-        .map(|g| g.rule.len())
-        .max()
-        .unwrap_or(0);
-    for g in &d.prepared.guards {
-        let overridden = !g.passed && d.overrides.contains(&g.rule);
-        let (word, style) = match (g.passed, overridden) {
-            (true, _) => ("pass      ", theme.ok),
-            (false, true) => ("OVERRIDDEN", theme.warn),
-            (false, false) => ("BLOCK     ", theme.crit),
-        };
-        let tail = if !g.passed && !overridden && g.overridable {
-            " (overridable)"
-        } else {
-            ""
-        };
-        let text = format!("{:<rule_w$}  {}{tail}", g.rule, g.reason);
-        for (i, piece) in format::wrap(&text, width.saturating_sub(14))
-            .into_iter()
-            .enumerate()
-        {
-            let lead = if i == 0 {
-                Span::styled(format!("  {word}  "), style)
-            } else {
-                Span::raw(" ".repeat(14))
-            };
-            body.push(Line::from(vec![
-                lead,
-                Span::styled(piece, if g.passed { theme.text } else { style }),
-            ]));
-        }
-    }
-    body.push(heading("NOTES", theme));
-    for n in &p.notes {
-        for (i, piece) in format::wrap(n, width.saturating_sub(4))
-            .into_iter()
-            .enumerate()
-        {
-            body.push(Line::raw(format!(
-                "{}{piece}",
-                if i == 0 { "  " } else { "    " }
-            )));
-        }
-    }
-    body.push(heading("FLEET AFTER", theme));
-    body.extend(p.after.iter().map(|a| Line::raw(format!("  {a}"))));
-    body.push(match (&p.undo, p.reversible) {
-        (Some(u), true) => Line::raw(format!("UNDO  {}", u.summary())),
-        _ => Line::styled("UNDO  none: one-way", theme.warn),
-    });
     let input = Span::styled(format!("{}▏", d.input), theme.accent);
     let mut foot = vec![match d.prompt() {
         Prompt::Confirm(region) => Line::from(vec![
