@@ -5,7 +5,7 @@
 use chrono::{DateTime, TimeZone, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use opsdeck::app::dialog::{Dialog, DialogKey, OpEffect, OpReport, PlanDialog};
-use opsdeck::app::{update, Action, Effect, State};
+use opsdeck::app::{update, Action, Effect, State, View};
 use opsdeck::config::{Keymap, Mode, Theme};
 use opsdeck::fleet::Fleet;
 use opsdeck::ops::plan_lines::{self, PlanLine, Verdict};
@@ -366,8 +366,27 @@ async fn the_audit_view_lists_the_records_newest_first() {
     let requested = screen.find("requested").expect(&screen);
     assert!(applied < requested, "newest first:\n{screen}");
     assert!(screen.contains("drain eu-west-1"), "{screen}");
+    // Back and scrolling go to the view on top — the audit view — and nowhere else.
+    c.state.view = View::Events;
+    assert_eq!(c.state.audit.records.len(), 2, "requested and applied");
+    update(&mut c.state, Action::ScrollDown);
+    update(&mut c.state, Action::ScrollDown);
+    assert_eq!(c.state.audit.scroll, 1, "scrolled, within the records");
+    assert_eq!(
+        c.state.event_scroll, 0,
+        "the event log under it did not move"
+    );
+    update(&mut c.state, Action::ScrollUp);
+    assert_eq!(c.state.audit.scroll, 0);
     update(&mut c.state, Action::Back);
     assert!(!c.state.audit.open);
+    assert_eq!(
+        c.state.view,
+        View::Events,
+        "Back closed only the audit view"
+    );
+    update(&mut c.state, Action::Back);
+    assert_eq!(c.state.view, View::Overview);
 }
 
 /// The console loop's runner, end to end: drain, then undo from the keyboard.

@@ -161,26 +161,14 @@ pub enum OpReport {
     },
 }
 
-/// Handle an operation action, a dialog key or a report. None when `action` is not one of ours.
-pub fn update(state: &mut State, action: &Action) -> Option<Vec<Effect>> {
-    let op = |e: OpEffect| vec![Effect::Op(e)];
+/// Start an operation, the what-if, the undo or the audit view (`update` routes them here).
+/// One dialog at a time: another operation waits until this one is closed.
+pub fn operation(state: &mut State, action: &Action) -> Vec<Effect> {
+    if state.dialog.is_some() {
+        return Vec::new();
+    }
     let region = state.focused().name().to_string();
-    let effects = match action {
-        Action::DialogKey(k) => key(state, *k),
-        Action::OpReport(r) => report(state, r.clone()),
-        // One dialog at a time: another operation waits until this one is closed.
-        Action::ScaleUp
-        | Action::ScaleDown
-        | Action::Drain
-        | Action::Restore
-        | Action::Promote
-        | Action::WhatIf
-        | Action::Undo
-        | Action::AuditLog
-            if state.dialog.is_some() =>
-        {
-            return Some(Vec::new())
-        }
+    match action {
         Action::ScaleUp | Action::ScaleDown => {
             let step = if *action == Action::ScaleUp { 1 } else { -1 };
             let r = state.focused();
@@ -229,7 +217,7 @@ pub fn update(state: &mut State, action: &Action) -> Option<Vec<Effect>> {
                     title: format!("what-if: {region} fails now"),
                 },
             );
-            op(OpEffect::WhatIf { region })
+            vec![Effect::Op(OpEffect::WhatIf { region })]
         }
         Action::Undo => {
             state.audit.open = false;
@@ -239,34 +227,27 @@ pub fn update(state: &mut State, action: &Action) -> Option<Vec<Effect>> {
                     title: "undo the last reversible operation".into(),
                 },
             );
-            op(OpEffect::PlanUndo)
+            vec![Effect::Op(OpEffect::PlanUndo)]
         }
         Action::AuditLog => {
             state.audit.open = !state.audit.open;
             state.audit.scroll = 0;
             if state.audit.open {
-                op(OpEffect::LoadAudit)
+                vec![Effect::Op(OpEffect::LoadAudit)]
             } else {
                 Vec::new()
             }
         }
-        Action::Back if state.audit.open => {
-            state.audit.open = false;
-            Vec::new()
-        }
-        Action::ScrollUp if state.audit.open => {
-            state.audit.scroll = state.audit.scroll.saturating_sub(1);
-            Vec::new()
-        }
-        Action::ScrollDown if state.audit.open => {
-            state.audit.scroll =
-                (state.audit.scroll + 1).min(state.audit.records.len().saturating_sub(1));
-            Vec::new()
-        }
-        _ => return None,
-    };
-    state.dirty = true;
-    Some(effects)
+        _ => Vec::new(),
+    }
+}
+
+impl AuditView {
+    /// Scroll by `delta` records, within the records loaded.
+    pub fn scroll_by(&mut self, delta: isize) {
+        let last = self.records.len().saturating_sub(1);
+        self.scroll = self.scroll.saturating_add_signed(delta).min(last);
+    }
 }
 
 fn open(state: &mut State, dialog: Dialog) {
@@ -284,7 +265,8 @@ fn plan(state: &mut State, op: Op) -> Vec<Effect> {
     vec![Effect::Op(OpEffect::Plan { op, undo_of: None })]
 }
 
-fn key(state: &mut State, k: DialogKey) -> Vec<Effect> {
+/// A key typed while a dialog is open.
+pub fn key(state: &mut State, k: DialogKey) -> Vec<Effect> {
     let Some(dialog) = state.dialog.as_mut() else {
         return Vec::new();
     };
@@ -396,7 +378,8 @@ fn plan_key(p: &mut PlanDialog, k: DialogKey) -> Vec<Effect> {
     Vec::new()
 }
 
-fn report(state: &mut State, r: OpReport) -> Vec<Effect> {
+/// A plan, result, what-if, audit records or a failure arrived from the loop.
+pub fn report(state: &mut State, r: OpReport) -> Vec<Effect> {
     let waiting = matches!(state.dialog, Some(Dialog::Waiting { .. }));
     match r {
         OpReport::Planned { prepared, undo_of } => {

@@ -1,5 +1,6 @@
 //! `update(&mut State, Action) -> Vec<Effect>`: pure, so every transition is testable.
 
+use super::dialog;
 use super::look::{self, LookKind};
 use super::{Action, State, View};
 use crate::fleet::Status;
@@ -20,9 +21,6 @@ pub enum Effect {
 
 pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
     let mut effects = Vec::new();
-    if let Some(effects) = super::dialog::update(state, &action) {
-        return effects;
-    }
     let n = state.regions.len().max(1);
     match action {
         Action::Quit => {
@@ -33,8 +31,11 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             state.help = !state.help;
             state.help_scroll = 0;
         }
+        // The overlay on top takes Back and scrolling: the audit view, then the help.
         Action::Back => {
-            if state.help {
+            if state.audit.open {
+                state.audit.open = false;
+            } else if state.help {
                 state.help = false;
             } else {
                 state.view = View::Overview;
@@ -61,14 +62,18 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             effects.push(Effect::Source(SourceCommand::Refresh));
         }
         Action::ScrollUp => {
-            if state.help {
+            if state.audit.open {
+                state.audit.scroll_by(-1);
+            } else if state.help {
                 state.help_scroll = state.help_scroll.saturating_sub(1);
             } else {
                 state.event_scroll = state.event_scroll.saturating_sub(1);
             }
         }
         Action::ScrollDown => {
-            if state.help {
+            if state.audit.open {
+                state.audit.scroll_by(1);
+            } else if state.help {
                 state.help_scroll += 1;
             } else {
                 state.event_scroll =
@@ -105,17 +110,17 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             }
         }
         Action::Source(ev) => apply_source_event(state, ev),
-        // Operations and dialogs: handled by `dialog::update` above.
-        Action::ScaleUp
+        // Operations, their dialogs and reports: `dialog`.
+        op @ (Action::ScaleUp
         | Action::ScaleDown
         | Action::Drain
         | Action::Restore
         | Action::Promote
         | Action::WhatIf
         | Action::AuditLog
-        | Action::Undo
-        | Action::DialogKey(_)
-        | Action::OpReport(_) => {}
+        | Action::Undo) => effects = dialog::operation(state, &op),
+        Action::DialogKey(k) => effects = dialog::key(state, k),
+        Action::OpReport(r) => effects = dialog::report(state, r),
     }
     state.dirty = true;
     effects
