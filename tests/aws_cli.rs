@@ -193,7 +193,7 @@ async fn console_panes_show_aws_values_go_stale_and_recover() {
     let urls = [health.clone(), health.clone(), health, dead_url()];
     let dir = tempfile::tempdir().unwrap();
     let fleet = dir.path().join("atlas-moto.toml");
-    let refresh = "[refresh]\nmetrics_s = 2\necs_s = 2\ntopology_s = 2\nroute53_s = 2\ncost_s = 2\nprobe_s = 2\ntimeout_s = 2\n";
+    let refresh = "[refresh]\nmetrics_s = 2\necs_s = 2\ntopology_s = 2\nroute53_s = 2\ncost_s = 2\nprobe_s = 2\ntimeout_s = 2\nallow_fast = true\n";
     std::fs::write(&fleet, seed::fleet_toml(&seeded, &urls, refresh)).unwrap();
     let (fleet_arg, url) = (fleet.to_string_lossy().to_string(), gate.url());
     let envs: Vec<(&str, String)> = [

@@ -17,7 +17,7 @@ use support::seed::{self, SEEDED};
 use support::{collect_until, dead_url, health_server, moto_env, Gate, Seen};
 
 const FAST_REFRESH: &str =
-    "[refresh]\nmetrics_s = 1\necs_s = 1\ntopology_s = 1\nroute53_s = 1\ncost_s = 1\nprobe_s = 1\ntimeout_s = 2\n";
+    "[refresh]\nmetrics_s = 1\necs_s = 1\ntopology_s = 1\nroute53_s = 1\ncost_s = 1\nprobe_s = 1\ntimeout_s = 2\nallow_fast = true\n";
 
 fn names() -> Vec<&'static str> {
     SEEDED.iter().map(|r| r.name).collect()

@@ -20,7 +20,7 @@ pub async fn run(g: &GlobalArgs, args: &SnapshotArgs) -> Result<(), CliError> {
         Format::Json => {
             serde_json::to_string_pretty(&snapshot).map_err(|e| CliError::Runtime(e.to_string()))?
         }
-        Format::Table => table(&snapshot),
+        Format::Table => crate::fleet::text::clean_lines(&table(&snapshot)).into_owned(),
     };
     println!("{out}");
     Ok(())

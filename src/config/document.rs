@@ -46,8 +46,9 @@ impl<'a> Document<'a> {
                 message: format!("expected a table, found {}", other.kind()),
             }),
             Err(e) => {
-                let (line, column) = line_col(text, e.span().map_or(0, |s| s.start));
-                let mut message = e.message().trim().to_string();
+                let offset = e.span().map_or(0, |s| s.start);
+                let (line, column) = line_col(text, offset);
+                let mut message = crate::fleet::diagnose::message(text, offset, e.message());
                 if message.contains("$__toml_private_datetime") {
                     // toml hands dates over as a private table that cannot carry a span.
                     message = "a date is not valid here".into();
@@ -69,7 +70,8 @@ impl<'a> Document<'a> {
             path: self.path.to_string(),
             line,
             column,
-            message: message.into(),
+            // A message may quote the file: never hand its control characters to a terminal.
+            message: crate::fleet::text::clean(&message.into()).into_owned(),
         }
     }
 
@@ -81,11 +83,7 @@ impl<'a> Document<'a> {
 
 /// 1-based line and column (in characters) of a byte offset.
 pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    (line, before[line_start..].chars().count() + 1)
+    crate::fleet::diagnose::line_col(text, offset)
 }
 
 impl<'de> Deserialize<'de> for Node {

@@ -94,8 +94,14 @@ pub(crate) fn read_user_file(
     let Some(dir) = user_dir else { return Ok(None) };
     let path = dir.join(sub).join(format!("{name}.toml"));
     let shown = path.display().to_string();
-    match std::fs::read_to_string(&path) {
-        Ok(text) => Ok(Some((shown, text))),
+    match crate::fleet::diagnose::read(&path) {
+        Ok(Ok(text)) => Ok(Some((shown, text))),
+        Ok(Err((line, column, message))) => Err(ConfigError::Syntax {
+            path: shown,
+            line,
+            column,
+            message,
+        }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(source) => Err(ConfigError::Io {
             path: shown,

@@ -197,6 +197,13 @@ pub fn evaluate(fleet: &Fleet, input: HealthInput<'_>) -> (Status, Vec<Breach>) 
     if let Some(p) = input.probe {
         if !p.is_ok() {
             let what = match (p.http_status, &p.status) {
+                _ if p.failure.is_some() => {
+                    let why = p.failure.as_deref().unwrap_or_default();
+                    match p.http_status {
+                        Some(code) => format!("HTTP {code}, {why}"),
+                        None => why.to_string(),
+                    }
+                }
                 (Some(code), Some(s)) => format!("HTTP {code}, status {s}"),
                 (Some(code), None) => format!("HTTP {code}"),
                 (None, _) => "no answer".into(),

@@ -1,11 +1,15 @@
 //! The domain: the fleet file (regions, roles, resources, thresholds, capacity), what a source
 //! reads about a region, time series and health evaluation.
 
+pub mod diagnose;
 pub mod health;
 pub mod load;
 pub mod readings;
 pub mod series;
 pub mod snapshot;
+pub mod spans;
+pub mod text;
+pub mod validate;
 
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -32,6 +36,8 @@ pub struct Fleet {
     pub refresh: RefreshConfig,
     #[serde(default)]
     pub guards: GuardConfig,
+    #[serde(default)]
+    pub probe: ProbeConfig,
     #[serde(rename = "region", default)]
     pub regions: Vec<RegionSpec>,
 }
@@ -107,6 +113,9 @@ pub struct RefreshConfig {
     pub probe_s: u64,
     /// Per-call time limit, seconds.
     pub timeout_s: u64,
+    /// Allow intervals under the minimums (metrics 10 s, cost 300 s): for emulators and tests.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_fast: bool,
 }
 
 impl Default for RefreshConfig {
@@ -119,6 +128,26 @@ impl Default for RefreshConfig {
             cost_s: 3600,
             probe_s: 15,
             timeout_s: 10,
+            allow_fast: false,
+        }
+    }
+}
+
+/// Limits of a health probe: a body larger than `max_body_bytes`, or an answer not complete within
+/// `deadline_s` (headers and the whole body), is a failed probe with that reason.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProbeConfig {
+    pub max_body_bytes: u64,
+    /// Seconds for the whole probe; fractions allowed.
+    pub deadline_s: f64,
+}
+
+impl Default for ProbeConfig {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 64 * 1024,
+            deadline_s: 10.0,
         }
     }
 }
@@ -251,45 +280,20 @@ pub enum FleetError {
 
 /// 1-based line and column of a byte offset in `text`.
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let column = before
-        .rsplit('\n')
-        .next()
-        .map(|l| l.chars().count())
-        .unwrap_or(0)
-        + 1;
-    (line, column)
-}
-
-/// Line and column of the `nth` (0-based) line assigning `value` (quoted) to `key`, e.g. `name = "x"`.
-fn find_assignment(text: &str, key: &str, value: &str, nth: usize) -> Option<(usize, usize)> {
-    let quoted = format!("\"{value}\"");
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| {
-            let l = l.trim_start();
-            l.strip_prefix(key)
-                .is_some_and(|rest| rest.trim_start().starts_with('=') && rest.contains(&quoted))
-        })
-        .nth(nth)
-        .map(|(i, l)| (i + 1, l.len() - l.trim_start().len() + 1))
-}
-
-/// Line of the first occurrence of `needle` in `text` (1-based), or 1.
-fn find_line(text: &str, needle: &str) -> (usize, usize) {
-    match text.find(needle) {
-        Some(off) => line_col(text, off),
-        None => (1, 1),
-    }
+    diagnose::line_col(text, offset)
 }
 
 impl Fleet {
     pub fn load(path: &Path) -> Result<Fleet, FleetError> {
-        let text = std::fs::read_to_string(path).map_err(|source| FleetError::Io {
+        let read = diagnose::read(path).map_err(|source| FleetError::Io {
             path: path.to_path_buf(),
             source,
+        })?;
+        let text = read.map_err(|(line, column, message)| FleetError::Invalid {
+            path: path.to_path_buf(),
+            line,
+            column,
+            message,
         })?;
         Fleet::parse(&text, path)
     }
@@ -299,118 +303,32 @@ impl Fleet {
             .expect("built-in fleet is valid")
     }
 
+    /// Parse and validate a fleet file; its names come out cleaned of control characters and
+    /// escape sequences (`text::clean`), so nothing in it can drive a terminal.
     pub fn parse(text: &str, path: &Path) -> Result<Fleet, FleetError> {
-        let fleet: Fleet = toml::from_str(text).map_err(|e| {
-            let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
+        let mut fleet: Fleet = toml::from_str(text).map_err(|e| {
+            let offset = e.span().map(|s| s.start).unwrap_or(0);
+            let (line, column) = line_col(text, offset);
             FleetError::Invalid {
                 path: path.to_path_buf(),
                 line,
                 column,
-                message: e.message().trim().to_string(),
+                message: diagnose::message(text, offset, e.message()),
             }
         })?;
-        fleet.validate(text, path)?;
+        fleet.clean_names();
+        validate::validate(&fleet, text, path)?;
         Ok(fleet)
     }
 
-    fn validate(&self, text: &str, path: &Path) -> Result<(), FleetError> {
-        let invalid = |(line, column): (usize, usize), message: String| FleetError::Invalid {
-            path: path.to_path_buf(),
-            line,
-            column,
-            message,
-        };
-        if self.name.trim().is_empty() {
-            return Err(invalid(
-                find_line(text, "name"),
-                "fleet `name` is empty".into(),
-            ));
-        }
-        if self.regions.is_empty() {
-            return Err(invalid(
-                (1, 1),
-                "no `[[region]]` tables: a fleet needs at least one region".into(),
-            ));
-        }
-        let mut seen = std::collections::HashSet::new();
-        for r in &self.regions {
-            let at = find_assignment(text, "name", &r.name, 0).unwrap_or((1, 1));
-            if r.name.trim().is_empty() {
-                return Err(invalid(
-                    find_line(text, "[[region]]"),
-                    "a region has an empty `name`".into(),
-                ));
-            }
-            if !seen.insert(r.name.clone()) {
-                let second = find_assignment(text, "name", &r.name, 1).unwrap_or(at);
-                return Err(invalid(
-                    second,
-                    format!("region `{}` is listed twice", r.name),
-                ));
-            }
-            if let Some(url) = &r.health_url {
-                if !(url.starts_with("http://") || url.starts_with("https://")) {
-                    return Err(invalid(
-                        find_line(text, url),
-                        format!(
-                            "region `{}`: health_url `{url}` must start with http:// or https://",
-                            r.name
-                        ),
-                    ));
-                }
+    fn clean_names(&mut self) {
+        text::clean_in_place(&mut self.name);
+        for r in &mut self.regions {
+            for e in &mut r.ecs {
+                text::clean_in_place(&mut e.cluster);
+                text::clean_in_place(&mut e.service);
             }
         }
-        if self.primary().is_none() {
-            return Err(invalid(
-                find_line(text, "role"),
-                "no region has `role = \"primary\"`".into(),
-            ));
-        }
-        if self
-            .regions
-            .iter()
-            .filter(|r| r.role == Role::Primary)
-            .count()
-            > 1
-        {
-            let second = find_assignment(text, "role", "primary", 1).unwrap_or((1, 1));
-            return Err(invalid(
-                second,
-                "more than one region has `role = \"primary\"`".into(),
-            ));
-        }
-        if self.metrics.latency_stats.is_empty() {
-            return Err(invalid(
-                find_line(text, "latency_stats"),
-                "`metrics.latency_stats` is empty".into(),
-            ));
-        }
-        let t = &self.thresholds;
-        if !(0.0..=1.0).contains(&t.error_rate) {
-            return Err(invalid(
-                find_line(text, "error_rate"),
-                format!(
-                    "`thresholds.error_rate` = {} is not between 0 and 1",
-                    t.error_rate
-                ),
-            ));
-        }
-        if !(0.0..=1.0).contains(&t.cache_hit_ratio_min) {
-            return Err(invalid(
-                find_line(text, "cache_hit_ratio_min"),
-                format!(
-                    "`thresholds.cache_hit_ratio_min` = {} is not between 0 and 1",
-                    t.cache_hit_ratio_min
-                ),
-            ));
-        }
-        if self.capacity.rps_per_task <= 0.0 {
-            return Err(invalid(
-                find_line(text, "rps_per_task"),
-                "`capacity.rps_per_task` must be greater than 0".into(),
-            ));
-        }
-        Ok(())
     }
 
     pub fn primary(&self) -> Option<&RegionSpec> {

@@ -120,11 +120,16 @@ pub struct ProbeResult {
     /// Per replica region: (region, status, latency ms) from the body.
     #[serde(default)]
     pub replicas: Vec<(String, String, Option<f64>)>,
+    /// Why the probe failed although an answer began (body over the size limit, not complete
+    /// within the deadline, broken off): a failed probe whatever the status said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
 }
 
 impl ProbeResult {
     pub fn is_ok(&self) -> bool {
-        matches!(self.http_status, Some(200..=299))
+        self.failure.is_none()
+            && matches!(self.http_status, Some(200..=299))
             && self.status.as_deref().map(|s| s == "ok").unwrap_or(true)
     }
 }

@@ -74,8 +74,22 @@ pub fn draw(frame: &mut Frame, state: &State, theme: &Theme, keymap: &Keymap) ->
     }
     audit_view::render(body, buf, state, theme);
     dialogs::render(body, buf, state, theme);
+    scrub(buf);
     if state.view == View::Overview && !state.help {
         hits.regions = layout::overview_region_rects(area, state.regions.len());
     }
     hits
+}
+
+/// The last line of defence of the text boundary (`fleet::text`): no cell of a frame carries a
+/// control character or an escape sequence to the terminal, whatever a pane was given.
+fn scrub(buf: &mut ratatui::buffer::Buffer) {
+    for cell in buf.content.iter_mut() {
+        if crate::fleet::text::is_hostile_text(cell.symbol())
+            || cell.symbol().contains(['\t', '\n'])
+        {
+            let clean = crate::fleet::text::clean(cell.symbol()).trim().to_string();
+            cell.set_symbol(if clean.is_empty() { " " } else { &clean });
+        }
+    }
 }

@@ -189,6 +189,7 @@ fn step_region(state: &mut State, idx: usize, p: &Profile, step: i64) {
         status: Some(if storm > 0.5 { "degraded" } else { "ok" }.into()),
         rtt_ms: (p.rtt_ms * wobble(step, phase, 0.1)).round(),
         replicas: Vec::new(),
+        failure: None,
     };
     feed(state, name, at, Reading::Probe(probe));
 }

@@ -56,6 +56,8 @@ pub fn classify_code(code: &str, message: &str) -> SourceError {
     } else {
         format!("{code}: {message}")
     };
+    // Codes and messages come from the wire: never let them reach a terminal raw.
+    let text = crate::fleet::text::clean(&text).into_owned();
     if THROTTLING.contains(&code) {
         SourceError::Throttled(text)
     } else if EXPIRED.contains(&code) {

@@ -116,7 +116,7 @@ pub async fn connect(fleet: &Fleet, opts: &AwsOptions) -> Result<AwsSource, AwsS
     let config = load_checked(opts, refresh.timeout_s).await?;
     let global = GlobalClients::new(&config);
     let identity = match global.sts.get_caller_identity().send().await {
-        Ok(out) => out.arn().unwrap_or("unknown").to_string(),
+        Ok(out) => crate::fleet::text::clean(out.arn().unwrap_or("unknown")).into_owned(),
         Err(e) => match errors::classify(&e) {
             SourceError::NoCredentials(m) | SourceError::ExpiredCredentials(m) => {
                 return Err(AwsSetupError::NoCredentials(format!(
@@ -191,7 +191,7 @@ impl AwsSource {
             .clone()
             .unwrap_or_else(|| fleet.refresh.clone());
         let timeout = Duration::from_secs(refresh.timeout_s.max(1));
-        let probe_client = probe::client(timeout);
+        let prober = probe::Prober::new(probe::Limits::of(&fleet.probe, timeout));
         let seed = Utc::now().timestamp_nanos_opt().unwrap_or(0) as u64;
         let _ = events_tx.send(SourceEvent::Identity(self.identity.clone()));
         let mut tasks = Vec::new();
@@ -214,7 +214,7 @@ impl AwsSource {
             let poll = RegionPoll {
                 spec: spec.clone(),
                 clients,
-                probe: probe_client.clone(),
+                probe: prober.clone(),
                 metrics: fleet.metrics.clone(),
                 intervals: refresh.clone(),
                 last_topology: None,

@@ -6,7 +6,7 @@ use super::clients::{GlobalClients, RegionClients};
 use super::metrics::MetricsOutcome;
 use super::{cost, ecs, metrics, probe, rds, route53};
 use crate::fleet::{
-    DataKind, Fleet, MetricsConfig, Reading, RegionSpec, Replication, Role, SourceError,
+    text, DataKind, Fleet, MetricsConfig, Reading, RegionSpec, Replication, Role, SourceError,
 };
 use crate::source::SourceEvent;
 use chrono::Utc;
@@ -19,6 +19,17 @@ use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
+
+/// Text from AWS answers and probe bodies leaves the source cleaned of control characters and
+/// escape sequences (`fleet::text`): it is shown in frames and tables.
+pub(crate) fn clean_event(ev: &mut SourceEvent) {
+    match ev {
+        SourceEvent::Reading { reading, .. } => text::clean_reading(reading),
+        SourceEvent::Failed { error, .. } => text::clean_error(error),
+        SourceEvent::Identity(s) | SourceEvent::Note { text: s, .. } => text::clean_in_place(s),
+        SourceEvent::Clock(_) => {}
+    }
+}
 
 /// What the supervisor tells the pollers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,7 +146,8 @@ pub(crate) async fn run<P: Poll>(
                 running.remove(&kind);
                 let ok = result.is_ok();
                 let (evs, error) = poll.settle(kind, result);
-                for ev in evs {
+                for mut ev in evs {
+                    clean_event(&mut ev);
                     if events.send(ev).is_err() {
                         inflight.abort_all();
                         return;
@@ -173,7 +185,7 @@ pub(crate) async fn run<P: Poll>(
 pub(crate) struct RegionPoll {
     pub spec: RegionSpec,
     pub clients: RegionClients,
-    pub probe: reqwest::Client,
+    pub probe: probe::Prober,
     pub metrics: MetricsConfig,
     pub intervals: crate::fleet::RefreshConfig,
     /// The latest topology as RDS describes it, before the ReplicaLag signal is applied.
@@ -266,11 +278,11 @@ impl Poll for RegionPoll {
             }
             .boxed(),
             DataKind::Probe => {
-                let client = self.probe.clone();
+                let prober = self.probe.clone();
                 async move {
                     let url = spec.health_url.clone().unwrap_or_default();
                     Ok(RegionValue::Reading(Reading::Probe(
-                        probe::probe(&client, &url).await,
+                        prober.probe(&url).await,
                     )))
                 }
                 .boxed()

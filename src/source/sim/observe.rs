@@ -162,6 +162,7 @@ impl RegionModel {
                 status: None,
                 rtt_ms: fleet.refresh.timeout_s as f64 * 1000.0,
                 replicas: Vec::new(),
+                failure: None,
             };
         }
         if self.running_tasks() == 0 {
@@ -170,6 +171,7 @@ impl RegionModel {
                 status: None,
                 rtt_ms,
                 replicas: Vec::new(),
+                failure: None,
             };
         }
         let status = if self.has(Scenario::ErrorStorm) {
@@ -182,6 +184,7 @@ impl RegionModel {
             status: Some(status.into()),
             rtt_ms,
             replicas,
+            failure: None,
         }
     }
 
