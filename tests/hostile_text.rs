@@ -27,8 +27,10 @@ const RAW: &str = "us\u{1b}]0;PWNED\u{7}\u{1b}[2J\u{9b}31m\u{202e}";
 fn render(state: &State) -> Buffer {
     let mut term = Terminal::new(TestBackend::new(160, 48)).unwrap();
     let keymap = Keymap::load("default", None).unwrap().0;
-    term.draw(|f| opsdeck::ui::draw(f, state, &Theme::fallback(), &keymap))
-        .unwrap();
+    term.draw(|f| {
+        opsdeck::ui::draw(f, state, &Theme::fallback(), &keymap);
+    })
+    .unwrap();
     term.backend().buffer().clone()
 }
 
