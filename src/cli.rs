@@ -1,6 +1,12 @@
 //! The command line: one binary, the same code paths as the TUI.
+//!
+//! Flags come in groups, each flattened only into the commands that use it, so every `--help`
+//! lists only what that command reads. A group's flags may also be given before the subcommand
+//! (`opsdeck --fleet F --sim snapshot`); `parse` merges both places into one [`GlobalArgs`].
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -16,60 +22,264 @@ use std::path::PathBuf;
         opsdeck --speed 60 --scenario outage@us-east-1\n  \
         opsdeck --fleet fleets/kaldrix.toml --sim  # simulate another fleet\n  \
         opsdeck --fleet prod.toml --profile ops    # real AWS, read-only unless --allow-actions\n  \
-        opsdeck snapshot --format json"
+        opsdeck snapshot --format json\n\n\
+        Each command's --help lists the options it takes."
 )]
 pub struct Cli {
     #[command(flatten)]
-    pub global: GlobalArgs,
+    pub fleet: FleetArgs,
+    #[command(flatten)]
+    pub sim: SimArgs,
+    /// Simulator speed: virtual seconds per real second.
+    #[arg(long, default_value_t = 1.0, value_parser = parse_speed, help_heading = "Simulated fleet")]
+    pub speed: f64,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    #[command(flatten)]
+    pub ops: OpsArgs,
+    #[command(flatten)]
+    pub look: LookArgs,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
 
+/// Which fleet, and whether to simulate it.
 #[derive(Debug, Args, Clone)]
-pub struct GlobalArgs {
+#[command(next_help_heading = "Fleet")]
+pub struct FleetArgs {
     /// Fleet file (TOML). Without it, the built-in simulated Atlas-like fleet.
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, value_name = "FILE")]
     pub fleet: Option<PathBuf>,
     /// Simulate the fleet file instead of reading AWS.
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub sim: bool,
+}
+
+/// How the simulated fleet starts.
+#[derive(Debug, Args, Clone)]
+#[command(next_help_heading = "Simulated fleet")]
+pub struct SimArgs {
     /// Simulator seed: the same seed, start and inputs give the same run.
-    #[arg(long, global = true, default_value_t = 7)]
+    #[arg(long, default_value_t = 7)]
     pub seed: u64,
-    /// Simulator speed: virtual seconds per real second.
-    #[arg(long, global = true, default_value_t = 1.0, value_parser = parse_speed)]
-    pub speed: f64,
     /// Simulator start time (RFC 3339, e.g. 2026-11-22T12:00:00Z); default: now.
-    #[arg(long, global = true, value_name = "TIME")]
+    #[arg(long, value_name = "TIME")]
     pub start: Option<String>,
     /// Inject an incident at start: NAME[@REGION] with NAME one of error-storm, replica-lag, cache-flush, outage
     /// (default region: the first secondary).
-    #[arg(long, global = true, value_name = "NAME[@REGION]")]
+    #[arg(long, value_name = "NAME[@REGION]")]
     pub scenario: Option<String>,
-    /// Theme name (built-in: default, mono, colorblind, light; or a file in the config dir's themes/).
-    #[arg(long, global = true, env = "OPSDECK_THEME")]
-    pub theme: Option<String>,
-    /// Keymap name (built-in: default, vim; or a file in the config dir's keymaps/).
-    #[arg(long, global = true, env = "OPSDECK_KEYMAP")]
-    pub keymap: Option<String>,
+}
+
+/// How to reach AWS.
+#[derive(Debug, Args, Clone)]
+#[command(next_help_heading = "AWS")]
+pub struct AwsArgs {
     /// AWS profile from the shared config files.
-    #[arg(long, global = true, env = "AWS_PROFILE")]
+    #[arg(long, env = "AWS_PROFILE")]
     pub profile: Option<String>,
     /// Send every AWS call to this endpoint (an emulator such as moto).
-    #[arg(long, global = true, env = "AWS_ENDPOINT_URL", value_name = "URL")]
+    #[arg(long, env = "AWS_ENDPOINT_URL", value_name = "URL")]
     pub endpoint_url: Option<String>,
+}
+
+/// The permission policy and the audit log of operations.
+#[derive(Debug, Args, Clone)]
+#[command(next_help_heading = "Operations")]
+pub struct OpsArgs {
     /// Refuse every operation (global kill switch).
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub read_only: bool,
     /// Enable operations against real AWS (off by default; always on for the simulated fleet).
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub allow_actions: bool,
     /// Audit log file (JSONL); default: opsdeck/audit.jsonl in the state dir.
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, value_name = "FILE")]
     pub audit_log: Option<PathBuf>,
+}
+
+/// The console's look and input.
+#[derive(Debug, Args, Clone)]
+#[command(next_help_heading = "Look")]
+pub struct LookArgs {
+    /// Theme name (built-in: default, mono, colorblind, light; or a file in the config dir's themes/).
+    #[arg(long, env = "OPSDECK_THEME")]
+    pub theme: Option<String>,
+    /// Keymap name (built-in: default, vim; or a file in the config dir's keymaps/).
+    #[arg(long, env = "OPSDECK_KEYMAP")]
+    pub keymap: Option<String>,
     /// Do not capture the mouse.
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub no_mouse: bool,
+}
+
+/// Every group's value after merging the flags given before the subcommand with those given
+/// after it (after wins). Groups a command does not take keep their defaults.
+#[derive(Debug, Clone)]
+pub struct GlobalArgs {
+    pub fleet: Option<PathBuf>,
+    pub sim: bool,
+    pub seed: u64,
+    pub speed: f64,
+    pub start: Option<String>,
+    pub scenario: Option<String>,
+    pub theme: Option<String>,
+    pub keymap: Option<String>,
+    pub profile: Option<String>,
+    pub endpoint_url: Option<String>,
+    pub read_only: bool,
+    pub allow_actions: bool,
+    pub audit_log: Option<PathBuf>,
+    pub no_mouse: bool,
+}
+
+impl Cli {
+    /// Parse the process's arguments; bad usage prints clap's message and exits 2.
+    pub fn parse_global() -> (Cli, GlobalArgs) {
+        Self::try_parse_global(std::env::args_os()).unwrap_or_else(|e| e.exit())
+    }
+
+    /// Parse `argv` (program name first) into the command and the merged flag groups. A flag given
+    /// before a subcommand that does not take it is bad usage, as it is after the subcommand.
+    pub fn try_parse_global<I, T>(argv: I) -> Result<(Cli, GlobalArgs), clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        let mut cmd = Cli::command();
+        let matches = cmd.try_get_matches_from_mut(argv)?;
+        let cli = Cli::from_arg_matches(&matches)?;
+        let mut g = GlobalArgs {
+            fleet: cli.fleet.fleet.clone(),
+            sim: cli.fleet.sim,
+            seed: cli.sim.seed,
+            speed: cli.speed,
+            start: cli.sim.start.clone(),
+            scenario: cli.sim.scenario.clone(),
+            theme: cli.look.theme.clone(),
+            keymap: cli.look.keymap.clone(),
+            profile: cli.aws.profile.clone(),
+            endpoint_url: cli.aws.endpoint_url.clone(),
+            read_only: cli.ops.read_only,
+            allow_actions: cli.ops.allow_actions,
+            audit_log: cli.ops.audit_log.clone(),
+            no_mouse: cli.look.no_mouse,
+        };
+        let Some(command) = &cli.command else {
+            return Ok((cli, g));
+        };
+        // The innermost subcommand (`act drain`), its definition and its matches.
+        let (mut leaf, mut m, mut path) = (&cmd, &matches, Vec::new());
+        while let Some((name, sub)) = m.subcommand() {
+            leaf = leaf
+                .find_subcommand(name)
+                .expect("a matched subcommand is defined");
+            path.push(name.to_string());
+            m = sub;
+        }
+        let unused = cmd
+            .get_arguments()
+            .filter(|a| given(&matches, a.get_id().as_str()))
+            .find(|a| !leaf.get_arguments().any(|l| l.get_id() == a.get_id()))
+            .map(|a| a.get_long().unwrap_or(a.get_id().as_str()).to_string());
+        if let Some(flag) = unused {
+            return Err(cmd.error(
+                clap::error::ErrorKind::UnknownArgument,
+                format!(
+                    "--{flag} does not apply to `opsdeck {}` (see `opsdeck {} --help`)",
+                    path.join(" "),
+                    path.join(" ")
+                ),
+            ));
+        }
+        let uses = command.groups();
+        if let Some(f) = uses.fleet {
+            take(&mut g.fleet, &f.fleet, m, "fleet");
+            take(&mut g.sim, &f.sim, m, "sim");
+        }
+        if let Some(s) = uses.sim {
+            take(&mut g.seed, &s.seed, m, "seed");
+            take(&mut g.start, &s.start, m, "start");
+            take(&mut g.scenario, &s.scenario, m, "scenario");
+        }
+        if let Some(a) = uses.aws {
+            take(&mut g.profile, &a.profile, m, "profile");
+            take(&mut g.endpoint_url, &a.endpoint_url, m, "endpoint_url");
+        }
+        if let Some(o) = uses.ops {
+            take(&mut g.read_only, &o.read_only, m, "read_only");
+            take(&mut g.allow_actions, &o.allow_actions, m, "allow_actions");
+            take(&mut g.audit_log, &o.audit_log, m, "audit_log");
+        }
+        Ok((cli, g))
+    }
+}
+
+/// The flag `id` was typed on the command line of this (sub)command.
+fn given(m: &ArgMatches, id: &str) -> bool {
+    m.ids().any(|i| i.as_str() == id) && m.value_source(id) == Some(ValueSource::CommandLine)
+}
+
+/// A value typed after the subcommand wins over the one before it (or the default).
+fn take<T: Clone>(slot: &mut T, leaf: &T, m: &ArgMatches, id: &str) {
+    if given(m, id) {
+        *slot = leaf.clone();
+    }
+}
+
+/// The flag groups a subcommand takes.
+struct Groups<'a> {
+    fleet: Option<&'a FleetArgs>,
+    sim: Option<&'a SimArgs>,
+    aws: Option<&'a AwsArgs>,
+    ops: Option<&'a OpsArgs>,
+}
+
+impl Command {
+    fn groups(&self) -> Groups<'_> {
+        match self {
+            Command::Snapshot(a) => Groups {
+                fleet: Some(&a.fleet),
+                sim: Some(&a.sim),
+                aws: Some(&a.aws),
+                ops: None,
+            },
+            Command::Act(op) => {
+                let r = op.run_args();
+                Groups {
+                    fleet: Some(&r.fleet),
+                    sim: Some(&r.sim),
+                    aws: Some(&r.aws),
+                    ops: Some(&r.ops),
+                }
+            }
+            Command::Simulate(a) => Groups {
+                fleet: Some(&a.fleet),
+                sim: Some(&a.sim),
+                aws: Some(&a.aws),
+                ops: None,
+            },
+            Command::Discover(a) => Groups {
+                fleet: None,
+                sim: None,
+                aws: Some(&a.aws),
+                ops: None,
+            },
+        }
+    }
+}
+
+impl ActOp {
+    /// How this operation runs (every `act` subcommand takes the same run flags).
+    pub fn run_args(&self) -> &RunArgs {
+        match self {
+            ActOp::Scale { run, .. }
+            | ActOp::Promote { run, .. }
+            | ActOp::Drain { run, .. }
+            | ActOp::Restore { run, .. }
+            | ActOp::Undo { run } => run,
+        }
+    }
 }
 
 fn parse_speed(s: &str) -> Result<f64, String> {
@@ -167,6 +377,14 @@ pub struct RunArgs {
     /// Give up verifying after this many seconds (reported as "not yet verified").
     #[arg(long, default_value_t = 120)]
     pub wait_s: u64,
+    #[command(flatten)]
+    pub fleet: FleetArgs,
+    #[command(flatten)]
+    pub sim: SimArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    #[command(flatten)]
+    pub ops: OpsArgs,
 }
 
 #[derive(Debug, Args)]
@@ -179,6 +397,12 @@ pub struct SimulateArgs {
     /// Simulated fleet: advance virtual time by this long first (e.g. 5m).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration_s)]
     pub after: Option<f64>,
+    #[command(flatten)]
+    pub fleet: FleetArgs,
+    #[command(flatten)]
+    pub sim: SimArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 #[derive(Debug, Args)]
@@ -192,6 +416,8 @@ pub struct DiscoverArgs {
     /// Write the fleet file here instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 fn parse_tag(s: &str) -> Result<(String, String), String> {
@@ -217,6 +443,12 @@ pub struct SnapshotArgs {
     /// Real AWS: give up waiting for slow data after this many seconds (what arrived is printed).
     #[arg(long, default_value_t = 20)]
     pub wait_s: u64,
+    #[command(flatten)]
+    pub fleet: FleetArgs,
+    #[command(flatten)]
+    pub sim: SimArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 /// "90", "90s", "5m", "2h", "1d" as seconds.

@@ -1,9 +1,8 @@
-use clap::Parser;
 use opsdeck::cli::{Cli, Command};
 use opsdeck::setup::CliError;
 
 fn main() {
-    let cli = Cli::parse();
+    let (cli, global) = Cli::parse_global();
     let log = opsdeck::logging::init();
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "opsdeck starting");
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -19,17 +18,11 @@ fn main() {
     };
     let result: Result<(), CliError> = runtime.block_on(async {
         match &cli.command {
-            None => opsdeck::console::run(&cli.global).await,
-            Some(Command::Snapshot(args)) => {
-                opsdeck::commands::snapshot::run(&cli.global, args).await
-            }
-            Some(Command::Act(op)) => opsdeck::commands::act::run(&cli.global, op).await,
-            Some(Command::Simulate(args)) => {
-                opsdeck::commands::simulate::run(&cli.global, args).await
-            }
-            Some(Command::Discover(args)) => {
-                opsdeck::commands::discover::run(&cli.global, args).await
-            }
+            None => opsdeck::console::run(&global).await,
+            Some(Command::Snapshot(args)) => opsdeck::commands::snapshot::run(&global, args).await,
+            Some(Command::Act(op)) => opsdeck::commands::act::run(&global, op).await,
+            Some(Command::Simulate(args)) => opsdeck::commands::simulate::run(&global, args).await,
+            Some(Command::Discover(args)) => opsdeck::commands::discover::run(&global, args).await,
         }
     });
     opsdeck::tui::restore();

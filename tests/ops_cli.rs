@@ -25,10 +25,12 @@ impl Run {
 
     fn command(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_opsdeck"));
-        c.args(args)
-            .args(["--start", START, "--audit-log"])
-            .arg(self.audit())
-            .env("OPSDECK_STATE_DIR", self.dir.path())
+        c.args(args).args(["--start", START]);
+        // Only `act` keeps an audit log (`simulate` changes nothing and does not take the flag).
+        if args.contains(&"act") {
+            c.arg("--audit-log").arg(self.audit());
+        }
+        c.env("OPSDECK_STATE_DIR", self.dir.path())
             .env("OPSDECK_CONFIG", self.dir.path().join("config"))
             .env("USER", "oncall")
             .env_remove("AWS_ENDPOINT_URL")
