@@ -41,6 +41,9 @@ pub struct Cli {
     pub look: LookArgs,
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// Flags given before the subcommand that it does not use: ignored, each worth a warning.
+    #[arg(skip)]
+    pub ignored: Vec<String>,
 }
 
 /// Which fleet, and whether to simulate it.
@@ -139,8 +142,9 @@ impl Cli {
         Self::try_parse_global(std::env::args_os()).unwrap_or_else(|e| e.exit())
     }
 
-    /// Parse `argv` (program name first) into the command and the merged flag groups. A flag given
-    /// before a subcommand that does not take it is bad usage, as it is after the subcommand.
+    /// Parse `argv` (program name first) into the command and the merged flag groups. After the
+    /// subcommand only its own flags are accepted; a console flag given before a subcommand that does
+    /// not use it (`opsdeck --no-mouse snapshot`) is ignored and listed in `Cli::ignored`.
     pub fn try_parse_global<I, T>(argv: I) -> Result<(Cli, GlobalArgs), clap::Error>
     where
         I: IntoIterator<Item = T>,
@@ -148,7 +152,7 @@ impl Cli {
     {
         let mut cmd = Cli::command();
         let matches = cmd.try_get_matches_from_mut(argv)?;
-        let cli = Cli::from_arg_matches(&matches)?;
+        let mut cli = Cli::from_arg_matches(&matches)?;
         let mut g = GlobalArgs {
             fleet: cli.fleet.fleet.clone(),
             sim: cli.fleet.sim,
@@ -165,7 +169,7 @@ impl Cli {
             audit_log: cli.ops.audit_log.clone(),
             no_mouse: cli.look.no_mouse,
         };
-        let Some(command) = &cli.command else {
+        let Some(command) = cli.command.take() else {
             return Ok((cli, g));
         };
         // The innermost subcommand (`act drain`), its definition and its matches.
@@ -177,21 +181,15 @@ impl Cli {
             path.push(name.to_string());
             m = sub;
         }
-        let unused = cmd
+        let ignored = cmd
             .get_arguments()
             .filter(|a| given(&matches, a.get_id().as_str()))
-            .find(|a| !leaf.get_arguments().any(|l| l.get_id() == a.get_id()))
-            .map(|a| a.get_long().unwrap_or(a.get_id().as_str()).to_string());
-        if let Some(flag) = unused {
-            return Err(cmd.error(
-                clap::error::ErrorKind::UnknownArgument,
-                format!(
-                    "--{flag} does not apply to `opsdeck {}` (see `opsdeck {} --help`)",
-                    path.join(" "),
-                    path.join(" ")
-                ),
-            ));
-        }
+            .filter(|a| !leaf.get_arguments().any(|l| l.get_id() == a.get_id()))
+            .map(|a| {
+                let flag = a.get_long().unwrap_or(a.get_id().as_str());
+                format!("--{flag} has no effect on `opsdeck {}`", path.join(" "))
+            })
+            .collect();
         let uses = command.groups();
         if let Some(f) = uses.fleet {
             take(&mut g.fleet, &f.fleet, m, "fleet");
@@ -211,6 +209,8 @@ impl Cli {
             take(&mut g.allow_actions, &o.allow_actions, m, "allow_actions");
             take(&mut g.audit_log, &o.audit_log, m, "audit_log");
         }
+        cli.command = Some(command);
+        cli.ignored = ignored;
         Ok((cli, g))
     }
 }

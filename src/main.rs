@@ -3,6 +3,9 @@ use opsdeck::setup::CliError;
 
 fn main() {
     let (cli, global) = Cli::parse_global();
+    for warning in &cli.ignored {
+        eprintln!("opsdeck: warning: {warning}; ignored");
+    }
     let log = opsdeck::logging::init();
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "opsdeck starting");
     let runtime = match tokio::runtime::Builder::new_multi_thread()
