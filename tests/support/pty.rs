@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 pub struct Screen {
     pub parser: vt100::Parser,
     pub raw: Vec<u8>,
+    /// The reader saw the end of the output (every process holding the terminal closed it).
+    pub closed: bool,
 }
 
 pub struct Session {
@@ -53,6 +55,7 @@ impl Session {
         let screen = Arc::new(Mutex::new(Screen {
             parser: vt100::Parser::new(rows, cols, 0),
             raw: Vec::new(),
+            closed: false,
         }));
         let feed = screen.clone();
         std::thread::spawn(move || {
@@ -65,6 +68,7 @@ impl Session {
                 s.parser.process(&buf[..n]);
                 s.raw.extend_from_slice(&buf[..n]);
             }
+            feed.lock().unwrap().closed = true;
         });
         Session {
             screen,
@@ -99,11 +103,15 @@ impl Session {
         self.writer.flush().unwrap();
     }
 
+    /// Wait until opsdeck has exited and everything it wrote has been read (so assertions on the
+    /// last bytes it wrote see them).
     pub fn wait_exit(&mut self) -> portable_pty::ExitStatus {
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
+                if self.screen.lock().unwrap().closed {
+                    return status;
+                }
             }
             assert!(
                 Instant::now() < deadline,
