@@ -108,8 +108,15 @@ async fn bench(moto: &Moto) -> Bench {
 }
 
 impl Bench {
-    /// Run opsdeck; the calls it made (sorted, Route53's REST paths named) and their depth.
+    /// Run opsdeck; the calls it made (sorted) and their depth.
     fn run(&self, args: &[&str]) -> (Vec<String>, usize, serde_json::Value) {
+        let (mut calls, depth, json) = self.run_in_order(args);
+        calls.sort();
+        (calls, depth, json)
+    }
+
+    /// Run opsdeck; the calls it made in the order the proxy received them, and their depth.
+    fn run_in_order(&self, args: &[&str]) -> (Vec<String>, usize, serde_json::Value) {
         self.proxy.reset();
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_opsdeck"))
             .arg("--fleet")
@@ -138,16 +145,7 @@ impl Bench {
         );
         let json = serde_json::from_slice(&out.stdout).expect("JSON");
         let stats = self.proxy.stats();
-        let mut calls: Vec<String> = stats
-            .calls()
-            .into_iter()
-            .map(|c| match c {
-                c if c.ends_with("/rrset") => "ListResourceRecordSets".into(),
-                c if c.ends_with("/status") => "GetHealthCheckStatus".into(),
-                c => c,
-            })
-            .collect();
-        calls.sort();
+        let calls = stats.calls();
         assert_eq!(stats.requests, calls.len());
         (calls, stats.depth(), json)
     }
@@ -222,4 +220,45 @@ async fn a_plan_and_the_what_if_read_every_region_at_once_in_two_round_trips() {
     assert_eq!(calls, expect(&all));
     assert!(depth <= 3, "{depth} round trips deep");
     assert_eq!(what_if["promotion"]["region"], "us-east-1", "{what_if:#}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verification_reads_back_only_the_changed_record() {
+    let moto = Moto::shared();
+    let b = bench(&moto).await;
+    let (calls, _, out) = b.run_in_order(&[
+        "act",
+        "drain",
+        "--region",
+        "us-east-1",
+        "--allow-actions",
+        "--execute",
+        "--confirm",
+        "us-east-1",
+    ]);
+    assert_eq!(out["outcome"]["result"]["status"], "applied", "{out:#}");
+    let change = calls
+        .iter()
+        .position(|c| c == "ChangeResourceRecordSets")
+        .expect("the change was made");
+    let after = &calls[change + 1..];
+    assert!(
+        after
+            .iter()
+            .all(|c| c == "GetChange" || c == "ListResourceRecordSets"),
+        "after the change only its status and the record are read: {after:?}"
+    );
+    assert_eq!(
+        after.last().map(String::as_str),
+        Some("ListResourceRecordSets"),
+        "{after:?}"
+    );
+    assert_eq!(
+        after
+            .iter()
+            .filter(|c| *c == "ListResourceRecordSets")
+            .count(),
+        1,
+        "moto applies at once: one read back verifies it: {after:?}"
+    );
 }

@@ -207,8 +207,25 @@ impl Request {
             return action;
         }
         let (method, path) = self.method_path();
-        format!("{method} {}", path.split('?').next().unwrap_or(path))
+        let path = path.split('?').next().unwrap_or(path).trim_end_matches('/');
+        route53_operation(method, path)
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("{method} {path}"))
     }
+}
+
+/// Route53 speaks REST: its operations are named by method and path.
+fn route53_operation(method: &str, path: &str) -> Option<&'static str> {
+    let rest = path.strip_prefix("/2013-04-01/")?;
+    Some(
+        match (method, rest.split('/').collect::<Vec<_>>().as_slice()) {
+            ("GET", ["hostedzone", _, "rrset"]) => "ListResourceRecordSets",
+            ("POST", ["hostedzone", _, "rrset"]) => "ChangeResourceRecordSets",
+            ("GET", ["healthcheck", _, "status"]) => "GetHealthCheckStatus",
+            ("GET", ["change", _]) => "GetChange",
+            _ => return None,
+        },
+    )
 }
 
 fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
