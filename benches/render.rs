@@ -32,7 +32,7 @@ fn fleet_of(n: usize) -> Fleet {
 fn state_with_history(fleet: Fleet) -> State {
     let start = Utc.with_ymd_and_hms(2026, 11, 22, 0, 0, 0).unwrap();
     let mut model = SimFleet::new(&fleet, 1, start);
-    let mut state = State::new(fleet, "sim", start);
+    let mut state = State::new(fleet, opsdeck::fleet::SourceKind::Sim, start);
     for _ in 0..(24 * 60) {
         model.advance(60.0);
         let at = model.now();

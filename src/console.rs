@@ -122,7 +122,7 @@ fn no_credentials(fleet: &crate::fleet::Fleet, message: String) -> SourceHandle 
         drop(tx);
     });
     SourceHandle {
-        kind: "aws",
+        kind: crate::fleet::SourceKind::Aws,
         events,
         commands,
     }

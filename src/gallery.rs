@@ -5,7 +5,7 @@
 use crate::app::dialog::{Dialog, PlanDialog};
 use crate::app::{update, Action, State, View};
 use crate::config::{Keymap, Theme};
-use crate::fleet::Fleet;
+use crate::fleet::{Fleet, SourceKind};
 use crate::ops::sim::SimTarget;
 use crate::ops::target::VerifyLimits;
 use crate::ops::{AuditLog, Op, Operator, Settings};
@@ -124,7 +124,7 @@ pub fn gallery() -> Vec<Shot> {
     // Start a day earlier so the sparklines and charts have 24 h of history.
     let start = Utc.with_ymd_and_hms(2026, 11, 21, 14, 0, 0).unwrap();
     let mut model = SimFleet::new(&fleet, 7, start);
-    let mut state = State::new(fleet, "sim", start);
+    let mut state = State::new(fleet, SourceKind::Sim, start);
     state.identity = Some(crate::source::sim::IDENTITY.to_string());
     state.size = (WIDTH, HEIGHT);
     run(&mut state, &mut model, 24 * 60);

@@ -35,7 +35,7 @@ fn reading(region: &str, secs: i64, reading: Reading) -> Action {
 }
 
 fn state() -> State {
-    State::new(Fleet::builtin(), "sim", t0())
+    State::new(Fleet::builtin(), opsdeck::fleet::SourceKind::Sim, t0())
 }
 
 #[test]
@@ -103,7 +103,7 @@ fn scenarios_target_the_focused_region_on_the_simulator_only() {
             scenario: Scenario::Outage
         })]
     );
-    let mut aws = State::new(Fleet::builtin(), "aws", t0());
+    let mut aws = State::new(Fleet::builtin(), opsdeck::fleet::SourceKind::Aws, t0());
     assert!(
         update(&mut aws, Action::ScenarioOutage).is_empty(),
         "no scenario against real AWS"

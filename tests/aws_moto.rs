@@ -220,7 +220,11 @@ async fn seeded_four_region_fleet_reads_back_as_seeded() {
     assert_eq!(seeded.health_checks.len(), 2);
 
     // The same events drive the console state; the snapshot contract reports what was seeded.
-    let mut state = State::new(fleet.clone(), "aws", chrono::Utc::now());
+    let mut state = State::new(
+        fleet.clone(),
+        opsdeck::fleet::SourceKind::Aws,
+        chrono::Utc::now(),
+    );
     for ev in seen.events.clone() {
         app::update(&mut state, Action::Source(ev));
     }
@@ -450,7 +454,11 @@ async fn a_stopped_endpoint_goes_stale_with_the_reason_and_recovers() {
         matches!(seen.reading("eu-west-1", DataKind::Probe), Reading::Probe(p) if p.http_status == Some(200))
     );
 
-    let mut state = State::new(fleet.clone(), "aws", chrono::Utc::now());
+    let mut state = State::new(
+        fleet.clone(),
+        opsdeck::fleet::SourceKind::Aws,
+        chrono::Utc::now(),
+    );
     for ev in seen.events.clone() {
         app::update(&mut state, Action::Source(ev));
     }

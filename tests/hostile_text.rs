@@ -55,7 +55,7 @@ fn console_shows_a_hostile_fleet_name_without_its_escapes() {
     let fleet = Fleet::parse(&hostile_fleet_text(), Path::new("f.toml")).unwrap();
     let state = State::new(
         fleet,
-        "sim",
+        opsdeck::fleet::SourceKind::Sim,
         Utc.with_ymd_and_hms(2026, 1, 5, 12, 0, 0).unwrap(),
     );
     let text = screen(&render(&state));
@@ -69,7 +69,7 @@ fn console_never_draws_control_characters_whatever_a_pane_is_given() {
     let mut fleet = Fleet::builtin();
     fleet.name = RAW.into();
     let now = Utc.with_ymd_and_hms(2026, 1, 5, 12, 0, 0).unwrap();
-    let mut state = State::new(fleet, "aws", now);
+    let mut state = State::new(fleet, opsdeck::fleet::SourceKind::Aws, now);
     update(
         &mut state,
         Action::Source(SourceEvent::Failed {

@@ -70,7 +70,7 @@ fn region(name: &str, weight: i64, healthy: bool, lag: Option<f64>) -> RegionSta
 fn healthy_fleet() -> FleetView {
     FleetView {
         fleet: "atlas-crm".into(),
-        source: "sim".into(),
+        source: opsdeck::fleet::SourceKind::Sim,
         read_at: now(),
         regions: vec![
             region("eu-west-1", 100, true, None),
@@ -472,4 +472,36 @@ async fn an_override_is_confirmed_separately_and_recorded() {
         .guards
         .iter()
         .any(|g| g.rule == guards::REPLICA_LAG_OVER_RPO && g.overridden && !g.passed));
+}
+
+/// Audit lines written before the API calls were typed (by the previous release, on the simulated
+/// fleet: a drain, a scale with its autoscaling bounds, a promotion) still read, and write back
+/// byte for byte: the typed calls keep the JSON contract.
+#[test]
+fn audit_records_written_before_the_calls_were_typed_round_trip() {
+    let text = include_str!("fixtures/audit-before-typed-calls.jsonl");
+    let mut operations = Vec::new();
+    for line in text.lines() {
+        let record: opsdeck::ops::AuditRecord = serde_json::from_str(line).expect(line);
+        assert_eq!(serde_json::to_string(&record).unwrap(), line);
+        if record.phase == Phase::Requested {
+            operations.extend(record.plan.calls.iter().map(|c| c.operation()));
+        }
+    }
+    assert_eq!(
+        operations,
+        [
+            "ChangeResourceRecordSets",
+            "RegisterScalableTarget",
+            "UpdateService",
+            "PromoteReadReplica"
+        ]
+    );
+    let log = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(log.path(), text).unwrap();
+    assert_eq!(
+        AuditLog::new(log.path()).read().unwrap().len(),
+        6,
+        "no line skipped"
+    );
 }

@@ -193,7 +193,12 @@ async fn scaling_adds_capacity_after_the_tasks_start_and_undo_restores_the_count
     );
     let records = operator.audit.read().unwrap();
     assert!(
-        opsdeck::ops::audit::last_reversible(&records, "atlas-crm", "sim").is_none(),
+        opsdeck::ops::audit::last_reversible(
+            &records,
+            "atlas-crm",
+            opsdeck::fleet::SourceKind::Sim
+        )
+        .is_none(),
         "undone"
     );
 }

@@ -661,7 +661,7 @@ async fn spawned_model_replays_history_then_runs_live_and_notes_injections() {
     opts.tick_ms = 10;
     opts.history_s = 600;
     let mut source = spawn(Fleet::builtin(), opts);
-    assert_eq!(source.kind, "sim");
+    assert_eq!(source.kind, opsdeck::fleet::SourceKind::Sim);
     async fn next(
         events: &mut tokio::sync::mpsc::UnboundedReceiver<SourceEvent>,
     ) -> Option<SourceEvent> {

@@ -426,7 +426,11 @@ fn draw_survives_tiny_and_huge_terminals() {
 
 #[test]
 fn failed_fetch_without_any_data_says_no_data() {
-    let mut s = State::new(opsdeck::fleet::Fleet::builtin(), "aws", common::start());
+    let mut s = State::new(
+        opsdeck::fleet::Fleet::builtin(),
+        opsdeck::fleet::SourceKind::Aws,
+        common::start(),
+    );
     let at = common::start() + Duration::seconds(5);
     let error = SourceError::NoCredentials("no profile".into());
     update(

@@ -53,7 +53,7 @@ pub fn build(state: &State) -> FleetSnapshot {
         .collect();
     FleetSnapshot {
         fleet: state.fleet.name.clone(),
-        source: state.source.clone(),
+        source: state.source,
         taken_at: state.now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         regions,
     }

@@ -4,7 +4,7 @@ use crate::fleet::health::HealthInput;
 use crate::fleet::series::Series;
 use crate::fleet::{
     evaluate, Breach, CostReport, DataKind, EcsCounts, Fleet, MetricValues, ProbeResult, Reading,
-    RegionSpec, Replication, Route53State, SourceError, Status,
+    RegionSpec, Replication, Route53State, SourceError, SourceKind, Status,
 };
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, VecDeque};
@@ -271,8 +271,8 @@ pub const EVENT_LOG_CAP: usize = 1000;
 #[derive(Debug, Clone)]
 pub struct State {
     pub fleet: Fleet,
-    /// "sim" or "aws".
-    pub source: String,
+    /// The simulated fleet or AWS.
+    pub source: SourceKind,
     pub identity: Option<String>,
     pub regions: Vec<RegionView>,
     pub focus: usize,
@@ -304,7 +304,7 @@ pub struct State {
 }
 
 impl State {
-    pub fn new(fleet: Fleet, source: &str, now: DateTime<Utc>) -> Self {
+    pub fn new(fleet: Fleet, source: SourceKind, now: DateTime<Utc>) -> Self {
         let stats = fleet.metrics.latency_stats.clone();
         let regions = fleet
             .regions
@@ -314,7 +314,7 @@ impl State {
             .collect();
         Self {
             fleet,
-            source: source.to_string(),
+            source,
             identity: None,
             regions,
             focus: 0,

@@ -85,7 +85,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         Action::ScenarioCacheFlush => inject(state, Scenario::CacheFlush, &mut effects),
         Action::ScenarioOutage => inject(state, Scenario::Outage, &mut effects),
         Action::ClearScenarios => {
-            if state.source == "sim" {
+            if state.source.is_sim() {
                 state.flash = Some("all simulated incidents ended".into());
                 effects.push(Effect::Source(SourceCommand::ClearScenarios));
             } else {
@@ -127,7 +127,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
 }
 
 fn inject(state: &mut State, scenario: Scenario, effects: &mut Vec<Effect>) {
-    if state.source != "sim" {
+    if !state.source.is_sim() {
         state.flash = Some("scenarios exist only on the simulated fleet".into());
         return;
     }

@@ -3,7 +3,7 @@
 //! yet verified), 1 when it is refused or fails, 2 for bad usage.
 
 use crate::cli::{ActOp, Format, GlobalArgs, RunArgs};
-use crate::fleet::Fleet;
+use crate::fleet::{Fleet, SourceKind};
 use crate::ops::aws::AwsTarget;
 use crate::ops::guards::{self, GuardResult};
 use crate::ops::plan::{self, Plan};
@@ -139,7 +139,11 @@ pub async fn run(g: &GlobalArgs, act: &ActOp) -> Result<(), CliError> {
 fn last_undo(g: &GlobalArgs, fleet: &Fleet, is_sim: bool) -> Result<(Op, String), CliError> {
     let audit = AuditLog::at(g.audit_log.as_deref());
     let records = audit.read().map_err(CliError::Runtime)?;
-    let source = if is_sim { "sim" } else { "aws" };
+    let source = if is_sim {
+        SourceKind::Sim
+    } else {
+        SourceKind::Aws
+    };
     let last = crate::ops::audit::last_reversible(&records, &fleet.name, source).ok_or_else(|| {
         CliError::Input(format!(
             "nothing to undo: {} holds no reversible operation on fleet `{}` ({source}) that is not undone yet",

@@ -3,7 +3,7 @@
 use crate::app::{self, Action, State};
 use crate::cli::{Format, GlobalArgs, SnapshotArgs};
 use crate::fleet::snapshot::FleetSnapshot;
-use crate::fleet::{Fleet, SourceError};
+use crate::fleet::{Fleet, SourceError, SourceKind};
 use crate::setup::{self, CliError};
 use crate::source::sim::SimFleet;
 use crate::source::{aws, SourceCommand, SourceEvent};
@@ -38,7 +38,7 @@ fn sim_snapshot(
     if let Some((region, s)) = &scenario {
         model.inject(region, *s).map_err(CliError::Input)?;
     }
-    let mut state = State::new(fleet, "sim", start);
+    let mut state = State::new(fleet, SourceKind::Sim, start);
     let mut left = args.after.unwrap_or(0.0);
     loop {
         feed(&mut state, &model);
@@ -78,7 +78,7 @@ async fn aws_snapshot(
         .map_err(setup::aws_error)?;
     let identity = source.identity().to_string();
     let mut handle = source.spawn(fleet.clone());
-    let mut state = State::new(fleet, "aws", Utc::now());
+    let mut state = State::new(fleet, SourceKind::Aws, Utc::now());
     state.identity = Some(identity);
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(args.wait_s);
     while !complete(&state) {

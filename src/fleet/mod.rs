@@ -3,6 +3,7 @@
 
 pub mod diagnose;
 pub mod health;
+mod kind;
 pub mod load;
 pub mod readings;
 pub mod series;
@@ -15,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 pub use health::{evaluate, Breach, Status};
+pub use kind::SourceKind;
 pub use readings::*;
 
 /// The built-in Atlas-like fleet that `opsdeck` runs on when no fleet file is given.

@@ -7,8 +7,7 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FleetSnapshot {
     pub fleet: String,
-    /// "sim" or "aws".
-    pub source: String,
+    pub source: super::SourceKind,
     /// RFC 3339, UTC, seconds.
     pub taken_at: String,
     pub regions: Vec<RegionReport>,

@@ -8,6 +8,7 @@ use super::pipeline::OpResult;
 use super::plan::Plan;
 use super::target::Executed;
 use super::Op;
+use crate::fleet::SourceKind;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
@@ -38,7 +39,7 @@ pub struct AuditRecord {
     /// STS caller ARN, or "$USER (simulated fleet)".
     pub operator: String,
     pub fleet: String,
-    pub source: String,
+    pub source: SourceKind,
     pub region: String,
     pub op: Op,
     pub plan: Plan,
@@ -204,7 +205,7 @@ pub fn recorded_weight(records: &[AuditRecord], fleet: &str, region: &str) -> Op
 pub fn last_reversible<'a>(
     records: &'a [AuditRecord],
     fleet: &str,
-    source: &str,
+    source: SourceKind,
 ) -> Option<&'a AuditRecord> {
     let undone: Vec<&str> = records
         .iter()

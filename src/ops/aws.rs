@@ -3,18 +3,17 @@
 //! polled until AWS reports them applied (Route53 GetChange INSYNC, values read back).
 
 use super::aws_read::{self, Need};
-use super::plan::{ApiCall, Plan, ROUTE53_REGION};
+use super::plan::{ApiCall, Plan, WeightedRecordSet, ROUTE53_REGION};
 use super::target::{check_applied, Executed, Target, Verification, VerifyLimits};
 use super::view::FleetView;
 use super::Op;
-use crate::fleet::Fleet;
+use crate::fleet::{Fleet, SourceKind};
 use crate::source::aws::FleetClients;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_route53::types as r53;
 use futures::future::BoxFuture;
 use futures::FutureExt;
-use serde_json::Value;
 use std::time::{Duration, Instant};
 
 pub struct AwsTarget {
@@ -110,61 +109,73 @@ impl AwsTarget {
 
     /// Make one call; a Route53 change returns its ChangeInfo id.
     async fn call(&self, call: &ApiCall) -> Result<Option<String>, String> {
-        let p = &call.params;
-        let text = |k: &str| p[k].as_str().unwrap_or_default().to_string();
-        let int = |k: &str| {
-            p[k].as_i64()
-                .and_then(|v| i32::try_from(v).ok())
-                .ok_or_else(|| format!("bad {k}"))
+        let int = |name: &str, v: i64| {
+            i32::try_from(v).map_err(|_| format!("{name} {v} is out of range"))
         };
-        match (call.service.as_str(), call.operation.as_str()) {
-            ("ecs", "UpdateService") => {
-                self.ecs(&call.region)
+        match call {
+            ApiCall::UpdateService {
+                region,
+                cluster,
+                service,
+                desired_count,
+            } => {
+                self.ecs(region)
                     .update_service()
-                    .cluster(text("cluster"))
-                    .service(text("service"))
-                    .desired_count(int("desiredCount")?)
+                    .cluster(cluster)
+                    .service(service)
+                    .desired_count(int("desiredCount", *desired_count)?)
                     .send()
                     .await
                     .map_err(sdk_error)?;
                 Ok(None)
             }
-            ("application-autoscaling", "RegisterScalableTarget") => {
+            ApiCall::RegisterScalableTarget {
+                region,
+                cluster,
+                service,
+                min_capacity,
+                max_capacity,
+            } => {
                 use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
-                self.autoscaling(&call.region)
+                self.autoscaling(region)
                     .register_scalable_target()
                     .service_namespace(ServiceNamespace::Ecs)
-                    .resource_id(text("ResourceId"))
+                    .resource_id(ApiCall::scalable_resource_id(cluster, service))
                     .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
-                    .min_capacity(int("MinCapacity")?)
-                    .max_capacity(int("MaxCapacity")?)
+                    .min_capacity(int("MinCapacity", *min_capacity)?)
+                    .max_capacity(int("MaxCapacity", *max_capacity)?)
                     .send()
                     .await
                     .map_err(sdk_error)?;
                 Ok(None)
             }
-            ("rds", "PromoteReadReplica") => {
-                self.rds(&call.region)
+            ApiCall::PromoteReadReplica {
+                region,
+                db_instance_identifier,
+            } => {
+                self.rds(region)
                     .promote_read_replica()
-                    .db_instance_identifier(text("DBInstanceIdentifier"))
+                    .db_instance_identifier(db_instance_identifier)
                     .send()
                     .await
                     .map_err(sdk_error)?;
                 Ok(None)
             }
-            ("route53", "ChangeResourceRecordSets") => {
-                let batch = change_batch(&p["ChangeBatch"])?;
+            ApiCall::ChangeResourceRecordSets {
+                hosted_zone_id,
+                comment,
+                record_set,
+            } => {
                 let out = self
                     .route53()
                     .change_resource_record_sets()
-                    .hosted_zone_id(text("HostedZoneId"))
-                    .change_batch(batch)
+                    .hosted_zone_id(hosted_zone_id)
+                    .change_batch(change_batch(comment, record_set)?)
                     .send()
                     .await
                     .map_err(sdk_error)?;
                 Ok(out.change_info().map(|c| c.id().to_string()))
             }
-            (s, o) => Err(format!("opsdeck does not make {s} {o} calls")),
         }
     }
 
@@ -184,56 +195,49 @@ impl AwsTarget {
     }
 }
 
-/// The plan's ChangeBatch JSON as the SDK's type.
-fn change_batch(v: &Value) -> Result<r53::ChangeBatch, String> {
+/// One UPSERT of the record set, as the SDK's type.
+fn change_batch(comment: &str, s: &WeightedRecordSet) -> Result<r53::ChangeBatch, String> {
     let bad = |e: aws_smithy_types::error::operation::BuildError| e.to_string();
-    let mut changes = Vec::new();
-    for c in v["Changes"].as_array().into_iter().flatten() {
-        let s = &c["ResourceRecordSet"];
-        let mut set = r53::ResourceRecordSet::builder()
-            .name(s["Name"].as_str().unwrap_or_default())
-            .r#type(r53::RrType::from(s["Type"].as_str().unwrap_or("A")))
-            .set_set_identifier(s["SetIdentifier"].as_str().map(str::to_string))
-            .set_weight(s["Weight"].as_i64())
-            .set_ttl(s["TTL"].as_i64())
-            .set_health_check_id(s["HealthCheckId"].as_str().map(str::to_string));
-        for r in s["ResourceRecords"].as_array().into_iter().flatten() {
-            set = set.resource_records(
-                r53::ResourceRecord::builder()
-                    .value(r["Value"].as_str().unwrap_or_default())
-                    .build()
-                    .map_err(bad)?,
-            );
-        }
-        if let Some(a) = s.get("AliasTarget").filter(|a| a.is_object()) {
-            set = set.alias_target(
-                r53::AliasTarget::builder()
-                    .hosted_zone_id(a["HostedZoneId"].as_str().unwrap_or_default())
-                    .dns_name(a["DNSName"].as_str().unwrap_or_default())
-                    .evaluate_target_health(a["EvaluateTargetHealth"].as_bool().unwrap_or(false))
-                    .build()
-                    .map_err(bad)?,
-            );
-        }
-        let action = r53::ChangeAction::from(c["Action"].as_str().unwrap_or("UPSERT"));
-        changes.push(
-            r53::Change::builder()
-                .action(action)
-                .resource_record_set(set.build().map_err(bad)?)
+    let mut set = r53::ResourceRecordSet::builder()
+        .name(&s.name)
+        .r#type(r53::RrType::from(s.record_type.as_str()))
+        .set_identifier(&s.set_identifier)
+        .weight(s.weight)
+        .set_ttl(s.ttl)
+        .set_health_check_id(s.health_check_id.clone());
+    for v in &s.values {
+        set = set.resource_records(
+            r53::ResourceRecord::builder()
+                .value(v)
                 .build()
                 .map_err(bad)?,
         );
     }
+    if let Some(a) = &s.alias {
+        set = set.alias_target(
+            r53::AliasTarget::builder()
+                .hosted_zone_id(&a.hosted_zone_id)
+                .dns_name(&a.dns_name)
+                .evaluate_target_health(a.evaluate_target_health)
+                .build()
+                .map_err(bad)?,
+        );
+    }
+    let change = r53::Change::builder()
+        .action(r53::ChangeAction::Upsert)
+        .resource_record_set(set.build().map_err(bad)?)
+        .build()
+        .map_err(bad)?;
     r53::ChangeBatch::builder()
-        .set_comment(v["Comment"].as_str().map(str::to_string))
-        .set_changes(Some(changes))
+        .comment(comment)
+        .changes(change)
         .build()
         .map_err(bad)
 }
 
 impl Target for AwsTarget {
-    fn kind(&self) -> &'static str {
-        "aws"
+    fn kind(&self) -> SourceKind {
+        SourceKind::Aws
     }
 
     fn identity(&self) -> BoxFuture<'_, String> {

@@ -6,7 +6,7 @@
 
 use super::view::{AliasTarget, DatabaseState, FleetView, RecordState, RegionState, ServiceState};
 use super::{Bounds, Op};
-use crate::fleet::{Fleet, RegionSpec, Replication, Route53Ref, SourceError};
+use crate::fleet::{Fleet, RegionSpec, Replication, Route53Ref, SourceError, SourceKind};
 use crate::source::aws::metrics::{self, MetricsOutcome, Select};
 use crate::source::aws::route53::{self, WeightedRecord};
 use crate::source::aws::{autoscaling, ecs, rds, FleetClients};
@@ -142,7 +142,7 @@ pub async fn read(clients: &FleetClients, fleet: &Fleet, need: &Need) -> Result<
     }
     Ok(FleetView {
         fleet: fleet.name.clone(),
-        source: "aws".into(),
+        source: SourceKind::Aws,
         read_at: Utc::now(),
         regions: out,
     })

@@ -169,7 +169,7 @@ impl Operator {
             id: audit::new_id(now),
             operator: self.target.identity().await,
             fleet: self.fleet.name.clone(),
-            source: self.target.kind().into(),
+            source: self.target.kind(),
             region: plan.region.clone(),
             op: plan.op.clone(),
             plan: plan.clone(),

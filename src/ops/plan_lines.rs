@@ -79,8 +79,8 @@ pub fn lines(plan: &Plan, guards: &[GuardResult], overrides: &[String]) -> Vec<P
     }
     out.push(PlanLine::Heading("API CALLS"));
     out.extend(plan.calls.iter().map(|c| PlanLine::Call {
-        head: format!("{} {} ({})", c.service, c.operation, c.region),
-        params: c.params.to_string(),
+        head: format!("{} {} ({})", c.service(), c.operation(), c.region()),
+        params: c.params().to_string(),
     }));
     out.push(PlanLine::Heading("GUARDS"));
     out.extend(guards.iter().map(|g| PlanLine::Guard {

@@ -1,11 +1,11 @@
 //! Operations on the simulated fleet: the same plans and API calls, applied to the model's levers.
 
-use super::plan::Plan;
+use super::plan::{ApiCall, Plan};
 use super::target::{check_applied, Executed, Target, Verification, VerifyLimits};
 use super::view::{DatabaseState, FleetView, RecordState, RegionState, ServiceState};
 use super::whatif::{self, LoadModel, WhatIf};
 use super::Bounds;
-use crate::fleet::{Fleet, Reading};
+use crate::fleet::{Fleet, Reading, SourceKind};
 use crate::source::sim::SimFleet;
 use futures::future::BoxFuture;
 use futures::FutureExt;
@@ -147,7 +147,7 @@ impl SimTarget {
         }
         FleetView {
             fleet: fleet.name.clone(),
-            source: "sim".into(),
+            source: SourceKind::Sim,
             read_at: sim.now(),
             regions,
         }
@@ -157,40 +157,36 @@ impl SimTarget {
     pub fn apply(sim: &mut SimFleet, plan: &Plan) -> Result<Executed, String> {
         let mut done = Executed::default();
         for call in &plan.calls {
-            let p = &call.params;
-            let str_of = |k: &str| p[k].as_str().unwrap_or_default().to_string();
-            let result = match (call.service.as_str(), call.operation.as_str()) {
-                ("ecs", "UpdateService") => {
-                    let service = format!("{}/{}", str_of("cluster"), str_of("service"));
-                    sim.set_desired(
-                        &call.region,
-                        &service,
-                        p["desiredCount"].as_i64().unwrap_or(-1),
-                    )
-                }
-                ("application-autoscaling", "RegisterScalableTarget") => {
-                    let id = str_of("ResourceId");
-                    let service = id.strip_prefix("service/").unwrap_or(&id).to_string();
-                    let (min, max) = (
-                        p["MinCapacity"].as_i64().unwrap_or(-1),
-                        p["MaxCapacity"].as_i64().unwrap_or(-1),
-                    );
-                    sim.set_scaling_bounds(&call.region, &service, min, max)
-                }
-                ("route53", "ChangeResourceRecordSets") => {
-                    let set = &p["ChangeBatch"]["Changes"][0]["ResourceRecordSet"];
-                    let id = set["SetIdentifier"].as_str().unwrap_or_default();
-                    let region = sim
-                        .fleet()
+            let result = match call {
+                ApiCall::UpdateService {
+                    region,
+                    cluster,
+                    service,
+                    desired_count,
+                } => sim.set_desired(region, &format!("{cluster}/{service}"), *desired_count),
+                ApiCall::RegisterScalableTarget {
+                    region,
+                    cluster,
+                    service,
+                    min_capacity,
+                    max_capacity,
+                } => sim.set_scaling_bounds(
+                    region,
+                    &format!("{cluster}/{service}"),
+                    *min_capacity,
+                    *max_capacity,
+                ),
+                ApiCall::ChangeResourceRecordSets { record_set, .. } => {
+                    let id = &record_set.set_identifier;
+                    sim.fleet()
                         .regions
                         .iter()
-                        .find(|r| r.route53.as_ref().is_some_and(|x| x.set_identifier == id))
+                        .find(|r| r.route53.as_ref().is_some_and(|x| x.set_identifier == *id))
                         .map(|r| r.name.clone())
-                        .ok_or_else(|| format!("no region has the record set `{id}`"));
-                    region.and_then(|r| sim.set_weight(&r, set["Weight"].as_i64().unwrap_or(-1)))
+                        .ok_or_else(|| format!("no region has the record set `{id}`"))
+                        .and_then(|r| sim.set_weight(&r, record_set.weight))
                 }
-                ("rds", "PromoteReadReplica") => sim.promote(&call.region),
-                (s, o) => Err(format!("the simulator has no lever for {s} {o}")),
+                ApiCall::PromoteReadReplica { region, .. } => sim.promote(region),
             };
             match result {
                 Ok(()) => done.ok(call),
@@ -202,8 +198,8 @@ impl SimTarget {
 }
 
 impl Target for SimTarget {
-    fn kind(&self) -> &'static str {
-        "sim"
+    fn kind(&self) -> SourceKind {
+        SourceKind::Sim
     }
 
     fn identity(&self) -> BoxFuture<'_, String> {

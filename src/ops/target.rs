@@ -1,9 +1,9 @@
 //! Where operations act: the simulated fleet or AWS. Object-safe through boxed futures.
 
-use super::plan::Plan;
+use super::plan::{ApiCall, Plan};
 use super::view::FleetView;
 use super::whatif::{self, WeightedModel, WhatIf};
-use crate::fleet::Fleet;
+use crate::fleet::{Fleet, SourceKind};
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use serde::{Deserialize, Serialize};
@@ -21,13 +21,13 @@ pub struct Executed {
 
 impl Executed {
     /// Record that `call` succeeded.
-    pub fn ok(&mut self, call: &super::plan::ApiCall) {
+    pub fn ok(&mut self, call: &ApiCall) {
         self.calls
-            .push(format!("{} {} ok", call.service, call.operation));
+            .push(format!("{} {} ok", call.service(), call.operation()));
     }
 
     /// Why execution stopped at `call`, and what had already run before it.
-    pub fn failed_at(&self, call: &super::plan::ApiCall, e: impl std::fmt::Display) -> String {
+    pub fn failed_at(&self, call: &ApiCall, e: impl std::fmt::Display) -> String {
         let ran = if self.calls.is_empty() {
             "nothing ran".to_string()
         } else {
@@ -35,7 +35,8 @@ impl Executed {
         };
         format!(
             "{} {}: {e} (before it: {ran})",
-            call.service, call.operation
+            call.service(),
+            call.operation()
         )
     }
 }
@@ -57,8 +58,8 @@ pub struct VerifyLimits {
 }
 
 pub trait Target: Send + Sync {
-    /// "sim" or "aws".
-    fn kind(&self) -> &'static str;
+    /// The simulated fleet or AWS.
+    fn kind(&self) -> SourceKind;
 
     /// Who the operation runs as: the STS caller ARN, or the local user on the simulated fleet.
     fn identity(&self) -> BoxFuture<'_, String>;
@@ -118,16 +119,16 @@ pub fn check_applied(plan: &Plan, view: &FleetView) -> Result<(), String> {
             if s.desired != *desired {
                 return Err(format!("desiredCount reads {} (want {desired})", s.desired));
             }
-            let want = plan
-                .calls
-                .iter()
-                .find(|c| c.operation == "RegisterScalableTarget")
-                .map(|c| {
-                    (
-                        c.params["MinCapacity"].as_i64().unwrap_or(-1),
-                        c.params["MaxCapacity"].as_i64().unwrap_or(-1),
-                    )
-                });
+            let want = plan.calls.iter().find_map(|c| match c {
+                ApiCall::RegisterScalableTarget {
+                    min_capacity,
+                    max_capacity,
+                    ..
+                } => Some((*min_capacity, *max_capacity)),
+                ApiCall::UpdateService { .. }
+                | ApiCall::PromoteReadReplica { .. }
+                | ApiCall::ChangeResourceRecordSets { .. } => None,
+            });
             if let (Some((min, max)), Some(b)) = (want, s.bounds) {
                 if (b.min, b.max) != (min, max) {
                     return Err(format!("autoscaling bounds read {b} (want {min}..{max})"));

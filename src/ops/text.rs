@@ -71,7 +71,7 @@ pub fn what_if(w: &WhatIf) -> String {
         w.failed,
         w.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         w.fleet,
-        if w.source == "sim" {
+        if w.source.is_sim() {
             "simulated fleet"
         } else {
             "AWS"

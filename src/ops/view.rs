@@ -2,15 +2,14 @@
 //! projected forward ("after") so the guards can compare.
 
 use super::{Bounds, Op};
-use crate::fleet::{Replication, Role};
+use crate::fleet::{Replication, Role, SourceKind};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FleetView {
     pub fleet: String,
-    /// "sim" or "aws".
-    pub source: String,
+    pub source: SourceKind,
     pub read_at: DateTime<Utc>,
     pub regions: Vec<RegionState>,
 }

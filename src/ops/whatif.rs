@@ -95,7 +95,7 @@ pub struct Step {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WhatIf {
     pub fleet: String,
-    pub source: String,
+    pub source: crate::fleet::SourceKind,
     pub failed: String,
     pub at: DateTime<Utc>,
     pub stat: String,
@@ -215,7 +215,7 @@ pub fn analyse(
     let rto_s = rto(&steps);
     Ok(WhatIf {
         fleet: view.fleet.clone(),
-        source: view.source.clone(),
+        source: view.source,
         failed: failed.into(),
         at: view.read_at,
         stat,

@@ -4,7 +4,7 @@
 pub mod aws;
 pub mod sim;
 
-use crate::fleet::{DataKind, Reading, SourceError};
+use crate::fleet::{DataKind, Reading, SourceError, SourceKind};
 use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
@@ -89,7 +89,7 @@ pub enum SourceCommand {
 
 /// A running source: the channel its events arrive on and the channel to command it.
 pub struct SourceHandle {
-    pub kind: &'static str,
+    pub kind: SourceKind,
     pub events: mpsc::UnboundedReceiver<SourceEvent>,
     pub commands: mpsc::UnboundedSender<SourceCommand>,
 }

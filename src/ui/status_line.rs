@@ -85,7 +85,7 @@ fn compose(state: &State, theme: &Theme, cut: &Cut) -> Vec<Span<'static>> {
     ));
     if cut.source {
         spans.push(sep());
-        spans.push(Span::styled(state.source.clone(), theme.header));
+        spans.push(Span::styled(state.source.as_str(), theme.header));
     }
     if state.read_only {
         spans.push(sep());

@@ -196,7 +196,7 @@ fn step_region(state: &mut State, idx: usize, p: &Profile, step: i64) {
 
 /// A state after `STEPS` steps of every region following its profile.
 pub fn run(fleet: Fleet, profiles: &[Profile]) -> State {
-    let mut state = State::new(fleet, "sim", start());
+    let mut state = State::new(fleet, opsdeck::fleet::SourceKind::Sim, start());
     for step in 0..=STEPS {
         for (idx, p) in profiles.iter().enumerate() {
             step_region(&mut state, idx, p, step);

@@ -1,21 +1,21 @@
 //! Planning: from an operation and a fresh view of the fleet to the diff, the exact API calls, the
 //! notes an on-call engineer needs (RPO, one-way), and the operation that undoes it.
 
+mod call;
 mod promote;
 mod scale;
 mod weight;
 
+pub use call::{ApiCall, WeightedRecordSet, ROUTE53_REGION};
+
 use super::view::{FleetView, RegionState};
 use super::{Op, OpError};
-use crate::fleet::{Fleet, Replication};
+use crate::fleet::{Fleet, Replication, SourceKind};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 /// Route53 weights are 0..=255.
 pub const MAX_WEIGHT: i64 = 255;
-/// Route53's API lives in us-east-1.
-pub const ROUTE53_REGION: &str = "us-east-1";
 
 /// One field of one resource, before → after.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -26,43 +26,12 @@ pub struct Change {
     pub after: String,
 }
 
-/// One AWS API call exactly as it will be made: service, operation, the endpoint's region and
-/// the request parameters (AWS field names).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ApiCall {
-    pub service: String,
-    pub operation: String,
-    pub region: String,
-    pub params: Value,
-}
-
-impl std::fmt::Display for ApiCall {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} {} ({}) {}",
-            self.service, self.operation, self.region, self.params
-        )
-    }
-}
-
-impl ApiCall {
-    pub(super) fn new(service: &str, operation: &str, region: &str, params: Value) -> Self {
-        ApiCall {
-            service: service.into(),
-            operation: operation.into(),
-            region: region.into(),
-            params,
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     /// The operation with everything resolved (a restore's weight, a scale's cluster).
     pub op: Op,
     pub fleet: String,
-    pub source: String,
+    pub source: SourceKind,
     pub region: String,
     /// The resource the operation changes, e.g. `route53:Z0ABC/api.example.com./eu-west-1`.
     pub resource: String,
@@ -144,7 +113,7 @@ pub fn build(
     let mut plan = Plan {
         op: op.clone(),
         fleet: view.fleet.clone(),
-        source: view.source.clone(),
+        source: view.source,
         region: region.name.clone(),
         resource: String::new(),
         read_at: view.read_at,

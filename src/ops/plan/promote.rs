@@ -4,7 +4,6 @@ use super::{ApiCall, Change, Plan};
 use crate::fleet::{Fleet, Replication};
 use crate::ops::view::{FleetView, RegionState};
 use crate::ops::OpError;
-use serde_json::json;
 
 pub(super) fn plan(
     plan: &mut Plan,
@@ -36,12 +35,10 @@ pub(super) fn plan(
         before: format!("read replica of {source}"),
         after: "standalone primary".into(),
     });
-    plan.calls.push(ApiCall::new(
-        "rds",
-        "PromoteReadReplica",
-        &region.name,
-        json!({ "DBInstanceIdentifier": db.instance }),
-    ));
+    plan.calls.push(ApiCall::PromoteReadReplica {
+        region: region.name.clone(),
+        db_instance_identifier: db.instance.clone(),
+    });
     let budget = fleet.capacity.rpo_budget_s;
     plan.notes.push(match (&db.replication, db.lag_s) {
         (Replication::Broken { reason, .. }, _) => {

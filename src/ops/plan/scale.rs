@@ -4,7 +4,6 @@ use super::{change, ApiCall, Plan};
 use crate::fleet::Fleet;
 use crate::ops::view::RegionState;
 use crate::ops::{Bounds, Op, OpError};
-use serde_json::json;
 
 pub(super) fn plan(
     plan: &mut Plan,
@@ -51,7 +50,7 @@ pub(super) fn plan(
             max: b.max,
         }),
     };
-    let resource_id = format!("service/{id}");
+    let resource_id = ApiCall::scalable_resource_id(cluster, service);
     if let (Some(old), Some(new)) = (s.bounds, new_bounds) {
         if old != new {
             let target = format!("autoscaling {resource_id}");
@@ -62,18 +61,13 @@ pub(super) fn plan(
     }
     let bounds_change = plan.changes.len();
     if let (true, Some(b)) = (bounds_change > 0, new_bounds) {
-        plan.calls.push(ApiCall::new(
-            "application-autoscaling",
-            "RegisterScalableTarget",
-            &region.name,
-            json!({
-                "ServiceNamespace": "ecs",
-                "ResourceId": resource_id,
-                "ScalableDimension": "ecs:service:DesiredCount",
-                "MinCapacity": b.min,
-                "MaxCapacity": b.max,
-            }),
-        ));
+        plan.calls.push(ApiCall::RegisterScalableTarget {
+            region: region.name.clone(),
+            cluster: cluster.into(),
+            service: service.into(),
+            min_capacity: b.min,
+            max_capacity: b.max,
+        });
     }
     if desired != s.desired {
         plan.changes.push(change(
@@ -82,12 +76,12 @@ pub(super) fn plan(
             s.desired,
             desired,
         ));
-        plan.calls.push(ApiCall::new(
-            "ecs",
-            "UpdateService",
-            &region.name,
-            json!({ "cluster": cluster, "service": service, "desiredCount": desired }),
-        ));
+        plan.calls.push(ApiCall::UpdateService {
+            region: region.name.clone(),
+            cluster: cluster.into(),
+            service: service.into(),
+            desired_count: desired,
+        });
     }
     let rps_per_task = fleet.capacity.rps_per_task;
     let capacity = desired as f64 * rps_per_task;

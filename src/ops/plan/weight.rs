@@ -1,11 +1,10 @@
 //! Planning a drain or a restore: one UPSERT of the region's weighted record.
 
-use super::{change, ApiCall, Plan, ROUTE53_REGION};
+use super::{change, ApiCall, Plan, WeightedRecordSet};
 use crate::fleet::load;
 use crate::fleet::Fleet;
 use crate::ops::view::{FleetView, RegionState};
 use crate::ops::{Op, OpError};
-use serde_json::json;
 
 pub(super) fn plan(
     plan: &mut Plan,
@@ -53,41 +52,21 @@ pub(super) fn plan(
         from,
         to,
     ));
-    let mut set = json!({
-        "Name": rec.name,
-        "Type": rec.record_type,
-        "SetIdentifier": rec.set_identifier,
-        "Weight": to,
-    });
-    if let Some(ttl) = rec.ttl {
-        set["TTL"] = json!(ttl);
-    }
-    if !rec.values.is_empty() {
-        set["ResourceRecords"] = rec.values.iter().map(|v| json!({ "Value": v })).collect();
-    }
-    if let Some(a) = &rec.alias {
-        set["AliasTarget"] = json!({
-            "HostedZoneId": a.hosted_zone_id,
-            "DNSName": a.dns_name,
-            "EvaluateTargetHealth": a.evaluate_target_health,
-        });
-    }
-    if let Some(h) = &rec.health_check_id {
-        set["HealthCheckId"] = json!(h);
-    }
     let verb = if to == 0 { "drain" } else { "restore" };
-    plan.calls.push(ApiCall::new(
-        "route53",
-        "ChangeResourceRecordSets",
-        ROUTE53_REGION,
-        json!({
-            "HostedZoneId": rec.zone_id,
-            "ChangeBatch": {
-                "Comment": format!("opsdeck {verb} {}", region.name),
-                "Changes": [{ "Action": "UPSERT", "ResourceRecordSet": set }],
-            },
-        }),
-    ));
+    plan.calls.push(ApiCall::ChangeResourceRecordSets {
+        hosted_zone_id: rec.zone_id.clone(),
+        comment: format!("opsdeck {verb} {}", region.name),
+        record_set: WeightedRecordSet {
+            name: rec.name.clone(),
+            record_type: rec.record_type.clone(),
+            set_identifier: rec.set_identifier.clone(),
+            weight: to,
+            ttl: rec.ttl,
+            values: rec.values.clone(),
+            alias: rec.alias.clone(),
+            health_check_id: rec.health_check_id.clone(),
+        },
+    });
     let others: Vec<String> = view
         .regions
         .iter()

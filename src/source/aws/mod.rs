@@ -18,7 +18,7 @@ pub mod route53;
 pub use clients::{FleetClients, GlobalClients, RegionClients};
 pub use discover::discover;
 
-use crate::fleet::{DataKind, Fleet, RefreshConfig, RegionSpec, SourceError};
+use crate::fleet::{DataKind, Fleet, RefreshConfig, RegionSpec, SourceError, SourceKind};
 use crate::source::{SourceCommand, SourceEvent, SourceHandle};
 use aws_config::SdkConfig;
 use aws_credential_types::provider::error::CredentialsError;
@@ -272,7 +272,7 @@ impl AwsSource {
             }
         });
         SourceHandle {
-            kind: "aws",
+            kind: SourceKind::Aws,
             events,
             commands,
         }

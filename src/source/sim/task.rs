@@ -2,7 +2,7 @@
 //! every tick and sends every region's readings into the app channel.
 
 use super::SimFleet;
-use crate::fleet::Fleet;
+use crate::fleet::{Fleet, SourceKind};
 use crate::source::{Scenario, SourceCommand, SourceEvent, SourceHandle};
 use chrono::{DateTime, Duration, Utc};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -58,7 +58,7 @@ pub fn spawn_shared(fleet: Fleet, opts: SimOptions) -> (SourceHandle, Arc<Mutex<
     tokio::spawn(run(model.clone(), opts, events_tx, commands_rx));
     (
         SourceHandle {
-            kind: "sim",
+            kind: SourceKind::Sim,
             events,
             commands,
         },
