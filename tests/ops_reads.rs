@@ -108,6 +108,26 @@ async fn bench(moto: &Moto) -> Bench {
 }
 
 impl Bench {
+    /// The opsdeck binary against the proxy, with a fresh state directory.
+    fn opsdeck(&self, args: &[&str]) -> std::process::Output {
+        std::process::Command::new(env!("CARGO_BIN_EXE_opsdeck"))
+            .arg("--fleet")
+            .arg(&self.fleet)
+            .args(["--endpoint-url", &self.proxy.url(), "--audit-log"])
+            .arg(self.dir.path().join("audit.jsonl"))
+            .args(args)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("OPSDECK_STATE_DIR", self.dir.path())
+            .env("OPSDECK_CONFIG", self.dir.path().join("config"))
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_ENDPOINT_URL")
+            .env_remove("AWS_SESSION_TOKEN")
+            .output()
+            .expect("run opsdeck")
+    }
+
     /// Run opsdeck; the calls it made (sorted) and their depth.
     fn run(&self, args: &[&str]) -> (Vec<String>, usize, serde_json::Value) {
         let (mut calls, depth, json) = self.run_in_order(args);
@@ -118,23 +138,7 @@ impl Bench {
     /// Run opsdeck; the calls it made in the order the proxy received them, and their depth.
     fn run_in_order(&self, args: &[&str]) -> (Vec<String>, usize, serde_json::Value) {
         self.proxy.reset();
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_opsdeck"))
-            .arg("--fleet")
-            .arg(&self.fleet)
-            .args(["--endpoint-url", &self.proxy.url(), "--audit-log"])
-            .arg(self.dir.path().join("audit.jsonl"))
-            .args(args)
-            .args(["--format", "json"])
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("OPSDECK_STATE_DIR", self.dir.path())
-            .env("OPSDECK_CONFIG", self.dir.path().join("config"))
-            .env_remove("AWS_PROFILE")
-            .env_remove("AWS_ENDPOINT_URL")
-            .env_remove("AWS_SESSION_TOKEN")
-            .output()
-            .expect("run opsdeck");
+        let out = self.opsdeck(&[args, &["--format", "json"]].concat());
         let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
         assert_eq!(
             out.status.code(),
@@ -260,5 +264,22 @@ async fn verification_reads_back_only_the_changed_record() {
             .count(),
         1,
         "moto applies at once: one read back verifies it: {after:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_read_names_the_region_the_service_and_the_kind_of_error() {
+    let moto = Moto::shared();
+    let b = bench(&moto).await;
+    let text = std::fs::read_to_string(&b.fleet).unwrap();
+    let broken = text.replace("rds = \"atlas-db-us\"", "rds = \"atlas-db-gone\"");
+    assert_ne!(broken, text);
+    std::fs::write(&b.fleet, broken).unwrap();
+    let out = b.opsdeck(&["act", "drain", "--region", "eu-west-1"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("us-east-1: RDS: not found"),
+        "no plan on a partial view, and the reason says where: {stderr}"
     );
 }

@@ -252,11 +252,21 @@ impl Target for AwsTarget {
     }
 
     fn read(&self) -> BoxFuture<'_, Result<FleetView, String>> {
-        async move { aws_read::read(&self.clients, &self.fleet, &Need::everything()).await }.boxed()
+        async move {
+            aws_read::read(&self.clients, &self.fleet, &Need::everything())
+                .await
+                .map_err(|e| e.to_string())
+        }
+        .boxed()
     }
 
     fn read_for<'a>(&'a self, op: &'a Op) -> BoxFuture<'a, Result<FleetView, String>> {
-        async move { aws_read::read(&self.clients, &self.fleet, &Need::plan(op)).await }.boxed()
+        async move {
+            aws_read::read(&self.clients, &self.fleet, &Need::plan(op))
+                .await
+                .map_err(|e| e.to_string())
+        }
+        .boxed()
     }
 
     fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<Executed, String>> {

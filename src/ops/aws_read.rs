@@ -13,6 +13,15 @@ use crate::source::aws::{autoscaling, ecs, rds, FleetClients};
 use chrono::Utc;
 use futures::future::join_all;
 
+/// Why a read failed: the region, the service, and the source's typed error.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{region}: {service}: {error}")]
+pub struct ReadError {
+    pub region: String,
+    pub service: &'static str,
+    pub error: SourceError,
+}
+
 /// Which regions' autoscaling bounds a read fetches.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BoundsIn {
@@ -107,14 +116,22 @@ impl Need {
 
 /// Read what `need` asks for. Any failing call fails the read (an operation is not planned on a
 /// partial view), except CloudWatch: without metrics the rates and the lag are unknown.
-pub async fn read(clients: &FleetClients, fleet: &Fleet, need: &Need) -> Result<FleetView, String> {
+pub async fn read(
+    clients: &FleetClients,
+    fleet: &Fleet,
+    need: &Need,
+) -> Result<FleetView, ReadError> {
     let specs: Vec<&RegionSpec> = fleet
         .regions
         .iter()
         .filter(|r| need.only.as_ref().is_none_or(|o| *o == r.name))
         .collect();
     if let (Some(only), true) = (&need.only, specs.is_empty()) {
-        return Err(format!("{only} is no longer in the fleet"));
+        return Err(ReadError {
+            region: only.clone(),
+            service: "fleet",
+            error: SourceError::NotFound("the region is no longer in the fleet".into()),
+        });
     }
     let refs: Vec<(&str, &Route53Ref)> = specs
         .iter()
@@ -128,14 +145,18 @@ pub async fn read(clients: &FleetClients, fleet: &Fleet, need: &Need) -> Result<
     let mut records = refs.iter().map(|(name, _)| *name).zip(records);
     let mut out = Vec::new();
     for (spec, state) in specs.iter().zip(regions) {
-        let mut state = state.map_err(|e| format!("{}: {e}", spec.name))?;
+        let mut state = state?;
         if let (Some(r), true) = (&spec.route53, need.records) {
             let read = records
                 .next()
                 .filter(|(name, _)| *name == spec.name)
                 .map(|(_, read)| read)
                 .unwrap_or_else(|| Err(SourceError::Other("no Route53 answer".into())));
-            let read = read.map_err(|e| format!("{}: Route53 {}: {e}", spec.name, r.record))?;
+            let read = read.map_err(|error| ReadError {
+                region: spec.name.clone(),
+                service: "Route53",
+                error,
+            })?;
             state.record = Some(record_state(r, read));
         }
         out.push(state);
@@ -154,10 +175,17 @@ async fn region(
     fleet: &Fleet,
     spec: &RegionSpec,
     need: &Need,
-) -> Result<RegionState, String> {
-    let c = clients
-        .region(&spec.name)
-        .ok_or_else(|| "no AWS clients for this region".to_string())?;
+) -> Result<RegionState, ReadError> {
+    let failed = |service: &'static str| {
+        move |error: SourceError| ReadError {
+            region: spec.name.clone(),
+            service,
+            error,
+        }
+    };
+    let c = clients.region(&spec.name).ok_or_else(|| {
+        failed("fleet")(SourceError::Other("no AWS clients for this region".into()))
+    })?;
     let services = async {
         match need.services && !spec.ecs.is_empty() {
             true => ecs::fetch(&c.ecs, &spec.ecs).await.map(Some),
@@ -194,9 +222,9 @@ async fn region(
         })
     };
     let (services, bounds, database, metrics) = futures::join!(services, bounds, database, metrics);
-    let bounds = bounds.map_err(|e| format!("Application Auto Scaling: {e}"))?;
+    let bounds = bounds.map_err(failed("Application Auto Scaling"))?;
     let services = services
-        .map_err(|e| format!("ECS: {e}"))?
+        .map_err(failed("ECS"))?
         .unwrap_or_default()
         .into_iter()
         .map(|s| ServiceState {
@@ -214,7 +242,7 @@ async fn region(
         })
         .collect();
     let database = database
-        .map_err(|e| format!("RDS: {e}"))?
+        .map_err(failed("RDS"))?
         .map(|raw| database_state(spec, raw, &metrics));
     Ok(RegionState {
         name: spec.name.clone(),
@@ -264,5 +292,34 @@ fn record_state(r: &Route53Ref, read: WeightedRecord) -> RecordState {
             evaluate_target_health: a.evaluate_target_health(),
         }),
         health_check_id: s.health_check_id().map(str::to_string),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plan_reads_bounds_only_for_a_scale_and_verification_only_the_changed_field() {
+        let drain = Op::Drain {
+            region: "us-east-1".into(),
+        };
+        let scale = Op::Scale {
+            region: "eu-west-1".into(),
+            cluster: "c".into(),
+            service: "api".into(),
+            desired: 3,
+            bounds: None,
+        };
+        assert_eq!(Need::plan(&drain).bounds, BoundsIn::Nowhere);
+        assert!(Need::plan(&drain).records && Need::plan(&drain).services);
+        assert!(Need::plan(&scale).bounds_in("eu-west-1"));
+        assert!(!Need::plan(&scale).bounds_in("us-east-1"));
+        assert!(Need::everything().bounds_in("us-east-1"));
+        let v = Need::verify(&drain);
+        assert_eq!(v.only.as_deref(), Some("us-east-1"));
+        assert!(v.records && !v.health && !v.services && !v.databases && !v.metrics);
+        let v = Need::verify(&scale);
+        assert!(v.services && v.bounds_in("eu-west-1") && !v.records);
     }
 }
