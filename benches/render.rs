@@ -54,14 +54,18 @@ fn bench(name: &str, state: &State, theme: &Theme, keymap: &Keymap) {
     let mut terminal = Terminal::new(TestBackend::new(160, 48)).unwrap();
     for _ in 0..20 {
         terminal
-            .draw(|f| opsdeck::ui::draw(f, state, theme, keymap))
+            .draw(|f| {
+                opsdeck::ui::draw(f, state, theme, keymap);
+            })
             .unwrap();
     }
     let mut samples = Vec::new();
     for _ in 0..300 {
         let t = Instant::now();
         terminal
-            .draw(|f| opsdeck::ui::draw(f, state, theme, keymap))
+            .draw(|f| {
+                opsdeck::ui::draw(f, state, theme, keymap);
+            })
             .unwrap();
         samples.push(t.elapsed().as_secs_f64() * 1e6);
     }
