@@ -12,6 +12,7 @@ use crate::source::{aws, sim, SourceCommand, SourceEvent, SourceHandle};
 use crate::tui::TerminalGuard;
 use crossterm::event::{Event, EventStream, KeyEventKind, MouseButton, MouseEventKind};
 use futures::StreamExt;
+use std::path::Path;
 use std::time::Duration;
 use tokio::signal::unix::{signal, SignalKind};
 
@@ -237,27 +238,16 @@ async fn event_loop(
                     let _ = handle.commands.send(cmd);
                 }
                 Effect::Op(op) => ops.handle(op),
-                Effect::LoadTheme(name) => match Theme::load(&name, user_dir.as_deref()) {
-                    Ok(t) => theme = t,
-                    Err(e) => {
-                        let report = look_failed(LookKind::Theme, name, &theme.name, e);
+                Effect::LoadTheme(name) => {
+                    if let Some(report) = switch_theme(&name, &mut theme, user_dir.as_deref()) {
                         effects.extend(app::update(state, report));
                     }
-                },
-                Effect::LoadKeymap(name) => match Keymap::load(&name, user_dir.as_deref()) {
-                    Ok((k, conflicts)) => {
-                        keymap = k;
-                        if !conflicts.is_empty() {
-                            let conflicts = conflicts.iter().map(|c| c.to_string()).collect();
-                            let report = Action::Look(LookReport::KeymapConflicts(conflicts));
-                            effects.extend(app::update(state, report));
-                        }
-                    }
-                    Err(e) => {
-                        let report = look_failed(LookKind::Keymap, name, &keymap.name, e);
+                }
+                Effect::LoadKeymap(name) => {
+                    if let Some(report) = switch_keymap(&name, &mut keymap, user_dir.as_deref()) {
                         effects.extend(app::update(state, report));
                     }
-                },
+                }
             }
         }
         if state.quit {
@@ -268,10 +258,34 @@ async fn event_loop(
     Ok(())
 }
 
-fn look_failed(kind: LookKind, wanted: String, kept: &str, e: impl ToString) -> Action {
+/// Load the theme an update asked for. A broken or missing one leaves `theme` as it is and comes
+/// back as the report for the state (flash, event log, the theme index put back).
+pub fn switch_theme(name: &str, theme: &mut Theme, user_dir: Option<&Path>) -> Option<Action> {
+    match Theme::load(name, user_dir) {
+        Ok(t) => {
+            *theme = t;
+            None
+        }
+        Err(e) => Some(look_failed(LookKind::Theme, name, &theme.name, e)),
+    }
+}
+
+/// Load the keymap an update asked for; its conflicts or its failure come back as the report.
+pub fn switch_keymap(name: &str, keymap: &mut Keymap, user_dir: Option<&Path>) -> Option<Action> {
+    match Keymap::load(name, user_dir) {
+        Ok((k, conflicts)) => {
+            *keymap = k;
+            let conflicts: Vec<String> = conflicts.iter().map(|c| c.to_string()).collect();
+            (!conflicts.is_empty()).then_some(Action::Look(LookReport::KeymapConflicts(conflicts)))
+        }
+        Err(e) => Some(look_failed(LookKind::Keymap, name, &keymap.name, e)),
+    }
+}
+
+fn look_failed(kind: LookKind, wanted: &str, kept: &str, e: impl ToString) -> Action {
     Action::Look(LookReport::Failed {
         kind,
-        wanted,
+        wanted: wanted.to_string(),
         kept: kept.to_string(),
         error: e.to_string(),
     })

@@ -498,3 +498,41 @@ fn environment_chooses_config_dir_and_no_color_theme() {
     std::env::remove_var("NO_COLOR");
     assert_eq!(Theme::default_name(), "default");
 }
+
+/// Pressing the theme key with a broken user theme next: `update` asks for it, the console's
+/// loader fails and keeps the theme in use, and the report puts the state back and says where.
+#[test]
+fn switching_to_a_broken_theme_keeps_the_current_one_and_says_why() {
+    use opsdeck::app::{update, Action, Effect, State};
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("themes")).unwrap();
+    std::fs::write(
+        dir.path().join("themes/zz.toml"),
+        "ok = \"no-such-colour\"\n",
+    )
+    .unwrap();
+    let fleet = opsdeck::fleet::Fleet::builtin();
+    let mut state = State::new(fleet, opsdeck::fleet::SourceKind::Sim, chrono::Utc::now());
+    state.theme_names = vec!["default".into(), "zz".into()];
+    let mut theme = Theme::load("default", Some(dir.path())).unwrap();
+    let before = theme.clone();
+    let effects = update(&mut state, Action::NextTheme);
+    let [Effect::LoadTheme(name)] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    let report = opsdeck::console::switch_theme(name, &mut theme, Some(dir.path()))
+        .expect("a broken theme is reported");
+    assert_eq!(theme, before, "the theme in use stays");
+    update(&mut state, report);
+    assert_eq!(state.theme_name(), "default");
+    let flash = state.flash.clone().unwrap();
+    assert!(flash.contains("zz.toml:1:6"), "{flash}");
+    assert!(flash.contains("no-such-colour"), "{flash}");
+    // A good one loads and says nothing more.
+    let (mut keymap, _) = Keymap::load("default", None).unwrap();
+    assert_eq!(
+        opsdeck::console::switch_keymap("vim", &mut keymap, None),
+        None
+    );
+    assert_eq!(keymap.name, "vim");
+}

@@ -288,7 +288,7 @@ pub struct State {
     pub theme: usize,
     pub keymap_names: Vec<String>,
     pub keymap: usize,
-    /// Terminal size, for mouse hit-testing.
+    /// Terminal size.
     pub size: (u16, u16),
     /// Set when something visible changed; the loop redraws and clears it.
     pub dirty: bool,
