@@ -1,10 +1,11 @@
 use opsdeck::cli::{Cli, Command};
+use opsdeck::commands::output::say;
 use opsdeck::setup::CliError;
 
 fn main() {
     let (cli, global) = Cli::parse_global();
     for warning in &cli.ignored {
-        eprintln!("opsdeck: warning: {warning}; ignored");
+        say(&format!("warning: {warning}; ignored"));
     }
     let log = opsdeck::logging::init();
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "opsdeck starting");
@@ -15,7 +16,7 @@ fn main() {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("opsdeck: cannot start the async runtime: {e}");
+            say(&format!("cannot start the async runtime: {e}"));
             std::process::exit(1);
         }
     };
@@ -30,12 +31,21 @@ fn main() {
     });
     opsdeck::tui::restore();
     runtime.shutdown_timeout(std::time::Duration::from_millis(500));
-    if let Err(e) = &result {
-        tracing::error!("{e}");
+    match &result {
+        Err(CliError::OutputClosed) => tracing::info!("standard output closed by its reader; done"),
+        Err(e) => tracing::error!("{e}"),
+        Ok(()) => {}
     }
+    let code = result.as_ref().map_or_else(CliError::exit_code, |_| 0);
+    tracing::info!(code, "opsdeck exiting");
     drop(log); // flush the log file before exiting
-    if let Err(e) = result {
-        eprintln!("opsdeck: {e}");
-        std::process::exit(e.exit_code());
+               // Errors go to standard error without panicking: under a dead terminal (its tmux server
+               // killed) the write fails and the log file above is all that is left.
+    match result {
+        Ok(()) | Err(CliError::OutputClosed) => {}
+        Err(e) => {
+            say(&e.to_string());
+            std::process::exit(e.exit_code());
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! From command-line flags to a fleet, a source, a theme and a keymap — shared by every command.
 
 use crate::cli::GlobalArgs;
-use crate::config::{self, Keymap, Theme};
+use crate::config::{self, ConfigError, Keymap, Theme};
 use crate::fleet::{Fleet, Role};
 use crate::source::Scenario;
 use chrono::{DateTime, Utc};
@@ -16,6 +16,9 @@ pub enum CliError {
     /// A runtime failure (exit 1).
     #[error("{0}")]
     Runtime(String),
+    /// Standard output's reader went away (`| head`): nothing more to say, a quiet end (exit 0).
+    #[error("standard output closed by its reader")]
+    OutputClosed,
 }
 
 impl CliError {
@@ -23,6 +26,7 @@ impl CliError {
         match self {
             CliError::Input(_) => 2,
             CliError::Runtime(_) => 1,
+            CliError::OutputClosed => 0,
         }
     }
 }
@@ -112,17 +116,18 @@ pub fn load_look(g: &GlobalArgs) -> Result<Look, CliError> {
         .theme
         .clone()
         .unwrap_or_else(|| Theme::default_name().to_string());
-    // A broken user file is reported and the built-in preset used, so a typo never keeps the
-    // console from starting; an unknown name is bad usage.
+    // A broken user file is reported and a built-in used instead (the preset of that name, or
+    // `default` for a name of the user's own), so a typo never keeps the console from starting;
+    // an unknown name is bad usage.
     let theme = match Theme::load(&theme_name, user_dir.as_deref()) {
         Ok(t) => t,
-        Err(e) => match Theme::load(&theme_name, None) {
-            Ok(t) => {
-                warnings.push(format!("{e} (using the built-in {theme_name} theme)"));
-                t
-            }
-            Err(_) => return Err(CliError::Input(e.to_string())),
-        },
+        Err(e @ ConfigError::UnknownName { .. }) => return Err(CliError::Input(e.to_string())),
+        Err(e) => {
+            let fallback = Theme::load(&theme_name, None).or_else(|_| Theme::load("default", None));
+            let t = fallback.map_err(|b| CliError::Runtime(b.to_string()))?;
+            warnings.push(format!("{e} (using the built-in {} theme)", t.name));
+            t
+        }
     };
     let keymap_name = g.keymap.clone().unwrap_or_else(|| "default".into());
     let keymap = match Keymap::load(&keymap_name, user_dir.as_deref()) {
@@ -130,13 +135,14 @@ pub fn load_look(g: &GlobalArgs) -> Result<Look, CliError> {
             warnings.extend(conflicts.iter().map(|c| format!("keymap conflict: {c}")));
             k
         }
-        Err(e) => match Keymap::load(&keymap_name, None) {
-            Ok((k, _)) => {
-                warnings.push(format!("{e} (using the built-in {keymap_name} keymap)"));
-                k
-            }
-            Err(_) => return Err(CliError::Input(e.to_string())),
-        },
+        Err(e @ ConfigError::UnknownName { .. }) => return Err(CliError::Input(e.to_string())),
+        Err(e) => {
+            let fallback =
+                Keymap::load(&keymap_name, None).or_else(|_| Keymap::load("default", None));
+            let (k, _) = fallback.map_err(|b| CliError::Runtime(b.to_string()))?;
+            warnings.push(format!("{e} (using the built-in {} keymap)", k.name));
+            k
+        }
     };
     let mut themes = Theme::available(user_dir.as_deref());
     if !themes.contains(&theme.name) {
@@ -174,4 +180,24 @@ pub fn aws_error(e: crate::source::aws::AwsSetupError) -> CliError {
         AwsSetupError::InvalidEndpoint(_) => CliError::Input(e.to_string()),
         AwsSetupError::Other(m) => CliError::Runtime(m),
     }
+}
+
+/// [`aws_error`] for a fleet file read from AWS: no credentials also reminds that `--sim`
+/// simulates the file instead (the usual slip of someone trying opsdeck out).
+pub fn fleet_aws_error(e: crate::source::aws::AwsSetupError) -> CliError {
+    match e {
+        crate::source::aws::AwsSetupError::NoCredentials(m) => CliError::Input(format!(
+            "{m}\nTo simulate the fleet file instead of reading AWS, add --sim."
+        )),
+        e => aws_error(e),
+    }
+}
+
+/// Before anything is read from AWS: credentials must be had, else bad input (exit 2) saying how to
+/// provide them — the answer every command gives (the console shows it in its panes instead).
+pub async fn check_aws_credentials(g: &GlobalArgs, fleet: &Fleet) -> Result<(), CliError> {
+    crate::source::aws::load_checked(&aws_options(g), fleet.refresh.timeout_s)
+        .await
+        .map(|_| ())
+        .map_err(fleet_aws_error)
 }

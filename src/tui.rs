@@ -31,7 +31,9 @@ pub fn restore() {
 
 /// Restores the terminal when dropped.
 pub struct TerminalGuard {
-    pub terminal: Term,
+    /// Never dropped: ratatui's `Terminal` shows its cursor on drop and `eprintln!`s when it cannot,
+    /// which panics when the terminal is gone (its tmux server killed). `restore` shows the cursor.
+    pub terminal: std::mem::ManuallyDrop<Term>,
 }
 
 impl TerminalGuard {
@@ -53,7 +55,9 @@ impl TerminalGuard {
             return Err(e);
         }
         match Terminal::new(CrosstermBackend::new(io::stdout())) {
-            Ok(terminal) => Ok(TerminalGuard { terminal }),
+            Ok(terminal) => Ok(TerminalGuard {
+                terminal: std::mem::ManuallyDrop::new(terminal),
+            }),
             Err(e) => {
                 restore();
                 Err(e)

@@ -223,13 +223,8 @@ async fn console_panes_show_aws_values_go_stale_and_recover() {
     .unwrap();
     gate.close();
     let s = tokio::task::spawn_blocking(move || {
-        let stale = s.wait_for("stale panes", |t| {
-            t.contains("stale") && t.contains("Unreachable")
-        });
-        assert!(
-            stale.contains("50 ms"),
-            "last good values stay on screen:\n{stale}"
-        );
+        // Stale panes that keep the last good values on screen.
+        s.wait_all(&["stale", "Unreachable", "50 ms"]);
         s
     })
     .await
@@ -321,10 +316,11 @@ fn console_without_credentials_says_so_in_every_pane() {
         160,
         &envs,
     );
-    let screen = s.wait_for("panes saying there are no credentials", |t| {
-        t.matches("NoCredentials").count() >= 3 && t.contains("us-east-1")
+    s.wait_for("panes saying there are no credentials", |t| {
+        t.matches("NoCredentials").count() >= 3
+            && t.contains("us-east-1")
+            && t.contains("credentials")
     });
-    assert!(screen.contains("credentials"), "{screen}");
     s.send(b"e");
     s.wait_for("the event log with how to provide them", |t| {
         t.contains("AWS_ACCESS_KEY_ID")

@@ -6,17 +6,6 @@ mod support;
 
 use support::pty::Session;
 
-/// Wait until the screen shows `what`.
-fn wait(s: &Session, what: &str) -> String {
-    s.wait_for(what, |t| t.contains(what))
-}
-
-/// Send keys and give the console a moment to take them.
-fn send(s: &mut Session, bytes: &[u8]) {
-    s.send(bytes);
-    std::thread::sleep(std::time::Duration::from_millis(100));
-}
-
 #[test]
 fn drain_from_the_keyboard_with_a_typed_confirmation() {
     let dir = tempfile::tempdir().unwrap();
@@ -32,30 +21,34 @@ fn drain_from_the_keyboard_with_a_typed_confirmation() {
     ];
     let envs = [("USER", "oncall".to_string())];
     let mut s = Session::start_with(&args, 40, 120, &envs);
-    wait(&s, "ap-southeast-1");
-    send(&mut s, b"d");
-    wait(&s, "plan: drain eu-west-1");
-    wait(&s, "type eu-west-1 to run");
+    // Every wait is for the whole screen the next step relies on; a key is sent only once the
+    // screen shows that the key before it was taken (so Esc and the next key never arrive
+    // together, which a terminal reads as Alt+key).
+    s.wait_all(&["ap-southeast-1"]);
+    s.send(b"d");
+    s.wait_all(&["plan: drain eu-west-1", "type eu-west-1 to run"]);
     // Typed text is not a binding: "q" lands in the input, and a wrong name runs nothing.
-    send(&mut s, b"q\r");
-    wait(&s, "`q` does not match `eu-west-1`: nothing ran");
+    s.send(b"q\r");
+    s.wait_all(&["`q` does not match `eu-west-1`: nothing ran"]);
     assert!(
         s.child.try_wait().unwrap().is_none(),
         "q in the dialog must not quit"
     );
     assert!(!audit.exists(), "nothing was recorded: nothing ran");
-    send(&mut s, b"eu-west-1\r");
-    wait(&s, "result: applied");
-    wait(&s, "undo (u): restore eu-west-1 to weight 100");
-    send(&mut s, b"\x1b");
-    send(&mut s, b"a");
-    let log = wait(&s, "audit log · 2 records");
-    assert!(
-        log.contains("drain eu-west-1") && log.contains("oncall (simulated fleet)"),
-        "{log}"
-    );
-    send(&mut s, b"\x1b");
-    send(&mut s, b"q");
+    s.send(b"eu-west-1\r");
+    let undo = "undo (u): restore eu-west-1 to weight 100";
+    s.wait_all(&["result: applied", undo]);
+    s.send(b"\x1b");
+    s.wait_gone(undo);
+    s.send(b"a");
+    s.wait_all(&[
+        "audit log · 2 records",
+        "drain eu-west-1",
+        "oncall (simulated fleet)",
+    ]);
+    s.send(b"\x1b");
+    s.wait_gone("audit log · 2 records");
+    s.send(b"q");
     assert!(s.wait_exit().success(), "opsdeck quits");
     support::pty::assert_restored(&s);
     let lines = std::fs::read_to_string(&audit).unwrap();

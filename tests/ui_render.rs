@@ -271,14 +271,67 @@ fn help_lists_every_binding_of_the_keymap() {
     assert!(screen.contains("show / hide this help"));
 }
 
+/// The help overlay's own content (the cells inside its border, not what is around it), row by
+/// row, and its bottom border.
+fn help_overlay(screen: &str) -> (Vec<String>, String) {
+    let lines: Vec<Vec<char>> = screen.lines().map(|l| l.chars().collect()).collect();
+    let top = lines
+        .iter()
+        .position(|l| String::from_iter(l).contains("help · keymap:"))
+        .unwrap_or_else(|| panic!("no help overlay:\n{screen}"));
+    let left = lines[top].iter().position(|c| *c == '╭').unwrap();
+    // The right border column: the scrollbar (▲ … ▼) covers it when the help does not fit.
+    let right = lines[top].iter().rposition(|c| *c == '─').unwrap() + 1;
+    let cells = |l: &Vec<char>| String::from_iter(&l[left..=right.min(l.len() - 1)]);
+    let bottom = top
+        + lines[top..]
+            .iter()
+            .position(|l| l.get(left) == Some(&'╰'))
+            .unwrap_or_else(|| panic!("help overlay has no bottom border:\n{screen}"));
+    let rows = lines[top + 1..bottom]
+        .iter()
+        .map(|l| {
+            cells(l)
+                .trim_matches(['│', ' ', '█', '║', '▲', '▼'])
+                .to_string()
+        })
+        .collect();
+    (rows, cells(&lines[bottom]))
+}
+
 #[test]
 fn help_scroll_stops_at_the_last_line() {
+    let keymap = common::keymap();
+    let groups = help::groups(&keymap);
+    // The overlay's lines: a heading per group, its rows, a blank line between groups.
+    let total: usize = groups.iter().map(|g| g.rows.len() + 1).sum::<usize>() + groups.len() - 1;
+    let last = groups.last().unwrap().rows.last().unwrap().1;
+    let first_heading = "everywhere";
     let mut s = common::healthy_state();
     s.help = true;
+
+    let screen = text(&s, 80, 24);
+    let (rows, bottom) = help_overlay(&screen);
+    assert!(
+        rows.len() < total,
+        "24 rows must not hold all of the help:\n{screen}"
+    );
+    assert!(rows[0].contains(first_heading), "{screen}");
+    assert!(!rows.iter().any(|r| r.contains(last)), "{screen}");
+    assert!(
+        bottom.contains(&format!("1–{} of {total}", rows.len())),
+        "{screen}"
+    );
+
+    // Scrolled far past the end: the last line is the overlay's last row, the first is gone.
     s.help_scroll = 10_000;
     let screen = text(&s, 80, 24);
+    let (rows, bottom) = help_overlay(&screen);
+    assert!(rows.last().unwrap().contains(last), "{screen}");
+    assert!(!rows.iter().any(|r| r.contains(first_heading)), "{screen}");
+    let from = total - rows.len() + 1;
     assert!(
-        screen.contains("sim: end all incidents") || screen.contains("scroll up"),
+        bottom.contains(&format!("{from}–{total} of {total}")),
         "{screen}"
     );
 }

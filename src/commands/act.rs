@@ -33,6 +33,7 @@ pub async fn target(
                 "--after applies to the simulated fleet only".into(),
             ));
         }
+        setup::check_aws_credentials(g, fleet).await?;
         return Ok(Arc::new(
             AwsTarget::connect(
                 fleet.clone(),
@@ -107,8 +108,7 @@ pub async fn run(g: &GlobalArgs, act: &ActOp) -> Result<(), CliError> {
     let prepared = operator.prepare(&op).await.map_err(op_error)?;
     let audit_log = operator.audit.path().display().to_string();
     if !args.execute || prepared.plan.is_noop() {
-        print(args.format, &prepared, None, &audit_log, is_sim);
-        return Ok(());
+        return print(args.format, &prepared, None, &audit_log, is_sim);
     }
     let confirmation = Confirmation {
         typed: args.confirm.clone().unwrap_or_default(),
@@ -119,15 +119,16 @@ pub async fn run(g: &GlobalArgs, act: &ActOp) -> Result<(), CliError> {
         .run(&prepared, &confirmation)
         .await
         .map_err(op_error)?;
-    print(args.format, &prepared, Some(&outcome), &audit_log, is_sim);
+    // What happened decides the exit code, even when nobody reads the report any more.
+    let printed = print(args.format, &prepared, Some(&outcome), &audit_log, is_sim);
     match &outcome.result {
-        OpResult::Applied => Ok(()),
+        OpResult::Applied => printed,
         OpResult::NotYetVerified { reason } => {
-            eprintln!(
-                "opsdeck: {}: not yet verified: {reason}",
+            super::output::say(&format!(
+                "{}: not yet verified: {reason}",
                 outcome.plan.op.summary()
-            );
-            Ok(())
+            ));
+            printed
         }
         OpResult::Refused { reason, .. } => Err(CliError::Runtime(format!("refused: {reason}"))),
         OpResult::Failed { reason } => Err(CliError::Runtime(format!("failed: {reason}"))),
@@ -156,11 +157,11 @@ fn last_undo(g: &GlobalArgs, fleet: &Fleet, is_sim: bool) -> Result<(Op, String)
         .undo
         .clone()
         .ok_or_else(|| CliError::Input("the last operation has no undo".into()))?;
-    eprintln!(
-        "opsdeck: undoing {} (audit id {})",
+    super::output::say(&format!(
+        "undoing {} (audit id {})",
         last.op.summary(),
         last.id
-    );
+    ));
     Ok((op, last.id.clone()))
 }
 
@@ -249,8 +250,14 @@ fn check_usage(args: &RunArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-fn print(format: Format, p: &Prepared, outcome: Option<&Outcome>, audit_log: &str, is_sim: bool) {
-    match format {
+fn print(
+    format: Format,
+    p: &Prepared,
+    outcome: Option<&Outcome>,
+    audit_log: &str,
+    is_sim: bool,
+) -> Result<(), CliError> {
+    let text = match format {
         Format::Json => {
             let guards = outcome.map(|o| o.guards.as_slice()).unwrap_or(&p.guards);
             let report = Report {
@@ -267,28 +274,24 @@ fn print(format: Format, p: &Prepared, outcome: Option<&Outcome>, audit_log: &st
                 outcome,
                 audit_log: audit_log.into(),
             };
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&report).unwrap_or_default()
-            );
+            serde_json::to_string_pretty(&report).unwrap_or_default()
         }
         Format::Table => {
-            print!(
-                "{}",
-                text::plan(
-                    &p.plan,
-                    outcome.map(|o| o.guards.as_slice()).unwrap_or(&p.guards),
-                    is_sim
-                )
+            let plan = text::plan(
+                &p.plan,
+                outcome.map(|o| o.guards.as_slice()).unwrap_or(&p.guards),
+                is_sim,
             );
-            match outcome {
-                Some(o) => println!("RESULT    {} (audit id {}, {audit_log})", o.result, o.id),
-                None if p.plan.is_noop() => println!("nothing to do"),
-                None => println!(
+            let last = match outcome {
+                Some(o) => format!("RESULT    {} (audit id {}, {audit_log})", o.result, o.id),
+                None if p.plan.is_noop() => "nothing to do".into(),
+                None => format!(
                     "dry run: nothing changed. To run it, add --execute --confirm {}",
                     p.plan.region
                 ),
-            }
+            };
+            format!("{plan}{last}")
         }
-    }
+    };
+    super::output::println(&text)
 }

@@ -19,7 +19,7 @@ pub async fn run(g: &GlobalArgs, args: &DiscoverArgs) -> Result<(), CliError> {
     match &args.out {
         Some(path) => std::fs::write(path, &text)
             .map_err(|e| CliError::Runtime(format!("{}: cannot write: {e}", path.display())))?,
-        None => print!("{text}"),
+        None => super::output::print(&text)?,
     }
     Ok(())
 }

@@ -2,5 +2,6 @@
 
 pub mod act;
 pub mod discover;
+pub mod output;
 pub mod simulate;
 pub mod snapshot;

@@ -16,14 +16,9 @@ pub async fn run(g: &GlobalArgs, args: &SimulateArgs) -> Result<(), CliError> {
         .await
         .map_err(CliError::Runtime)?;
     match args.format {
-        Format::Json => {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&report)
-                    .map_err(|e| CliError::Runtime(e.to_string()))?
-            )
-        }
-        Format::Table => print!("{}", crate::ops::text::what_if(&report)),
+        Format::Json => super::output::println(
+            &serde_json::to_string_pretty(&report).map_err(|e| CliError::Runtime(e.to_string()))?,
+        ),
+        Format::Table => super::output::print(&crate::ops::text::what_if(&report)),
     }
-    Ok(())
 }

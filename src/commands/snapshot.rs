@@ -22,8 +22,7 @@ pub async fn run(g: &GlobalArgs, args: &SnapshotArgs) -> Result<(), CliError> {
         }
         Format::Table => crate::fleet::text::clean_lines(&table(&snapshot)).into_owned(),
     };
-    println!("{out}");
-    Ok(())
+    super::output::println(&out)
 }
 
 /// Run the model from `--start` for `--after`, then read every region once.
@@ -75,7 +74,7 @@ async fn aws_snapshot(
 ) -> Result<FleetSnapshot, CliError> {
     let source = aws::connect(&fleet, &setup::aws_options(g))
         .await
-        .map_err(setup::aws_error)?;
+        .map_err(setup::fleet_aws_error)?;
     let identity = source.identity().to_string();
     let mut handle = source.spawn(fleet.clone());
     let mut state = State::new(fleet, SourceKind::Aws, Utc::now());

@@ -10,6 +10,8 @@ pub struct Screen {
     pub raw: Vec<u8>,
     /// The reader saw the end of the output (every process holding the terminal closed it).
     pub closed: bool,
+    /// Set to make the reader let go of the terminal after its next read (see `hang_up`).
+    pub stop: bool,
 }
 
 pub struct Session {
@@ -56,6 +58,7 @@ impl Session {
             parser: vt100::Parser::new(rows, cols, 0),
             raw: Vec::new(),
             closed: false,
+            stop: false,
         }));
         let feed = screen.clone();
         std::thread::spawn(move || {
@@ -67,6 +70,9 @@ impl Session {
                 let mut s = feed.lock().unwrap();
                 s.parser.process(&buf[..n]);
                 s.raw.extend_from_slice(&buf[..n]);
+                if s.stop {
+                    break;
+                }
             }
             feed.lock().unwrap().closed = true;
         });
@@ -83,6 +89,9 @@ impl Session {
         self.screen.lock().unwrap().parser.screen().contents()
     }
 
+    /// Wait until the screen satisfies `pred` and return that screen. The screen is read while
+    /// opsdeck draws, so a frame may be half drawn: `pred` must be the whole condition the caller
+    /// then relies on (assert on the returned screen only what `pred` checked).
     pub fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
@@ -96,6 +105,27 @@ impl Session {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// Wait until the screen shows every one of `texts` at once.
+    pub fn wait_all(&self, texts: &[&str]) -> String {
+        self.wait_for(&format!("all of {texts:?}"), |t| {
+            texts.iter().all(|x| t.contains(x))
+        })
+    }
+
+    /// Wait until the screen no longer shows `text` (a dialog or view closed: the keys before
+    /// this point were taken).
+    pub fn wait_gone(&self, text: &str) -> String {
+        self.wait_for(&format!("{text:?} to go"), |t| !t.contains(text))
+    }
+
+    /// Resize the terminal. The screen model is resized first, under its lock, so no byte drawn
+    /// for the new size is read at the old one.
+    pub fn resize(&mut self, rows: u16, cols: u16) {
+        let mut screen = self.screen.lock().unwrap();
+        screen.parser.set_size(rows, cols);
+        self.master.resize(size(rows, cols)).unwrap();
     }
 
     pub fn send(&mut self, bytes: &[u8]) {
@@ -132,6 +162,37 @@ impl Session {
             .rposition(|w| w == enter)
             .expect("entered the alternate screen");
         s.raw[at..].to_vec()
+    }
+}
+
+/// opsdeck after its terminal went away: the process and its state directory.
+pub struct HungUp {
+    pub child: Box<dyn portable_pty::Child + Send + Sync>,
+    pub dir: tempfile::TempDir,
+}
+
+impl Session {
+    /// Close the terminal under opsdeck, as a killed tmux server or a closed window does: every
+    /// handle on the terminal's master side is closed, so opsdeck gets SIGHUP and I/O errors.
+    pub fn hang_up(mut self) -> HungUp {
+        self.screen.lock().unwrap().stop = true;
+        // Make opsdeck draw once more so the reader wakes up, sees `stop` and lets go.
+        self.send(b"\t");
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while !self.screen.lock().unwrap().closed {
+            assert!(Instant::now() < deadline, "the reader did not let go");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let Session {
+            writer,
+            master,
+            child,
+            _dir,
+            ..
+        } = self;
+        drop(writer);
+        drop(master);
+        HungUp { child, dir: _dir }
     }
 }
 
