@@ -43,7 +43,11 @@ pub async fn run(g: &GlobalArgs) -> Result<(), CliError> {
             runner::OpsRunner::new(Some(crate::ops::sim::console_operator(&fleet, model, g))),
         )
     } else {
-        eprintln!("opsdeck: connecting to AWS for fleet `{}`…", fleet.name);
+        // Not eprintln!: a closed or dead stderr must not panic.
+        let _ = std::io::Write::write_fmt(
+            &mut std::io::stderr(),
+            format_args!("opsdeck: connecting to AWS for fleet `{}`…\n", fleet.name),
+        );
         let handle = match aws::connect(&fleet, &setup::aws_options(g)).await {
             Ok(source) => source.spawn(fleet.clone()),
             Err(aws::AwsSetupError::NoCredentials(message)) => {

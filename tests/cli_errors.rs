@@ -268,3 +268,44 @@ fn an_executed_operation_reports_its_result_even_when_nobody_reads_stdout() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn a_closed_stderr_never_panics() {
+    let dir = tempfile::tempdir().unwrap();
+    for (args, code) in [
+        // The error message has nowhere to go: the exit code still says what happened.
+        (vec!["--theme", "nosuch"], 2),
+        (
+            vec![
+                "simulate",
+                "--fail",
+                "us-east-1",
+                "--fleet",
+                "fleets/kaldrix.toml",
+            ],
+            2,
+        ),
+        // The console against AWS says "connecting…" before it needs a terminal (there is none
+        // here, so it then fails with exit 1).
+        (
+            vec![
+                "--fleet",
+                "fleets/kaldrix.toml",
+                "--endpoint-url",
+                "http://127.0.0.1:9",
+            ],
+            1,
+        ),
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = opsdeck(&args, dir.path())
+            .stdin(Stdio::null())
+            .stderr(writer)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(code), "{args:?}");
+    }
+    let log = std::fs::read_to_string(dir.path().join("opsdeck.log")).unwrap();
+    assert!(!log.contains("panic"), "{log}");
+}
