@@ -138,7 +138,7 @@ fn readings_set_status_and_log_threshold_crossings_with_times() {
     assert_eq!(e.level, Status::Crit);
     assert!(e.text.contains("5xx rate 9.0%"), "{}", e.text);
     assert_eq!(e.at, t0() + chrono::Duration::seconds(60));
-    assert_eq!(s.worst().map(|r| r.name()), Some("us-east-1"));
+    assert_eq!(s.worst().map(|w| w.region).as_deref(), Some("us-east-1"));
     update(
         &mut s,
         reading(

@@ -203,8 +203,8 @@ fn status_line_fits_80_columns_and_names_the_worst_region() {
     assert!(format::width(&top) <= 80);
     assert!(top.contains("us-east-1") && top.contains("CRIT"), "{top}");
     assert!(
-        top.contains("5xx rate"),
-        "the worst breach is the 5xx storm: {top}"
+        top.contains("5xx 12 % since 03:52"),
+        "the worst breach is the 5xx storm, with since when: {top}"
     );
     let wide = text(&s, 200, 24);
     let top = wide.lines().next().unwrap();

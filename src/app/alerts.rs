@@ -1,6 +1,8 @@
 //! Threshold crossings for the alert log, debounced like an alarm's "for 1 minute": an escalation
 //! to crit is logged at once; any other change of level is logged only once it has held for
-//! `HOLD_S` of source time, so a metric hovering at a threshold does not flood the log.
+//! `HOLD_S` of source time, so a metric hovering at a threshold does not flood the log. A family
+//! without data holds its level: no data is never "recovered". Each line names the threshold
+//! crossed (the breach's sentence does) and since when the level has held.
 
 use crate::fleet::health::{Breach, Family};
 use crate::fleet::Status;
@@ -19,7 +21,13 @@ pub struct AlertTracker {
 
 impl AlertTracker {
     /// Feed the region's current breaches; returns the log lines (level, text) to write now.
-    pub fn observe(&mut self, at: DateTime<Utc>, breaches: &[Breach]) -> Vec<(Status, String)> {
+    /// `checked` are the families the evaluation had data for.
+    pub fn observe(
+        &mut self,
+        at: DateTime<Utc>,
+        breaches: &[Breach],
+        checked: &[Family],
+    ) -> Vec<(Status, String)> {
         let mut current: BTreeMap<Family, (Status, &str)> = BTreeMap::new();
         for b in breaches {
             let e = current.entry(b.family).or_insert((b.status, &b.message));
@@ -37,6 +45,10 @@ impl AlertTracker {
         families.dedup();
         let mut lines = Vec::new();
         for family in families {
+            if !current.contains_key(&family) && !checked.contains(&family) {
+                // No data: neither a recovery nor a new level.
+                continue;
+            }
             let (level, msg) = current.get(&family).copied().unwrap_or((Status::Ok, ""));
             let logged = self.logged.get(&family).copied().unwrap_or(Status::Ok);
             if level == logged {
@@ -60,7 +72,14 @@ impl AlertTracker {
                 lines.push((Status::Ok, format!("RECOVERED {}", family.label())));
             } else {
                 self.logged.insert(family, level);
-                lines.push((level, format!("{} {msg}", level.as_str().to_uppercase())));
+                lines.push((
+                    level,
+                    format!(
+                        "{} {msg} since {}",
+                        level.as_str().to_uppercase(),
+                        since.format("%H:%M:%S")
+                    ),
+                ));
             }
         }
         lines

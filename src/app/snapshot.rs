@@ -1,7 +1,7 @@
 //! The snapshot contract built from the console state: the same data the panes show.
 
 use super::State;
-use crate::fleet::snapshot::{FleetSnapshot, RegionReport, Route53Report};
+use crate::fleet::snapshot::{FleetSnapshot, RegionReport, Route53Report, WorstReport};
 use crate::fleet::Role;
 
 pub fn build(state: &State) -> FleetSnapshot {
@@ -56,5 +56,13 @@ pub fn build(state: &State) -> FleetSnapshot {
         source: state.source,
         taken_at: state.now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         regions,
+        worst: state.worst().map(|w| WorstReport {
+            region: w.region,
+            status: w.status,
+            reason: w.reason,
+            since: w
+                .since
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        }),
     }
 }

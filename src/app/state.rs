@@ -1,6 +1,7 @@
 //! Everything the UI shows, and nothing it does not.
 
-use crate::fleet::health::HealthInput;
+use crate::fleet::health::{self, Family, HealthInput};
+use crate::fleet::impact::{self, ImpactInput, Onsets, Worst};
 use crate::fleet::series::Series;
 use crate::fleet::{
     evaluate, Breach, CostReport, DataKind, EcsCounts, Fleet, MetricValues, ProbeResult, Reading,
@@ -119,8 +120,14 @@ pub struct RegionView {
     /// Kinds whose latest fetch failed.
     pub failures: BTreeMap<DataKind, Failure>,
     pub history: History,
+    /// The region's status: its worst breach; unknown when all its data is stale or opsdeck
+    /// cannot reach AWS.
     pub status: Status,
     pub breaches: Vec<Breach>,
+    /// When each breached family reached its level.
+    pub onsets: Onsets,
+    /// Requests/s the last time the region served normally (its traffic should it fail).
+    pub served_rps: Option<f64>,
     /// What the alert log has said about this region so far.
     pub alerts: super::alerts::AlertTracker,
 }
@@ -140,6 +147,8 @@ impl RegionView {
             history: History::new(stats),
             status: Status::Unknown,
             breaches: Vec::new(),
+            onsets: Onsets::default(),
+            served_rps: None,
             alerts: Default::default(),
         }
     }
@@ -153,14 +162,20 @@ impl RegionView {
         let kind = reading.kind();
         let t = at.timestamp();
         match reading {
-            Reading::Metrics(m) => {
+            Reading::Metrics(mut m) => {
+                // A 5xx share of no requests is no data, not 0 %.
+                if matches!(m.requests_per_s, Some(r) if r <= 0.0) {
+                    m.error_rate = None;
+                }
                 for (stat, v) in &m.latency_ms {
-                    if let Some(v) = v {
-                        self.history
-                            .latency
-                            .entry(stat.clone())
-                            .or_insert_with(Series::day)
-                            .push(t, *v);
+                    let series = self
+                        .history
+                        .latency
+                        .entry(stat.clone())
+                        .or_insert_with(Series::day);
+                    match v {
+                        Some(v) => series.push(t, *v),
+                        None => series.push_gap(t),
                     }
                 }
                 let h = &mut self.history;
@@ -170,9 +185,13 @@ impl RegionView {
                     (&mut h.replica_lag_s, m.replica_lag_s),
                     (&mut h.cache_hit_ratio, m.cache_hit_ratio),
                 ] {
-                    if let Some(v) = v {
-                        series.push(t, v);
+                    match v {
+                        Some(v) => series.push(t, v),
+                        None => series.push_gap(t),
                     }
+                }
+                if impact::serving_normally(&m) {
+                    self.served_rps = m.requests_per_s;
                 }
                 self.metrics = Some(m);
             }
@@ -182,11 +201,18 @@ impl RegionView {
                     .push(t, e.iter().map(|s| s.running as f64).sum());
                 self.ecs = Some(e);
             }
-            Reading::Topology(r) => self.replication = Some(r),
+            Reading::Topology(r) => {
+                if matches!(r, Replication::Broken { .. }) {
+                    // Broken replication is a break in the lag line, never a lag of 0.
+                    self.history.replica_lag_s.push_gap(t);
+                }
+                self.replication = Some(r)
+            }
             Reading::Route53(r) => self.route53 = Some(r),
             Reading::Cost(c) => {
-                if let Some(v) = c.month_to_date_usd {
-                    self.history.cost_mtd.push(t, v);
+                match c.month_to_date_usd {
+                    Some(v) => self.history.cost_mtd.push(t, v),
+                    None => self.history.cost_mtd.push_gap(t),
                 }
                 self.cost = Some(c);
             }
@@ -197,6 +223,26 @@ impl RegionView {
     }
 
     pub fn fail(&mut self, kind: DataKind, at: DateTime<Utc>, error: SourceError) {
+        let t = at.timestamp();
+        let h = &mut self.history;
+        match kind {
+            DataKind::Metrics => {
+                for series in h.latency.values_mut() {
+                    series.push_gap(t);
+                }
+                for series in [
+                    &mut h.requests_per_s,
+                    &mut h.error_rate,
+                    &mut h.replica_lag_s,
+                    &mut h.cache_hit_ratio,
+                ] {
+                    series.push_gap(t);
+                }
+            }
+            DataKind::Ecs => h.running_tasks.push_gap(t),
+            DataKind::Cost => h.cost_mtd.push_gap(t),
+            _ => {}
+        }
         let since = self.failures.get(&kind).map(|f| f.since).unwrap_or(at);
         self.failures.insert(
             kind,
@@ -208,19 +254,60 @@ impl RegionView {
         );
     }
 
-    pub fn reevaluate(&mut self, fleet: &Fleet) {
-        let (status, breaches) = evaluate(
-            fleet,
-            HealthInput {
-                metrics: self.metrics.as_ref(),
-                ecs: self.ecs.as_deref(),
-                replication: self.replication.as_ref(),
-                route53: self.route53.as_ref(),
-                probe: self.probe.as_ref(),
-            },
-        );
-        self.status = status;
+    /// Judge the region on its latest data at `at`; returns the families that had data. While
+    /// opsdeck is `offline` the region's status is unknown.
+    pub fn reevaluate(&mut self, fleet: &Fleet, at: DateTime<Utc>, offline: bool) -> Vec<Family> {
+        // A probe without an answer is news about the region only while AWS answers us about
+        // it; otherwise the network between may be what is down.
+        let flowing = self
+            .fetched
+            .keys()
+            .any(|k| *k != DataKind::Probe && !self.failures.contains_key(k));
+        let probe = self
+            .probe
+            .as_ref()
+            .filter(|p| p.http_status.is_some() || (flowing && !offline));
+        let input = HealthInput {
+            metrics: self.metrics.as_ref(),
+            ecs: self.ecs.as_deref(),
+            replication: self.replication.as_ref(),
+            route53: self.route53.as_ref(),
+            probe,
+        };
+        let (status, breaches) = evaluate(fleet, input);
+        let checked = health::checked(fleet, input);
+        self.onsets.observe(at, &breaches, &checked);
+        self.status = if offline || self.all_stale() {
+            Status::Unknown
+        } else {
+            status
+        };
         self.breaches = breaches;
+        checked
+    }
+
+    /// Every kind of data the region has is failing to refresh.
+    pub fn all_stale(&self) -> bool {
+        !self.failures.is_empty()
+            && self
+                .fetched
+                .keys()
+                .chain(self.failures.keys())
+                .all(|k| self.failures.contains_key(k))
+    }
+
+    /// Age in seconds of the region's freshest data when all of it is stale; `None` when some
+    /// is fresh, `Some(None)` when nothing was ever read.
+    pub fn all_stale_age(&self, now: DateTime<Utc>) -> Option<Option<i64>> {
+        if !self.all_stale() {
+            return None;
+        }
+        Some(
+            self.fetched
+                .values()
+                .max()
+                .map(|t| (now - *t).num_seconds().max(0)),
+        )
     }
 
     /// Age in seconds of the oldest kind on screen that is failing; 0 when all is fresh.
@@ -248,6 +335,29 @@ impl RegionView {
             ),
             None => format!("no data: {}", f.error.short()),
         })
+    }
+
+    /// Why the region's status has no breach behind it, and since when: its data is stale or
+    /// missing.
+    pub fn unknown_reason(&self, now: DateTime<Utc>) -> (String, Option<DateTime<Utc>>) {
+        let since = self.failures.values().map(|f| f.since).min();
+        if let Some(age) = self.all_stale_age(now) {
+            let why = match age {
+                Some(age) => format!("all data stale {age} s"),
+                None => "no data".into(),
+            };
+            return (why, since);
+        }
+        let failing = self
+            .failures
+            .keys()
+            .next()
+            .and_then(|k| self.stale_label(*k, now));
+        match failing {
+            Some(why) => (why, since),
+            None if self.metrics.is_none() => ("no data yet".into(), None),
+            None => ("no breach".into(), None),
+        }
     }
 
     /// Sum of running tasks over the region's services.
@@ -301,6 +411,8 @@ pub struct State {
     /// The operation dialog on top, if any (see `app::dialog`).
     pub dialog: Option<super::Dialog>,
     pub audit: super::AuditView,
+    /// Since when opsdeck cannot reach AWS at all (see `offline_since`).
+    pub offline: Option<DateTime<Utc>>,
 }
 
 impl State {
@@ -336,6 +448,7 @@ impl State {
             flash: None,
             dialog: None,
             audit: Default::default(),
+            offline: None,
         }
     }
 
@@ -347,17 +460,85 @@ impl State {
         self.regions.iter().position(|r| r.spec.name == name)
     }
 
-    /// The worst region by status (ties: the first), if any is not ok.
-    pub fn worst(&self) -> Option<&RegionView> {
+    /// What the impact ranking knows of each region (in fleet order); `reasons` holds the
+    /// no-data sentences the inputs borrow.
+    fn impact_inputs<'a>(
+        &'a self,
+        reasons: &'a [(String, Option<DateTime<Utc>>)],
+    ) -> Vec<ImpactInput<'a>> {
         self.regions
             .iter()
-            .filter(|r| r.status != Status::Ok)
-            .max_by_key(|r| {
-                (
-                    r.status.severity(),
-                    usize::MAX - self.region_index(r.name()).unwrap_or(0),
-                )
+            .zip(reasons)
+            .map(|(r, (why, since))| ImpactInput {
+                name: r.name(),
+                status: r.status,
+                breaches: &r.breaches,
+                onsets: &r.onsets,
+                requests_per_s: r.metrics.as_ref().and_then(|m| m.requests_per_s),
+                served_rps: r.served_rps,
+                weight: r.route53.as_ref().and_then(|x| x.weight),
+                unknown: Some((why.as_str(), *since)),
             })
+            .collect()
+    }
+
+    fn unknown_reasons(&self) -> Vec<(String, Option<DateTime<Utc>>)> {
+        self.regions
+            .iter()
+            .map(|r| r.unknown_reason(self.now))
+            .collect()
+    }
+
+    /// The region with the most impact on the fleet (see `fleet::impact`), `None` when every
+    /// region in service is ok.
+    pub fn worst(&self) -> Option<Worst> {
+        let reasons = self.unknown_reasons();
+        impact::worst(&self.impact_inputs(&reasons))
+    }
+
+    /// Regions drained of traffic and serving nothing.
+    pub fn out_of_service(&self) -> Vec<&str> {
+        let reasons = self.unknown_reasons();
+        let out = impact::out_of_service(&self.impact_inputs(&reasons));
+        self.regions
+            .iter()
+            .zip(out)
+            .filter(|(_, o)| *o)
+            .map(|(r, _)| r.name())
+            .collect()
+    }
+
+    /// Since when opsdeck cannot reach AWS at all: every region's metrics call and every other
+    /// failing call fail with a network, time-limit or credential error, and no call that asks
+    /// AWS anything has succeeded since. `None` while anything gets through.
+    pub fn offline_since(&self) -> Option<DateTime<Utc>> {
+        if self.regions.is_empty() {
+            return None;
+        }
+        let mut since: Option<DateTime<Utc>> = None;
+        for r in &self.regions {
+            if !r.failures.contains_key(&DataKind::Metrics)
+                || r.failures.values().any(|f| !f.error.is_connectivity())
+            {
+                return None;
+            }
+            let first = r.failures.values().map(|f| f.since).min()?;
+            since = Some(since.map_or(first, |s| s.min(first)));
+        }
+        let since = since?;
+        let asks_aws = |r: &RegionView, k: &DataKind| match k {
+            DataKind::Probe => false,
+            DataKind::Route53 => r.spec.route53.is_some(),
+            DataKind::Ecs => !r.spec.ecs.is_empty(),
+            DataKind::Topology => r.spec.rds.is_some(),
+            _ => true,
+        };
+        let got_through = self.regions.iter().any(|r| {
+            r.fetched
+                .iter()
+                .any(|(k, t)| asks_aws(r, k) && !r.failures.contains_key(k) && *t > since)
+        });
+        (!got_through).then_some(since)
     }
 
     /// Number of breaches (warn or crit) across regions.

@@ -151,6 +151,7 @@ fn apply_source_event(state: &mut State, ev: SourceEvent) {
             }
             if let Some(i) = state.region_index(&region) {
                 state.regions[i].apply(at, reading);
+                check_offline(state, at);
                 reevaluate(state, i, at);
             }
         }
@@ -167,6 +168,15 @@ fn apply_source_event(state: &mut State, ev: SourceEvent) {
                 if !was_failing {
                     state.log(at, Some(region), Status::Warn, text);
                 }
+                if !check_offline(state, at) {
+                    let State {
+                        fleet,
+                        regions,
+                        offline,
+                        ..
+                    } = state;
+                    regions[i].reevaluate(fleet, at, offline.is_some());
+                }
             }
         }
         SourceEvent::Clock(t) => {
@@ -179,12 +189,52 @@ fn apply_source_event(state: &mut State, ev: SourceEvent) {
     }
 }
 
-/// Re-evaluate a region and log its threshold crossings (debounced) at the reading's time.
+/// Notice opsdeck losing or regaining AWS as a whole; on a change every region is judged again
+/// (unknown while offline) and the change is logged once. Returns whether it changed.
+fn check_offline(state: &mut State, at: chrono::DateTime<chrono::Utc>) -> bool {
+    let offline = state.offline_since();
+    if offline == state.offline {
+        return false;
+    }
+    let was = state.offline.is_some();
+    state.offline = offline;
+    if was != offline.is_some() {
+        let text = match offline {
+            Some(since) => format!(
+                "cannot reach AWS since {} UTC: every call fails (network or credentials); regions unknown until it answers",
+                since.format("%H:%M:%S")
+            ),
+            None => "AWS answers again".to_string(),
+        };
+        state.log(at, None, Status::Warn, text);
+    }
+    let State {
+        fleet,
+        regions,
+        offline,
+        ..
+    } = state;
+    for r in regions.iter_mut() {
+        r.reevaluate(fleet, at, offline.is_some());
+    }
+    true
+}
+
+/// Re-evaluate a region and log its threshold crossings (debounced) at the reading's time. While
+/// opsdeck is offline nothing is logged: what it knows is old.
 fn reevaluate(state: &mut State, i: usize, at: chrono::DateTime<chrono::Utc>) {
-    let State { fleet, regions, .. } = state;
+    let State {
+        fleet,
+        regions,
+        offline,
+        ..
+    } = state;
     let region = &mut regions[i];
-    region.reevaluate(fleet);
-    let lines = region.alerts.observe(at, &region.breaches);
+    let checked = region.reevaluate(fleet, at, offline.is_some());
+    if offline.is_some() {
+        return;
+    }
+    let lines = region.alerts.observe(at, &region.breaches, &checked);
     let name = region.name().to_string();
     for (level, text) in lines {
         state.log(at, Some(name.clone()), level, text);

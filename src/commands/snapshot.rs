@@ -206,6 +206,19 @@ pub fn table(s: &FleetSnapshot) -> String {
         out.push_str(line.join("  ").trim_end());
         out.push('\n');
     }
+    if let Some(w) = &s.worst {
+        let since = w
+            .since
+            .as_deref()
+            .map(|t| format!(" since {t}"))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "worst: {} {} {}{since}\n",
+            w.region,
+            w.status.as_str().to_uppercase(),
+            w.reason
+        ));
+    }
     for r in &s.regions {
         for b in &r.breaches {
             out.push_str(&format!("{}: {b}\n", r.name));

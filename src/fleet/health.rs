@@ -59,12 +59,42 @@ impl Family {
     }
 }
 
-/// One metric outside its threshold, with a sentence a person reads at 3 a.m.
+/// One metric outside its threshold, with a sentence a person reads at 3 a.m. that names the
+/// threshold it crossed (warn or crit).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Breach {
     pub family: Family,
     pub status: Status,
     pub message: String,
+    /// The value alone, for the status line: "5xx 100 %", "p99 242 ms", "lag BROKEN".
+    #[serde(default)]
+    pub short: String,
+    /// Share of the region's requests this breach affects now, 0..1: the 5xx rate itself, the
+    /// tail a latency statistic describes (1 % for p99), all of them when the region cannot
+    /// serve (no task running, probe or Route53 check failing), a token 1 % for risks users do
+    /// not feel yet (replica lag, broken replication, a cold cache, tasks short).
+    #[serde(default)]
+    pub affected: f64,
+}
+
+/// Share of requests a latency statistic speaks for: 0.01 for p99, 0.05 for p95, 0.5 otherwise.
+pub fn stat_tail(stat: &str) -> f64 {
+    stat.strip_prefix(['p', 'P'])
+        .and_then(|n| n.parse::<f64>().ok())
+        .filter(|n| *n > 0.0 && *n < 100.0)
+        .map(|n| (100.0 - n) / 100.0)
+        .unwrap_or(0.5)
+}
+
+/// A token share for breaches that are a risk rather than a failure users see.
+pub const RISK_SHARE: f64 = 0.01;
+
+/// "(warn > 160 ms, crit > 200 ms)" or "(crit > 200 ms)": the threshold a value crossed.
+fn crossed(status: Status, cmp: &str, warn: String, crit: String) -> String {
+    match status {
+        Status::Warn => format!("(warn {cmp} {warn}, crit {cmp} {crit})"),
+        _ => format!("(crit {cmp} {crit})"),
+    }
 }
 
 /// Share of a threshold at which a metric turns `warn` before it is `crit`.
@@ -121,51 +151,86 @@ pub struct HealthInput<'a> {
 pub fn evaluate(fleet: &Fleet, input: HealthInput<'_>) -> (Status, Vec<Breach>) {
     let t = &fleet.thresholds;
     let mut breaches = Vec::new();
-    let mut push = |family, status, message: String| {
+    let mut push = |family, status, message: String, short: String, affected: f64| {
         if status != Status::Ok {
             breaches.push(Breach {
                 family,
                 status,
                 message,
+                short,
+                affected,
             });
         }
     };
     if let Some(m) = input.metrics {
         let stat = fleet.threshold_stat();
         if let Some(Some(v)) = m.latency_ms.get(stat) {
+            let level = level_above(*v, t.latency_ms);
+            let (warn, crit) = (t.latency_ms * WARN_FRACTION, t.latency_ms);
             push(
                 Family::Latency,
-                level_above(*v, t.latency_ms),
-                format!("{stat} latency {v:.0} ms (limit {:.0} ms)", t.latency_ms),
+                level,
+                format!(
+                    "{stat} latency {v:.0} ms {}",
+                    crossed(level, ">", format!("{warn:.0} ms"), format!("{crit:.0} ms"))
+                ),
+                format!("{stat} {v:.0} ms"),
+                stat_tail(stat),
             );
         }
         if let Some(v) = m.error_rate {
+            let level = level_above(v, t.error_rate);
+            let pct = |x: f64| format!("{:.1}%", x * 100.0);
             push(
                 Family::ErrorRate,
-                level_above(v, t.error_rate),
+                level,
                 format!(
-                    "5xx rate {:.1}% (limit {:.1}%)",
-                    v * 100.0,
-                    t.error_rate * 100.0
+                    "5xx rate {} {}",
+                    pct(v),
+                    crossed(
+                        level,
+                        ">",
+                        pct(t.error_rate * WARN_FRACTION),
+                        pct(t.error_rate)
+                    )
                 ),
+                format!("5xx {}", short_pct(v)),
+                v,
             );
         }
         if let Some(v) = m.replica_lag_s {
+            let level = level_above(v, t.replica_lag_s);
+            let (warn, crit) = (t.replica_lag_s * WARN_FRACTION, t.replica_lag_s);
             push(
                 Family::ReplicaLag,
-                level_above(v, t.replica_lag_s),
-                format!("replica lag {v:.1} s (limit {:.0} s)", t.replica_lag_s),
+                level,
+                format!(
+                    "replica lag {v:.1} s {}",
+                    crossed(level, ">", format!("{warn:.0} s"), format!("{crit:.0} s"))
+                ),
+                format!("lag {v:.1} s"),
+                RISK_SHARE,
             );
         }
         if let Some(v) = m.cache_hit_ratio {
+            let min = t.cache_hit_ratio_min;
+            let level = level_below(v, min);
+            let warn = min + (1.0 - min) * 0.25;
             push(
                 Family::CacheHit,
-                level_below(v, t.cache_hit_ratio_min),
+                level,
                 format!(
-                    "cache hit {:.0}% (min {:.0}%)",
+                    "cache hit {:.0}% {}",
                     v * 100.0,
-                    t.cache_hit_ratio_min * 100.0
+                    crossed(
+                        level,
+                        "<",
+                        format!("{:.0}%", warn * 100.0),
+                        format!("{:.0}%", min * 100.0)
+                    )
                 ),
+                format!("cache hit {:.0}%", v * 100.0),
+                RISK_SHARE,
             );
         }
     }
@@ -174,14 +239,34 @@ pub fn evaluate(fleet: &Fleet, input: HealthInput<'_>) -> (Status, Vec<Breach>) 
             Family::ReplicaLag,
             Status::Crit,
             format!("replication not running: {reason}"),
+            "lag BROKEN".into(),
+            RISK_SHARE,
         );
     }
     if let Some(services) = input.ecs {
         for s in services {
+            let level = ecs_level(s);
+            let message = match level {
+                Status::Crit => format!(
+                    "{}: {}/{} tasks running (crit: none running)",
+                    s.service, s.running, s.desired
+                ),
+                _ => format!(
+                    "{}: {}/{} tasks running (warn: short of desired)",
+                    s.service, s.running, s.desired
+                ),
+            };
+            let affected = if s.desired > 0 && s.running == 0 {
+                1.0
+            } else {
+                RISK_SHARE
+            };
             push(
                 Family::Ecs,
-                ecs_level(s),
-                format!("{}: {}/{} tasks running", s.service, s.running, s.desired),
+                level,
+                message,
+                format!("ecs {}/{}", s.running, s.desired),
+                affected,
             );
         }
     }
@@ -191,6 +276,8 @@ pub fn evaluate(fleet: &Fleet, input: HealthInput<'_>) -> (Status, Vec<Breach>) 
                 Family::Route53,
                 Status::Crit,
                 "Route53 health check unhealthy".into(),
+                "Route53 unhealthy".into(),
+                1.0,
             );
         }
     }
@@ -212,6 +299,13 @@ pub fn evaluate(fleet: &Fleet, input: HealthInput<'_>) -> (Status, Vec<Breach>) 
                 Family::Probe,
                 Status::Crit,
                 format!("health probe failed: {what}"),
+                format!("probe: {what}"),
+                // No answer or a server error: the region cannot serve. An answer that says
+                // "degraded" is a warning sign, not an outage.
+                match p.http_status {
+                    None | Some(500..) => 1.0,
+                    _ => RISK_SHARE,
+                },
             );
         }
     }
@@ -230,4 +324,49 @@ pub fn evaluate(fleet: &Fleet, input: HealthInput<'_>) -> (Status, Vec<Breach>) 
             .unwrap_or(Status::Ok)
     };
     (status, breaches)
+}
+
+/// "100 %" for a whole number, "4.9 %" otherwise: how the status line says a share.
+fn short_pct(v: f64) -> String {
+    let p = v * 100.0;
+    if (p - p.round()).abs() < 0.05 {
+        format!("{:.0} %", p)
+    } else {
+        format!("{p:.1} %")
+    }
+}
+
+/// The families `evaluate` could judge from `input`: those with a value. A family missing here
+/// has no data, which is never a recovery.
+pub fn checked(fleet: &Fleet, input: HealthInput<'_>) -> Vec<Family> {
+    let mut out = Vec::new();
+    if let Some(m) = input.metrics {
+        if let Some(Some(_)) = m.latency_ms.get(fleet.threshold_stat()) {
+            out.push(Family::Latency);
+        }
+        if m.error_rate.is_some() {
+            out.push(Family::ErrorRate);
+        }
+        if m.cache_hit_ratio.is_some() {
+            out.push(Family::CacheHit);
+        }
+    }
+    let lag = input.metrics.and_then(|m| m.replica_lag_s).is_some();
+    let topology_says = matches!(
+        input.replication,
+        Some(Replication::Broken { .. } | Replication::Primary { .. })
+    );
+    if lag || topology_says {
+        out.push(Family::ReplicaLag);
+    }
+    if input.ecs.is_some() {
+        out.push(Family::Ecs);
+    }
+    if input.route53.is_some() {
+        out.push(Family::Route53);
+    }
+    if input.probe.is_some() {
+        out.push(Family::Probe);
+    }
+    out
 }

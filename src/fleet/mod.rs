@@ -3,6 +3,7 @@
 
 pub mod diagnose;
 pub mod health;
+pub mod impact;
 mod kind;
 pub mod load;
 pub mod readings;

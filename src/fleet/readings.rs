@@ -180,6 +180,18 @@ pub enum SourceError {
 }
 
 impl SourceError {
+    /// A failure of opsdeck's own connection or identity (network, time limit, credentials),
+    /// not an answer about the fleet.
+    pub fn is_connectivity(&self) -> bool {
+        matches!(
+            self,
+            SourceError::Timeout(_)
+                | SourceError::Unreachable(_)
+                | SourceError::NoCredentials(_)
+                | SourceError::ExpiredCredentials(_)
+        )
+    }
+
     /// A short word for a stale marker: "stale 45 s: Throttling".
     pub fn short(&self) -> String {
         match self {

@@ -11,6 +11,20 @@ pub struct FleetSnapshot {
     /// RFC 3339, UTC, seconds.
     pub taken_at: String,
     pub regions: Vec<RegionReport>,
+    /// The region with the most impact on the fleet (`fleet::impact::worst`); null when every
+    /// region in service is ok.
+    #[serde(default)]
+    pub worst: Option<WorstReport>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorstReport {
+    pub region: String,
+    pub status: Status,
+    /// The breach behind it, short: "5xx 100 %", "p99 382 ms", "lag BROKEN".
+    pub reason: String,
+    /// RFC 3339, UTC, seconds: since when it has been so; null when unknown.
+    pub since: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -16,6 +16,15 @@ pub fn clock_short(t: DateTime<Utc>) -> String {
     t.format("%H:%M").to_string()
 }
 
+/// An age in whole seconds, short: "48 s", "12 m", "3 h".
+pub fn age(s: i64) -> String {
+    match s {
+        s if s < 120 => format!("{s} s"),
+        s if s < 2 * 3600 => format!("{} m", s / 60),
+        s => format!("{} h", s / 3600),
+    }
+}
+
 /// Milliseconds: "4.2 ms", "41 ms", "1.24 s".
 pub fn ms(v: f64) -> String {
     if v < 10.0 {

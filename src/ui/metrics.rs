@@ -66,6 +66,21 @@ impl MetricRow<'_> {
     }
 }
 
+/// The value of a metric with no data now: "—", with the age of its last value when it had one
+/// ("— 3 m"), so a gap reads as unknown, never as a number.
+fn missing(
+    series: Option<&Series>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> (String, Option<Status>) {
+    match series.and_then(|s| s.last()) {
+        Some((t, _)) => (
+            format!("{NO_DATA} {}", format::age((now.timestamp() - t).max(0))),
+            Some(Status::Unknown),
+        ),
+        None => (NO_DATA.into(), None),
+    }
+}
+
 fn with<'a>(mut row: MetricRow<'a>, series: &'a Series, gauge: Gauge) -> MetricRow<'a> {
     row.history = Some((series, gauge));
     row
@@ -86,10 +101,14 @@ pub fn rows<'a>(state: &'a State, r: &'a RegionView) -> Vec<MetricRow<'a>> {
             Gauge::FromZero
         };
         let v = m.and_then(|m| m.latency_ms.get(stat).copied().flatten());
+        let (value, level) = match v {
+            Some(v) => (format::ms(v), gauge.level(v)),
+            None => missing(r.history.latency.get(stat), state.now),
+        };
         let row = MetricRow::new(
             stat.as_str(),
-            v.map(format::ms).unwrap_or_else(|| NO_DATA.into()),
-            v.and_then(|v| gauge.level(v)),
+            value,
+            level,
             DataKind::Metrics,
             if is_threshold { 1 } else { 7 },
         );
@@ -99,41 +118,35 @@ pub fn rows<'a>(state: &'a State, r: &'a RegionView) -> Vec<MetricRow<'a>> {
         });
     }
     let rps = m.and_then(|m| m.requests_per_s);
+    let (value, level) = match rps {
+        Some(v) => (format::count(v), None),
+        None => missing(Some(&r.history.requests_per_s), state.now),
+    };
     out.push(with(
-        MetricRow::new(
-            "req/s",
-            rps.map(format::count).unwrap_or_else(|| NO_DATA.into()),
-            None,
-            DataKind::Metrics,
-            4,
-        ),
+        MetricRow::new("req/s", value, level, DataKind::Metrics, 4),
         &r.history.requests_per_s,
         Gauge::FromZero,
     ));
     let err = m.and_then(|m| m.error_rate);
     let gauge = Gauge::Above(t.error_rate);
+    let (value, level) = match err {
+        Some(v) => (format::pct(v), gauge.level(v)),
+        None => missing(Some(&r.history.error_rate), state.now),
+    };
     out.push(with(
-        MetricRow::new(
-            "5xx",
-            err.map(format::pct).unwrap_or_else(|| NO_DATA.into()),
-            err.and_then(|v| gauge.level(v)),
-            DataKind::Metrics,
-            0,
-        ),
+        MetricRow::new("5xx", value, level, DataKind::Metrics, 0),
         &r.history.error_rate,
         gauge,
     ));
     out.push(replica_lag_row(state, r));
     let hit = m.and_then(|m| m.cache_hit_ratio);
     let gauge = Gauge::Below(t.cache_hit_ratio_min);
+    let (value, level) = match hit {
+        Some(v) => (format::pct(v), gauge.level(v)),
+        None => missing(Some(&r.history.cache_hit_ratio), state.now),
+    };
     out.push(with(
-        MetricRow::new(
-            "cache hit",
-            hit.map(format::pct).unwrap_or_else(|| NO_DATA.into()),
-            hit.and_then(|v| gauge.level(v)),
-            DataKind::Metrics,
-            5,
-        ),
+        MetricRow::new("cache hit", value, level, DataKind::Metrics, 5),
         &r.history.cache_hit_ratio,
         gauge,
     ));
@@ -173,7 +186,10 @@ fn replica_lag_row<'a>(state: &'a State, r: &'a RegionView) -> MetricRow<'a> {
         (_, false, Some(v)) => {
             MetricRow::new("lag", format::secs(v), gauge.level(v), DataKind::Metrics, 2)
         }
-        (_, false, None) => MetricRow::new("lag", NO_DATA.into(), None, DataKind::Metrics, 2),
+        (_, false, None) => {
+            let (value, level) = missing(Some(&r.history.replica_lag_s), state.now);
+            MetricRow::new("lag", value, level, DataKind::Metrics, 2)
+        }
     };
     if primary {
         row

@@ -5,6 +5,7 @@ use super::metrics::{self, MetricRow};
 use super::{events, layout, spark};
 use crate::app::{RegionView, State};
 use crate::config::Theme;
+use chrono::{DateTime, Utc};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -39,14 +40,30 @@ pub fn render(area: Rect, buf: &mut Buffer, state: &State, theme: &Theme) {
     }
 }
 
-/// The pane title: region name, role, status symbol and word, fitted to `width`.
-pub fn title(r: &RegionView, width: usize, theme: &Theme) -> Line<'static> {
+/// The pane title: region name, role, status symbol and word, fitted to `width`. A region whose
+/// every kind of data is stale says so ("◌ STALE 48 s") instead of its last judgement.
+pub fn title(r: &RegionView, width: usize, theme: &Theme, now: DateTime<Utc>) -> Line<'static> {
     let status = r.status;
-    let word = format!(
-        "{} {}",
-        theme.symbol(status),
-        status.as_str().to_uppercase()
-    );
+    let stale = r.all_stale_age(now);
+    let (symbol, word, style) = match stale {
+        Some(age) => (
+            theme.symbols.stale.clone(),
+            match age {
+                Some(age) => format!("{} STALE {}", theme.symbols.stale, format::age(age)),
+                None => format!("{} NO DATA", theme.symbols.stale),
+            },
+            theme.stale,
+        ),
+        None => (
+            theme.symbol(status).to_string(),
+            format!(
+                "{} {}",
+                theme.symbol(status),
+                status.as_str().to_uppercase()
+            ),
+            theme.status(status),
+        ),
+    };
     let role = format!(" · {}", r.spec.role.as_str());
     let name = r.name().to_string();
     let (name_w, role_w, word_w) = (
@@ -60,13 +77,10 @@ pub fn title(r: &RegionView, width: usize, theme: &Theme) -> Line<'static> {
     }
     if 1 + name_w + 2 + word_w < width {
         spans.push(Span::raw("  "));
-        spans.push(Span::styled(word, theme.status(status)));
+        spans.push(Span::styled(word, style));
     } else {
         spans.push(Span::raw(" "));
-        spans.push(Span::styled(
-            theme.symbol(status).to_string(),
-            theme.status(status),
-        ));
+        spans.push(Span::styled(symbol, style));
     }
     spans.push(Span::raw(" "));
     Line::from(spans)
@@ -111,7 +125,7 @@ fn region_pane(
 ) {
     let w = rect.width.saturating_sub(2) as usize;
     let packed = rect.height <= PACKED_MAX_HEIGHT;
-    let mut title = title(r, w, theme);
+    let mut title = title(r, w, theme, state.now);
     let mut block = Block::new()
         .borders(if packed {
             Borders::TOP | Borders::LEFT | Borders::RIGHT

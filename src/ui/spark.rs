@@ -36,7 +36,8 @@ impl Gauge {
 }
 
 /// Per point of the last `width` points of `series` (oldest first): its height in eighths of a
-/// row, 1..=8 × `rows`, and its style (warn/crit colour past a threshold, else the sparkline's).
+/// row, 1..=8 × `rows`, and its style (warn/crit colour past a threshold, else the sparkline's);
+/// `None` for a gap (no data then), which is drawn blank, never as a low bar.
 ///
 /// Against an upper limit the bars scale from 0 to the larger of the limit and the largest point,
 /// so a healthy metric draws low bars and a breach reaches the top.
@@ -46,9 +47,10 @@ fn bars(
     width: usize,
     rows: usize,
     theme: &Theme,
-) -> Vec<(usize, Style)> {
+) -> Vec<Option<(usize, Style)>> {
     let skip = series.len().saturating_sub(width);
-    let points = || series.iter().skip(skip).map(|(_, v)| *v);
+    let values = || series.iter().skip(skip).map(|(_, v)| *v);
+    let points = || values().filter(|v| !v.is_nan());
     // A minimum scales from as far below it as it is from 1; other values without a threshold
     // span their own range so that a change shows.
     let (lo, hi) = match gauge {
@@ -62,8 +64,11 @@ fn bars(
         ),
     };
     let steps = (8 * rows - 1) as f64;
-    points()
+    values()
         .map(|v| {
+            if v.is_nan() {
+                return None;
+            }
             let f = if hi > lo {
                 ((v - lo) / (hi - lo)).clamp(0.0, 1.0)
             } else {
@@ -73,7 +78,7 @@ fn bars(
                 Some(s @ (Status::Warn | Status::Crit)) => theme.status(s),
                 _ => theme.sparkline,
             };
-            (1 + (f * steps).round() as usize, style)
+            Some((1 + (f * steps).round() as usize, style))
         })
         .collect()
 }
@@ -91,12 +96,16 @@ pub fn spans(series: &Series, gauge: Gauge, width: usize, theme: &Theme) -> Vec<
     }
     let mut run = String::new();
     let mut run_style = theme.sparkline;
-    for (eighths, style) in bars {
+    for bar in bars {
+        let (ch, style) = match bar {
+            Some((eighths, style)) => (BARS[eighths - 1], style),
+            None => (' ', theme.sparkline),
+        };
         if style != run_style && !run.is_empty() {
             out.push(Span::styled(std::mem::take(&mut run), run_style));
         }
         run_style = style;
-        run.push(BARS[eighths - 1]);
+        run.push(ch);
     }
     if !run.is_empty() {
         out.push(Span::styled(run, run_style));
@@ -119,5 +128,21 @@ mod tests {
         let text: String = spans.iter().map(|s| s.content.as_ref()).collect();
         assert_eq!(text, "  ▁▅█");
         assert_eq!(spans.last().unwrap().style, theme.crit);
+    }
+
+    #[test]
+    fn gaps_are_blank_never_a_low_bar() {
+        let theme = Theme::fallback();
+        let mut s = Series::new(100, 1);
+        s.push(0, 0.04);
+        s.push_gap(10);
+        s.push_gap(20);
+        s.push(30, 0.04);
+        s.push_gap(40);
+        let text: String = spans(&s, Gauge::Above(0.05), 5, &theme)
+            .iter()
+            .map(|s| s.content.to_string())
+            .collect();
+        assert_eq!(text, "▇  ▇ ");
     }
 }

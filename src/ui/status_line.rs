@@ -1,9 +1,10 @@
-//! The fleet status line: fleet, source, identity, clock, worst region and alert count, in one row.
+//! The fleet status line: fleet, source, identity, clock, worst region (or "cannot reach AWS")
+//! and alert count, in one row.
 
 use super::format::{self, fit};
-use crate::app::{RegionView, State};
+use crate::app::State;
 use crate::config::Theme;
-use crate::fleet::health::Family;
+use crate::fleet::impact::Worst;
 use crate::fleet::Status;
 use chrono::{DateTime, Utc};
 use ratatui::buffer::Buffer;
@@ -11,39 +12,23 @@ use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 
-/// Among breaches of equal severity, which one a person on call wants named first: errors users
-/// see, then failing checks, then capacity, then the slower signals.
-fn family_rank(f: Family) -> u8 {
-    match f {
-        Family::ErrorRate => 0,
-        Family::Probe => 1,
-        Family::Route53 => 2,
-        Family::Ecs => 3,
-        Family::Latency => 4,
-        Family::ReplicaLag => 5,
-        Family::CacheHit => 6,
-    }
+/// What the status line says about the fleet's health: the worst region (the one with the most
+/// impact, see `fleet::impact`) with its reason and since when, or that opsdeck cannot reach AWS.
+enum Verdict {
+    AllOk { out_of_service: usize },
+    Offline(DateTime<Utc>),
+    Worst(Worst),
 }
 
-/// The sentence for the region's most severe breach, or why it has no data.
-pub fn worst_reason(r: &RegionView, now: DateTime<Utc>) -> String {
-    if let Some(b) = r.breaches.iter().min_by_key(|b| {
-        (
-            std::cmp::Reverse(b.status.severity()),
-            family_rank(b.family),
-        )
-    }) {
-        return b.message.clone();
+fn verdict(state: &State) -> Verdict {
+    if let Some(since) = state.offline {
+        return Verdict::Offline(since);
     }
-    let failing = r
-        .failures
-        .keys()
-        .next()
-        .and_then(|k| r.stale_label(*k, now));
-    match failing {
-        Some(why) => why,
-        None if r.metrics.is_none() => "no data yet".into(),
-        None => "no breach".into(),
+    match state.worst() {
+        Some(w) => Verdict::Worst(w),
+        None => Verdict::AllOk {
+            out_of_service: state.out_of_service().len(),
+        },
     }
 }
 
@@ -67,9 +52,11 @@ struct Cut {
     worst_word: bool,
     /// Columns allowed for the breach sentence; `None` = whole, `Some(0)` = none.
     reason: Option<usize>,
+    /// "since 03:50" after the reason.
+    since: bool,
 }
 
-fn compose(state: &State, theme: &Theme, cut: &Cut) -> Vec<Span<'static>> {
+fn compose(state: &State, verdict: &Verdict, theme: &Theme, cut: &Cut) -> Vec<Span<'static>> {
     let sep = || Span::styled(" · ", theme.header);
     let mut spans = vec![Span::styled(" ", theme.header)];
     if cut.brand {
@@ -101,30 +88,52 @@ fn compose(state: &State, theme: &Theme, cut: &Cut) -> Vec<Span<'static>> {
         theme.header,
     ));
     spans.push(sep());
-    match state.worst() {
-        None => spans.push(Span::styled(
-            format!(" {} all regions ok ", theme.symbol(Status::Ok)),
-            badge(theme, Status::Ok),
+    match verdict {
+        Verdict::AllOk { out_of_service } => {
+            let text = if *out_of_service > 0 {
+                format!(" {} all serving regions ok ", theme.symbol(Status::Ok))
+            } else {
+                format!(" {} all regions ok ", theme.symbol(Status::Ok))
+            };
+            spans.push(Span::styled(text, badge(theme, Status::Ok)));
+            if *out_of_service > 0 {
+                spans.push(Span::styled(
+                    format!(" {out_of_service} out of service"),
+                    theme.header,
+                ));
+            }
+        }
+        Verdict::Offline(since) => spans.push(Span::styled(
+            format!(
+                " {} cannot reach AWS since {} ",
+                theme.symbols.stale,
+                format::clock_short(*since)
+            ),
+            badge(theme, Status::Unknown),
         )),
-        Some(r) => {
+        Verdict::Worst(w) => {
             if cut.worst_word {
                 spans.push(Span::styled("worst: ", theme.header));
             }
             let word = format!(
                 " {} {} {} ",
-                r.name(),
-                theme.symbol(r.status),
-                r.status.as_str().to_uppercase()
+                w.region,
+                theme.symbol(w.status),
+                w.status.as_str().to_uppercase()
             );
-            spans.push(Span::styled(word, badge(theme, r.status)));
-            let reason = worst_reason(r, state.now);
+            spans.push(Span::styled(word, badge(theme, w.status)));
             let reason = match cut.reason {
-                None => reason,
+                None => w.reason.clone(),
                 Some(0) => String::new(),
-                Some(n) => fit(&reason, n),
+                Some(n) => fit(&w.reason, n),
             };
             if !reason.is_empty() {
-                spans.push(Span::styled(format!(" ({reason})"), theme.header));
+                let since = w
+                    .since
+                    .filter(|_| cut.since)
+                    .map(|t| format!(" since {}", format::clock_short(t)))
+                    .unwrap_or_default();
+                spans.push(Span::styled(format!(" {reason}{since}"), theme.header));
             }
         }
     }
@@ -144,9 +153,9 @@ fn width(spans: &[Span<'_>]) -> usize {
     spans.iter().map(|s| s.width()).sum()
 }
 
-/// The status line fitted to `max` columns: drop the identity, the brand and the word "worst",
-/// then shorten the breach sentence (to a dozen columns at least), then drop the source, then the
-/// sentence.
+/// The status line fitted to `max` columns: drop the identity, the brand, the word "worst" and
+/// the source, then shorten the reason (to a dozen columns at least), then drop its "since", then
+/// the reason.
 pub fn line(state: &State, theme: &Theme, max: usize) -> Line<'static> {
     let mut cut = Cut {
         brand: true,
@@ -154,20 +163,23 @@ pub fn line(state: &State, theme: &Theme, max: usize) -> Line<'static> {
         source: true,
         worst_word: true,
         reason: None,
+        since: true,
     };
-    let reason_w = state
-        .worst()
-        .map(|r| format::width(&worst_reason(r, state.now)))
-        .unwrap_or(0);
-    let steps: [fn(&mut Cut, usize); 6] = [
+    let verdict = verdict(state);
+    let reason_w = match &verdict {
+        Verdict::Worst(w) => format::width(&w.reason),
+        _ => 0,
+    };
+    let steps: [fn(&mut Cut, usize); 7] = [
         |c, _| c.identity = false,
         |c, _| c.brand = false,
         |c, _| c.worst_word = false,
-        |c, over| c.reason = Some(over),
         |c, _| c.source = false,
+        |c, over| c.reason = Some(over),
+        |c, _| c.since = false,
         |c, _| c.reason = Some(0),
     ];
-    let mut spans = compose(state, theme, &cut);
+    let mut spans = compose(state, &verdict, theme, &cut);
     for step in steps {
         let w = width(&spans);
         if w <= max {
@@ -179,7 +191,7 @@ pub fn line(state: &State, theme: &Theme, max: usize) -> Line<'static> {
         };
         let keep = shorter.saturating_sub(w - max);
         step(&mut cut, if keep >= 12 { keep } else { 12.min(shorter) });
-        spans = compose(state, theme, &cut);
+        spans = compose(state, &verdict, theme, &cut);
     }
     Line::from(spans)
 }
