@@ -7,7 +7,7 @@ mod common;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use opsdeck::app::{update, Action, State};
 use opsdeck::config::Theme;
-use opsdeck::fleet::{DataKind, Fleet, SourceError, Status};
+use opsdeck::fleet::{DataKind, Fleet, SourceError, SourceKind, Status};
 use opsdeck::source::sim::SimFleet;
 use opsdeck::source::{Scenario, SourceEvent};
 use opsdeck::ui::export::buffer_to_text;
@@ -31,7 +31,7 @@ impl Scene {
         let model = SimFleet::new(&fleet, 7, start());
         let mut scene = Scene {
             model,
-            state: State::new(fleet, "sim", start()),
+            state: State::new(fleet, SourceKind::Sim, start()),
         };
         scene.feed();
         scene
