@@ -209,9 +209,7 @@ fn alerts_name_the_threshold_they_crossed_and_since_when() {
     let scene = outage_scene();
     let lines: Vec<&str> = scene.state.events.iter().map(|e| e.text.as_str()).collect();
     assert!(
-        lines
-            .iter()
-            .any(|t| *t == "CRIT 5xx rate 100.0% (crit > 5.0%) since 12:10:30"),
+        lines.contains(&"CRIT 5xx rate 100.0% (crit > 5.0%) since 12:10:30"),
         "{lines:#?}"
     );
     // A warning is logged once it has held a minute, and says since when it has held.
