@@ -4,11 +4,13 @@ pub mod action;
 pub mod alerts;
 pub mod dialog;
 pub mod look;
+pub mod region;
 pub mod snapshot;
 pub mod state;
 pub mod update;
 
 pub use action::Action;
 pub use dialog::{AuditView, Dialog};
+pub use region::*;
 pub use state::*;
 pub use update::{update, Effect};
