@@ -5,14 +5,16 @@ use crate::app::look::{LookKind, LookReport};
 use crate::app::{self, Action, Effect, State};
 use crate::cli::GlobalArgs;
 use crate::config::{Keymap, Theme};
-use crate::fleet::SourceError;
 use crate::fleet::Status;
+use crate::fleet::{SourceError, SourceKind};
+use crate::ops::Operator;
 use crate::setup::{self, CliError, Look};
 use crate::source::{aws, sim, SourceCommand, SourceEvent, SourceHandle};
 use crate::tui::TerminalGuard;
 use crossterm::event::{Event, EventStream, KeyEventKind, MouseButton, MouseEventKind};
 use futures::StreamExt;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::signal::unix::{signal, SignalKind};
 
@@ -26,7 +28,15 @@ pub async fn run(g: &GlobalArgs) -> Result<(), CliError> {
     let start = setup::start_time(g)?;
     let scenario = setup::scenario(g, &fleet)?;
     let mut flash = None;
-    let (handle, ops) = if is_sim {
+    let kind = if is_sim {
+        SourceKind::Sim
+    } else {
+        SourceKind::Aws
+    };
+    let settings = setup::ops_settings(g, &fleet, kind);
+    let permission = settings.permission;
+    let audit = crate::ops::AuditLog::new(&settings.audit_log);
+    let (handle, operator) = if is_sim {
         let (handle, model) = sim::spawn_shared(
             fleet.clone(),
             sim::SimOptions {
@@ -38,10 +48,9 @@ pub async fn run(g: &GlobalArgs) -> Result<(), CliError> {
                 scenario,
             },
         );
-        (
-            handle,
-            runner::OpsRunner::new(Some(crate::ops::sim::console_operator(&fleet, model, g))),
-        )
+        let target = crate::ops::sim::SimTarget::new(model, false);
+        let operator = Operator::new(fleet.clone(), Arc::new(target), settings);
+        (handle, operator)
     } else {
         // Not eprintln!: a closed or dead stderr must not panic.
         let _ = std::io::Write::write_fmt(
@@ -59,22 +68,26 @@ pub async fn run(g: &GlobalArgs) -> Result<(), CliError> {
             }
             Err(e) => return Err(setup::aws_error(e)),
         };
-        (
-            handle,
-            runner::OpsRunner::new(Some(crate::ops::aws::console_operator(&fleet, g).await)),
+        let target = crate::ops::aws::AwsTarget::connect(
+            fleet.clone(),
+            g.profile.as_deref(),
+            g.endpoint_url.as_deref(),
         )
+        .await;
+        let operator = Operator::new(fleet.clone(), Arc::new(target), settings);
+        (handle, operator)
     };
+    let ops = runner::OpsRunner::new(Some(operator));
     let start = if is_sim { start } else { chrono::Utc::now() };
     let mut state = State::new(fleet, handle.kind, start);
     init_look(&mut state, &look);
-    let allowed = is_sim || g.allow_actions || state.fleet.guards.allow_actions;
-    state.read_only = g.read_only || state.fleet.guards.read_only || !allowed;
+    state.read_only = !permission.allows();
     if flash.is_some() {
         state.flash = flash;
     }
     // An operation a previous run left between execute and verify (killed, crashed) is closed in
     // the audit log and said here, so nobody assumes it applied.
-    match crate::ops::AuditLog::at(g.audit_log.as_deref()).close_interrupted() {
+    match audit.close_interrupted() {
         Ok(ids) => {
             for id in ids {
                 let text = format!(

@@ -8,7 +8,7 @@ use crate::config::{Keymap, Theme};
 use crate::fleet::{Fleet, SourceKind};
 use crate::ops::sim::SimTarget;
 use crate::ops::target::VerifyLimits;
-use crate::ops::{AuditLog, Op, Operator, Settings};
+use crate::ops::{Op, Operator, Permission, Settings};
 use crate::source::sim::SimFleet;
 use crate::source::{Scenario, SourceEvent};
 use chrono::{TimeZone, Utc};
@@ -74,20 +74,16 @@ fn dark(name: &str, buffer: Buffer) -> Shot {
 /// by the real pipeline on a copy of the model.
 fn operation_dialogs(fleet: &Fleet, model: &SimFleet) -> (Dialog, Dialog) {
     let target = SimTarget::new(Arc::new(Mutex::new(model.clone())), true);
-    let operator = Operator {
-        fleet: fleet.clone(),
-        target: Arc::new(target),
+    let settings = Settings {
+        permission: Permission::Allowed,
         // Planning only reads the log (cooldowns, recorded weights): a path with no file is an empty log.
-        audit: AuditLog::new(std::env::temp_dir().join("opsdeck-gallery-no-such-dir/audit.jsonl")),
-        settings: Settings {
-            read_only: false,
-            actions_allowed: true,
-            verify: VerifyLimits {
-                limit: Duration::from_secs(30),
-                poll: Duration::from_secs(5),
-            },
+        audit_log: std::env::temp_dir().join("opsdeck-gallery-no-such-dir/audit.jsonl"),
+        verify: VerifyLimits {
+            limit: Duration::from_secs(30),
+            poll: Duration::from_secs(5),
         },
     };
+    let operator = Operator::new(fleet.clone(), Arc::new(target), settings);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -96,9 +92,7 @@ fn operation_dialogs(fleet: &Fleet, model: &SimFleet) -> (Dialog, Dialog) {
         region: "us-east-1".into(),
     };
     let prepared = rt.block_on(operator.prepare(&op)).expect("plan the drain");
-    let report = rt
-        .block_on(operator.target.what_if(fleet, "us-east-1"))
-        .expect("what-if");
+    let report = rt.block_on(operator.what_if("us-east-1")).expect("what-if");
     let plan = Dialog::Plan(Box::new(PlanDialog {
         prepared,
         input: "us-east".into(),

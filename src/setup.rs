@@ -2,10 +2,12 @@
 
 use crate::cli::GlobalArgs;
 use crate::config::{self, ConfigError, Keymap, Theme};
-use crate::fleet::{Fleet, Role};
+use crate::fleet::{Fleet, Role, SourceKind};
+use crate::ops::target::VerifyLimits;
 use crate::source::Scenario;
 use chrono::{DateTime, Utc};
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// A failure of a command, with the exit code it maps to.
 #[derive(Debug, thiserror::Error)]
@@ -160,6 +162,37 @@ pub fn load_look(g: &GlobalArgs) -> Result<Look, CliError> {
         keymap,
         warnings,
     })
+}
+
+/// What operations take from the flags and the fleet file, decided here once: the permission
+/// (`--read-only` or `guards.read_only` is the kill switch; against AWS operations need
+/// `--allow-actions` or `guards.allow_actions`), the audit log (`--audit-log`, else `audit.jsonl`
+/// in the state dir), and how long the console verifies a change.
+pub fn ops_settings(g: &GlobalArgs, fleet: &Fleet, kind: SourceKind) -> crate::ops::Settings {
+    let permission = crate::ops::Permission::decide(
+        kind,
+        g.read_only || fleet.guards.read_only,
+        g.allow_actions || fleet.guards.allow_actions,
+    );
+    let audit_log = g
+        .audit_log
+        .clone()
+        .unwrap_or_else(|| crate::logging::state_dir().join("audit.jsonl"));
+    let verify = match kind {
+        SourceKind::Sim => VerifyLimits {
+            limit: Duration::from_secs(10),
+            poll: Duration::from_millis(500),
+        },
+        SourceKind::Aws => VerifyLimits {
+            limit: Duration::from_secs(120),
+            poll: Duration::from_secs(3),
+        },
+    };
+    crate::ops::Settings {
+        permission,
+        audit_log,
+        verify,
+    }
 }
 
 /// AWS settings from the flags; SDK retries stay at the SDK's standard count.

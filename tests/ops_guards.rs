@@ -8,7 +8,9 @@ use opsdeck::ops::guards::{self, GuardInput, GuardResult};
 use opsdeck::ops::sim::SimTarget;
 use opsdeck::ops::target::VerifyLimits;
 use opsdeck::ops::view::{DatabaseState, FleetView, RecordState, RegionState, ServiceState};
-use opsdeck::ops::{plan, AuditLog, Bounds, Confirmation, Op, OpResult, Operator, Settings};
+use opsdeck::ops::{
+    plan, AuditLog, Bounds, Confirmation, Op, OpResult, Operator, Permission, Settings,
+};
 use opsdeck::source::sim::SimFleet;
 use opsdeck::source::Scenario;
 use std::sync::{Arc, Mutex};
@@ -81,14 +83,12 @@ fn healthy_fleet() -> FleetView {
 }
 
 struct Check {
-    read_only: bool,
-    actions_allowed: bool,
+    permission: Permission,
     last_change: Option<DateTime<Utc>>,
 }
 
 const OPEN: Check = Check {
-    read_only: false,
-    actions_allowed: true,
+    permission: Permission::Allowed,
     last_change: None,
 };
 
@@ -99,8 +99,7 @@ fn guards(view: &FleetView, op: Op, c: Check) -> Vec<GuardResult> {
         plan: &plan,
         before: view,
         fleet: &fleet,
-        read_only: c.read_only,
-        actions_allowed: c.actions_allowed,
+        permission: c.permission,
         last_change: c.last_change,
         now: now(),
     })
@@ -149,7 +148,7 @@ fn read_only_blocks_everything_and_real_aws_needs_allow_actions() {
         &v,
         scale(5),
         Check {
-            read_only: true,
+            permission: Permission::ReadOnly,
             ..OPEN
         },
     );
@@ -159,7 +158,7 @@ fn read_only_blocks_everything_and_real_aws_needs_allow_actions() {
         &v,
         drain("us-east-1"),
         Check {
-            actions_allowed: false,
+            permission: Permission::ActionsOff,
             ..OPEN
         },
     );
@@ -350,19 +349,19 @@ fn operator(
     audit: &std::path::Path,
 ) -> (Operator, Arc<Mutex<SimFleet>>) {
     let model = Arc::new(Mutex::new(model));
-    let op = Operator {
-        fleet: fleet.clone(),
-        target: Arc::new(SimTarget::new(model.clone(), true)),
-        audit: AuditLog::new(audit),
-        settings: Settings {
-            read_only: false,
-            actions_allowed: true,
-            verify: VerifyLimits {
-                limit: std::time::Duration::from_secs(60),
-                poll: std::time::Duration::from_secs(5),
-            },
+    let settings = Settings {
+        permission: Permission::Allowed,
+        audit_log: audit.to_path_buf(),
+        verify: VerifyLimits {
+            limit: std::time::Duration::from_secs(60),
+            poll: std::time::Duration::from_secs(5),
         },
     };
+    let op = Operator::new(
+        fleet.clone(),
+        Arc::new(SimTarget::new(model.clone(), true)),
+        settings,
+    );
     (op, model)
 }
 
@@ -405,7 +404,7 @@ async fn draining_the_last_serving_region_is_refused_and_changes_nothing() {
     }
     assert_eq!(weights(&model), before);
     assert_eq!(before, vec![Some(100), Some(100)]);
-    let records = operator.audit.read().unwrap();
+    let records = operator.audit().read().unwrap();
     assert_eq!(records.len(), 2);
     assert!(records.iter().all(|r| r.decision == Decision::Refused));
 }
@@ -458,7 +457,7 @@ async fn an_override_is_confirmed_separately_and_recorded() {
     assert_eq!(outcome.result, OpResult::Applied, "{:#?}", outcome);
     assert!(replica(&model), "the replica is promoted");
     assert_eq!(outcome.undo, None, "promotion is one-way");
-    let records = operator.audit.read().unwrap();
+    let records = operator.audit().read().unwrap();
     let last = records.last().unwrap();
     assert_eq!(
         (last.phase, last.decision),

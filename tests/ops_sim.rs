@@ -6,7 +6,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use opsdeck::fleet::{Fleet, Reading};
 use opsdeck::ops::sim::SimTarget;
 use opsdeck::ops::target::VerifyLimits;
-use opsdeck::ops::{AuditLog, Confirmation, Op, OpResult, Operator, Settings};
+use opsdeck::ops::{Confirmation, Op, OpResult, Operator, Permission, Settings};
 use opsdeck::source::sim::SimFleet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -16,22 +16,18 @@ fn start() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 22, 14, 0, 0).unwrap()
 }
 
-fn setup(dir: &std::path::Path) -> (Fleet, Operator, Arc<Mutex<SimFleet>>) {
-    let fleet = Fleet::builtin();
+fn setup(dir: &std::path::Path, fleet: Fleet) -> (Fleet, Operator, Arc<Mutex<SimFleet>>) {
     let model = Arc::new(Mutex::new(SimFleet::new(&fleet, 11, start())));
-    let operator = Operator {
-        fleet: fleet.clone(),
-        target: Arc::new(SimTarget::new(model.clone(), true)),
-        audit: AuditLog::new(dir.join("audit.jsonl")),
-        settings: Settings {
-            read_only: false,
-            actions_allowed: true,
-            verify: VerifyLimits {
-                limit: Duration::from_secs(30),
-                poll: Duration::from_secs(5),
-            },
+    let settings = Settings {
+        permission: Permission::Allowed,
+        audit_log: dir.join("audit.jsonl"),
+        verify: VerifyLimits {
+            limit: Duration::from_secs(30),
+            poll: Duration::from_secs(5),
         },
     };
+    let target = Arc::new(SimTarget::new(model.clone(), true));
+    let operator = Operator::new(fleet.clone(), target, settings);
     (fleet, operator, model)
 }
 
@@ -68,12 +64,12 @@ fn survivor_latency(model: &Arc<Mutex<SimFleet>>, stat: &str, failed: &str) -> V
 #[tokio::test]
 async fn drain_the_primary_then_the_recommended_scale_up_brings_survivors_under_the_threshold() {
     let dir = tempfile::tempdir().unwrap();
-    let (fleet, operator, model) = setup(dir.path());
+    let (fleet, operator, model) = setup(dir.path(), Fleet::builtin());
     let stat = fleet.threshold_stat().to_string();
     let threshold = fleet.thresholds.latency_ms;
     let primary = fleet.primary().unwrap().name.clone();
 
-    let before = operator.target.what_if(&fleet, &primary).await.unwrap();
+    let before = operator.what_if(&primary).await.unwrap();
     assert!(before.failed_is_primary);
     assert!(
         before.promotion.is_some(),
@@ -121,7 +117,7 @@ async fn drain_the_primary_then_the_recommended_scale_up_brings_survivors_under_
     );
 
     // The what-if after the drain recommends the same kind of scale-up.
-    let after = operator.target.what_if(&fleet, &primary).await.unwrap();
+    let after = operator.what_if(&primary).await.unwrap();
     assert!(!after.recommended.is_empty(), "{after:#?}");
     let t0 = model.lock().unwrap().now();
     for op in after.recommended.clone() {
@@ -141,8 +137,9 @@ async fn drain_the_primary_then_the_recommended_scale_up_brings_survivors_under_
 #[tokio::test]
 async fn scaling_adds_capacity_after_the_tasks_start_and_undo_restores_the_count() {
     let dir = tempfile::tempdir().unwrap();
-    let (_, mut operator, model) = setup(dir.path());
-    operator.fleet.guards.cooldown_s = 3;
+    let mut fleet = Fleet::builtin();
+    fleet.guards.cooldown_s = 3;
+    let (_, operator, model) = setup(dir.path(), fleet);
     let scale = Op::Scale {
         region: "ap-southeast-1".into(),
         cluster: "atlas-ap".into(),
@@ -191,7 +188,7 @@ async fn scaling_adds_capacity_after_the_tasks_start_and_undo_restores_the_count
         (load().desired_tasks, load().min_tasks, load().max_tasks),
         (2, 2, 10)
     );
-    let records = operator.audit.read().unwrap();
+    let records = operator.audit().read().unwrap();
     assert!(
         opsdeck::ops::audit::last_reversible(
             &records,

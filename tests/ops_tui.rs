@@ -11,7 +11,7 @@ use opsdeck::fleet::Fleet;
 use opsdeck::ops::plan_lines::{self, PlanLine, Verdict};
 use opsdeck::ops::sim::SimTarget;
 use opsdeck::ops::target::VerifyLimits;
-use opsdeck::ops::{AuditLog, Operator, Settings};
+use opsdeck::ops::{Operator, Permission, Settings};
 use opsdeck::source::sim::SimFleet;
 use opsdeck::source::{Scenario, SourceEvent};
 use opsdeck::ui::export::buffer_to_text;
@@ -22,6 +22,28 @@ use std::time::Duration;
 
 fn start() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 22, 14, 0, 0).unwrap()
+}
+
+/// The pipeline on `model`, with its audit log in `dir`.
+fn operator(
+    fleet: &Fleet,
+    model: &Arc<Mutex<SimFleet>>,
+    dir: &std::path::Path,
+    permission: Permission,
+) -> Operator {
+    let settings = Settings {
+        permission,
+        audit_log: dir.join("audit.jsonl"),
+        verify: VerifyLimits {
+            limit: Duration::from_secs(30),
+            poll: Duration::from_secs(5),
+        },
+    };
+    Operator::new(
+        fleet.clone(),
+        Arc::new(SimTarget::new(model.clone(), true)),
+        settings,
+    )
 }
 
 struct Console {
@@ -41,19 +63,7 @@ impl Console {
         }
         let model = Arc::new(Mutex::new(sim));
         let dir = tempfile::tempdir().unwrap();
-        let operator = Operator {
-            fleet: fleet.clone(),
-            target: Arc::new(SimTarget::new(model.clone(), true)),
-            audit: AuditLog::new(dir.path().join("audit.jsonl")),
-            settings: Settings {
-                read_only: false,
-                actions_allowed: true,
-                verify: VerifyLimits {
-                    limit: Duration::from_secs(30),
-                    poll: Duration::from_secs(5),
-                },
-            },
-        };
+        let operator = operator(&fleet, &model, dir.path(), Permission::Allowed);
         let now = model.lock().unwrap().now();
         let mut state = State::new(fleet, opsdeck::fleet::SourceKind::Sim, now);
         let readings = model.lock().unwrap().readings();
@@ -93,12 +103,7 @@ impl Console {
                     OpReport::Finished(Box::new(outcome))
                 }
                 OpEffect::WhatIf { region } => {
-                    let report = self
-                        .operator
-                        .target
-                        .what_if(&self.operator.fleet, &region)
-                        .await
-                        .unwrap();
+                    let report = self.operator.what_if(&region).await.unwrap();
                     OpReport::WhatIf(Box::new(report))
                 }
                 other => panic!("unexpected effect {other:?}"),
@@ -199,7 +204,7 @@ async fn drain_plan_confirmation_and_result() {
     insta::assert_snapshot!("drain_typing", c.screen());
     assert!(c.enter().is_empty(), "a mismatch must not run");
     assert_eq!(c.weight("eu-west-1"), Some(100));
-    assert!(c.operator.audit.read().unwrap().is_empty());
+    assert!(c.operator.audit().read().unwrap().is_empty());
     let Some(Dialog::Plan(p)) = &c.state.dialog else {
         panic!("the plan stays open")
     };
@@ -219,7 +224,7 @@ async fn drain_plan_confirmation_and_result() {
     c.apply(effects).await;
     assert_eq!(c.weight("eu-west-1"), Some(0));
     insta::assert_snapshot!("drain_result", c.screen());
-    assert_eq!(c.operator.audit.read().unwrap().len(), 2);
+    assert_eq!(c.operator.audit().read().unwrap().len(), 2);
     assert!(c
         .state
         .events
@@ -340,7 +345,12 @@ async fn an_override_is_typed_before_the_confirmation() {
 #[tokio::test]
 async fn a_rule_that_cannot_be_overridden_leaves_nothing_to_type() {
     let mut c = Console::new(None);
-    c.operator.settings.read_only = true;
+    c.operator = operator(
+        &Fleet::builtin(),
+        &c.model,
+        c._dir.path(),
+        Permission::ReadOnly,
+    );
     c.press(Action::Drain).await;
     for attempt in ["read-only", "eu-west-1"] {
         c.type_text(attempt);
@@ -362,7 +372,7 @@ async fn the_audit_view_lists_the_records_newest_first() {
     update(&mut c.state, Action::DialogKey(DialogKey::Esc));
     let effects = update(&mut c.state, Action::AuditLog);
     assert_eq!(effects, vec![Effect::Op(OpEffect::LoadAudit)]);
-    let records = c.operator.audit.read();
+    let records = c.operator.audit().read();
     update(&mut c.state, Action::OpReport(OpReport::Audit(records)));
     let screen = c.screen();
     let applied = screen.find("applied").expect(&screen);
@@ -397,11 +407,13 @@ async fn the_audit_view_lists_the_records_newest_first() {
 async fn undo_from_the_console_restores_the_drained_weight() {
     let Console {
         mut state,
-        mut operator,
         model,
         _dir,
+        ..
     } = Console::new(None);
-    operator.fleet.guards.cooldown_s = 0;
+    let mut fleet = Fleet::builtin();
+    fleet.guards.cooldown_s = 0;
+    let operator = operator(&fleet, &model, _dir.path(), Permission::Allowed);
     let mut runner = opsdeck::console::runner::OpsRunner::new(Some(operator));
     async fn drive(
         state: &mut State,

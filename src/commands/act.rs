@@ -74,9 +74,15 @@ struct Report<'a> {
 
 pub async fn run(g: &GlobalArgs, act: &ActOp) -> Result<(), CliError> {
     let (fleet, is_sim) = setup::load_fleet(g)?;
+    let kind = if is_sim {
+        SourceKind::Sim
+    } else {
+        SourceKind::Aws
+    };
+    let mut settings = setup::ops_settings(g, &fleet, kind);
     let (op, args, undo_of) = match act {
         ActOp::Undo { run } => {
-            let (op, id) = last_undo(g, &fleet, is_sim)?;
+            let (op, id) = last_undo(&settings, &fleet, kind)?;
             (op, run, Some(id))
         }
         _ => {
@@ -91,22 +97,13 @@ pub async fn run(g: &GlobalArgs, act: &ActOp) -> Result<(), CliError> {
     } else {
         Duration::from_secs(2)
     };
-    let fleet_allows = fleet.guards.allow_actions;
-    let operator = Operator {
-        fleet,
-        target,
-        audit: AuditLog::at(g.audit_log.as_deref()),
-        settings: Settings {
-            read_only: g.read_only,
-            actions_allowed: is_sim || g.allow_actions || fleet_allows,
-            verify: VerifyLimits {
-                limit: Duration::from_secs(args.wait_s),
-                poll,
-            },
-        },
+    settings.verify = VerifyLimits {
+        limit: Duration::from_secs(args.wait_s),
+        poll,
     };
+    let operator = Operator::new(fleet, target, settings);
     let prepared = operator.prepare(&op).await.map_err(op_error)?;
-    let audit_log = operator.audit.path().display().to_string();
+    let audit_log = operator.audit().path().display().to_string();
     if !args.execute || prepared.plan.is_noop() {
         return print(args.format, &prepared, None, &audit_log, is_sim);
     }
@@ -137,14 +134,13 @@ pub async fn run(g: &GlobalArgs, act: &ActOp) -> Result<(), CliError> {
 
 /// The undo of the last reversible operation on this fleet and source in the audit log, and that
 /// operation's id.
-fn last_undo(g: &GlobalArgs, fleet: &Fleet, is_sim: bool) -> Result<(Op, String), CliError> {
-    let audit = AuditLog::at(g.audit_log.as_deref());
+fn last_undo(
+    settings: &Settings,
+    fleet: &Fleet,
+    source: SourceKind,
+) -> Result<(Op, String), CliError> {
+    let audit = AuditLog::new(&settings.audit_log);
     let records = audit.read().map_err(CliError::Runtime)?;
-    let source = if is_sim {
-        SourceKind::Sim
-    } else {
-        SourceKind::Aws
-    };
     let last = crate::ops::audit::last_reversible(&records, &fleet.name, source).ok_or_else(|| {
         CliError::Input(format!(
             "nothing to undo: {} holds no reversible operation on fleet `{}` ({source}) that is not undone yet",

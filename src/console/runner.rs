@@ -63,13 +63,11 @@ impl OpsRunner {
                     Ok(outcome) => Action::OpReport(OpReport::Finished(Box::new(outcome))),
                     Err(e) => failed("run", e),
                 },
-                OpEffect::WhatIf { region } => {
-                    match operator.target.what_if(&operator.fleet, &region).await {
-                        Ok(w) => Action::OpReport(OpReport::WhatIf(Box::new(w))),
-                        Err(e) => failed("what-if", e),
-                    }
-                }
-                OpEffect::LoadAudit => Action::OpReport(OpReport::Audit(operator.audit.read())),
+                OpEffect::WhatIf { region } => match operator.what_if(&region).await {
+                    Ok(w) => Action::OpReport(OpReport::WhatIf(Box::new(w))),
+                    Err(e) => failed("what-if", e),
+                },
+                OpEffect::LoadAudit => Action::OpReport(OpReport::Audit(operator.audit().read())),
                 OpEffect::PlanUndo => undo(&operator).await,
             };
             let _ = tx.send(report);
@@ -79,17 +77,17 @@ impl OpsRunner {
 
 /// Plan the undo of the newest reversible operation that took effect and is not undone yet.
 async fn undo(operator: &Operator) -> Action {
-    let records = match operator.audit.read() {
+    let records = match operator.audit().read() {
         Ok(r) => r,
         Err(e) => return failed("undo", e),
     };
-    let Some(last) = audit::last_reversible(&records, &operator.fleet.name, operator.target.kind())
+    let Some(last) = audit::last_reversible(&records, &operator.fleet().name, operator.kind())
     else {
         return failed(
             "undo",
             format!(
                 "no reversible operation to undo in {}",
-                operator.audit.path().display()
+                operator.audit().path().display()
             ),
         );
     };

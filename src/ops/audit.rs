@@ -4,9 +4,8 @@
 //! next opsdeck to use the log appends the missing `ended` record ("interrupted, not yet verified").
 
 use super::guards::GuardResult;
-use super::pipeline::OpResult;
+use super::outcome::{Executed, OpResult};
 use super::plan::Plan;
-use super::target::Executed;
 use super::Op;
 use crate::fleet::SourceKind;
 use chrono::{DateTime, Utc};
@@ -76,14 +75,6 @@ pub struct AuditLog {
 impl AuditLog {
     pub fn new(path: impl Into<PathBuf>) -> Self {
         AuditLog { path: path.into() }
-    }
-
-    /// `--audit-log FILE`, else `audit.jsonl` in the state dir.
-    pub fn at(path: Option<&Path>) -> Self {
-        match path {
-            Some(p) => AuditLog::new(p),
-            None => AuditLog::new(crate::logging::state_dir().join("audit.jsonl")),
-        }
     }
 
     pub fn path(&self) -> &Path {

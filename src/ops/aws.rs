@@ -3,6 +3,7 @@
 //! polled until AWS reports them applied (Route53 GetChange INSYNC, values read back).
 
 use super::aws_read::{self, Need};
+use super::pipeline::Authorized;
 use super::plan::{ApiCall, Plan, WeightedRecordSet, ROUTE53_REGION};
 use super::target::{check_applied, Executed, Target, Verification, VerifyLimits};
 use super::view::FleetView;
@@ -21,30 +22,6 @@ pub struct AwsTarget {
     /// One client set per region of the fleet, shared by reads and calls.
     clients: FleetClients,
     fleet: Fleet,
-}
-
-/// The console's operator against AWS: operations off unless `--allow-actions`, verified for up
-/// to two minutes. (For the console's AWS path; the simulated path uses `sim::console_operator`.)
-pub async fn console_operator(fleet: &Fleet, g: &crate::cli::GlobalArgs) -> super::Operator {
-    let target = AwsTarget::connect(
-        fleet.clone(),
-        g.profile.as_deref(),
-        g.endpoint_url.as_deref(),
-    )
-    .await;
-    super::Operator {
-        fleet: fleet.clone(),
-        target: std::sync::Arc::new(target),
-        audit: super::AuditLog::at(g.audit_log.as_deref()),
-        settings: super::Settings {
-            read_only: g.read_only,
-            actions_allowed: g.allow_actions || fleet.guards.allow_actions,
-            verify: VerifyLimits {
-                limit: Duration::from_secs(120),
-                poll: Duration::from_secs(3),
-            },
-        },
-    }
 }
 
 /// The SDK error with its causes, on one line.
@@ -269,10 +246,10 @@ impl Target for AwsTarget {
         .boxed()
     }
 
-    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<Executed, String>> {
+    fn execute<'a>(&'a self, token: &'a Authorized) -> BoxFuture<'a, Result<Executed, String>> {
         async move {
             let mut done = Executed::default();
-            for call in &plan.calls {
+            for call in &token.plan().calls {
                 match self.call(call).await {
                     Ok(change) => {
                         done.ok(call);

@@ -4,7 +4,7 @@
 use super::plan::Plan;
 use super::view::FleetView;
 use super::Op;
-use crate::fleet::{Fleet, Replication};
+use crate::fleet::{Fleet, Replication, SourceKind};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -60,15 +60,43 @@ impl GuardResult {
     }
 }
 
+/// Whether operations may run at all: the `read-only` rule's verdict, decided once (in `setup`)
+/// from `--read-only`, `--allow-actions` and the fleet file's `[guards]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    /// Operations run (each still through its guards and confirmation).
+    Allowed,
+    /// The kill switch: `--read-only` or `guards.read_only`.
+    ReadOnly,
+    /// Against AWS without `--allow-actions` or `guards.allow_actions`.
+    ActionsOff,
+}
+
+impl Permission {
+    /// From the kill switch, the AWS opt-in and where operations act. The simulated fleet needs no
+    /// opt-in; the kill switch wins over everything.
+    pub fn decide(kind: SourceKind, read_only: bool, allow_actions: bool) -> Permission {
+        if read_only {
+            Permission::ReadOnly
+        } else if kind.is_sim() || allow_actions {
+            Permission::Allowed
+        } else {
+            Permission::ActionsOff
+        }
+    }
+
+    pub fn allows(self) -> bool {
+        self == Permission::Allowed
+    }
+}
+
 /// What the rules look at.
 pub struct GuardInput<'a> {
     pub plan: &'a Plan,
     pub before: &'a FleetView,
     pub fleet: &'a Fleet,
-    /// `--read-only` or `guards.read_only` in the fleet file.
-    pub read_only: bool,
-    /// Operations enabled: always on the simulated fleet, `--allow-actions` against AWS.
-    pub actions_allowed: bool,
+    /// Whether operations may run at all, decided once from the flags and the fleet file.
+    pub permission: Permission,
     /// When the plan's resource was last changed (from the audit log).
     pub last_change: Option<DateTime<Utc>>,
     pub now: DateTime<Utc>,
@@ -120,20 +148,18 @@ pub fn first_block(guards: &[GuardResult]) -> Option<&GuardResult> {
 }
 
 fn read_only(i: &GuardInput) -> GuardResult {
-    if i.read_only {
-        GuardResult::new(
+    match i.permission {
+        Permission::ReadOnly => GuardResult::new(
             READ_ONLY,
             false,
             "read-only: every operation is refused (kill switch on)".into(),
-        )
-    } else if !i.actions_allowed {
-        GuardResult::new(
+        ),
+        Permission::ActionsOff => GuardResult::new(
             READ_ONLY,
             false,
             "operations against real AWS are off: enable them with --allow-actions".into(),
-        )
-    } else {
-        GuardResult::new(READ_ONLY, true, "operations enabled".into())
+        ),
+        Permission::Allowed => GuardResult::new(READ_ONLY, true, "operations enabled".into()),
     }
 }
 

@@ -2,79 +2,33 @@
 //! undo entry. The CLI and the console both go through [`Operator`].
 
 use super::audit::{self, AuditLog, AuditRecord, Decision, Phase};
-use super::guards::{self, GuardInput, GuardResult};
+use super::guards::{self, GuardInput, GuardResult, Permission};
+use super::outcome::{OpResult, Outcome};
 use super::plan::{self, Plan};
-use super::target::{Executed, Target, Verification, VerifyLimits};
+pub mod target;
+
 use super::view::FleetView;
+use super::whatif::WhatIf;
 use super::{Op, OpError};
-use crate::fleet::Fleet;
+use crate::fleet::{Fleet, SourceKind};
 use chrono::Utc;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+use target::{Executed, Target, Verification, VerifyLimits};
 
 /// A hidden test hook: sleep this many milliseconds between execute and verify, so a test can
 /// kill the process there.
 pub const PAUSE_BEFORE_VERIFY_ENV: &str = "OPSDECK_TEST_PAUSE_BEFORE_VERIFY_MS";
 
-/// How an operation ended.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "status", rename_all = "snake_case")]
-pub enum OpResult {
-    /// The target reports the change in place.
-    Applied,
-    /// The calls succeeded but the target did not show the change within the time limit.
-    NotYetVerified { reason: String },
-    /// A call failed, or the target shows something else.
-    Failed { reason: String },
-    /// Nothing ran: a guard, the confirmation, an override, or a fleet that moved since the plan.
-    Refused {
-        reason: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        rule: Option<String>,
-    },
-}
-
-impl OpResult {
-    pub fn label(&self) -> &'static str {
-        match self {
-            OpResult::Applied => "applied",
-            OpResult::NotYetVerified { .. } => "not yet verified",
-            OpResult::Failed { .. } => "failed",
-            OpResult::Refused { .. } => "refused",
-        }
-    }
-
-    pub fn reason(&self) -> Option<&str> {
-        match self {
-            OpResult::Applied => None,
-            OpResult::NotYetVerified { reason }
-            | OpResult::Failed { reason }
-            | OpResult::Refused { reason, .. } => Some(reason),
-        }
-    }
-
-    /// The change took effect (or may have: not yet verified).
-    pub fn took_effect(&self) -> bool {
-        matches!(self, OpResult::Applied | OpResult::NotYetVerified { .. })
-    }
-}
-
-impl std::fmt::Display for OpResult {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.reason() {
-            Some(r) => write!(f, "{}: {r}", self.label()),
-            None => write!(f, "{}", self.label()),
-        }
-    }
-}
-
+/// What the pipeline takes from the command line and the fleet file: built once, in `setup`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
-    /// `--read-only` or `guards.read_only`.
-    pub read_only: bool,
-    /// Always on the simulated fleet; `--allow-actions` against AWS.
-    pub actions_allowed: bool,
+    /// Whether operations may run at all (the `read-only` rule).
+    pub permission: Permission,
+    /// The audit log file (JSONL).
+    pub audit_log: PathBuf,
     pub verify: VerifyLimits,
 }
 
@@ -104,25 +58,112 @@ pub struct Confirmation {
     pub undo_of: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Outcome {
-    pub id: String,
-    pub plan: Plan,
-    pub guards: Vec<GuardResult>,
-    pub overrides: Vec<String>,
-    pub result: OpResult,
-    /// The operation that undoes this one, when it took effect and is reversible.
-    pub undo: Option<Op>,
+/// Leave to make a plan's mutating calls. [`Target::execute`] takes one, and only
+/// [`Operator::run`] makes one: after the typed confirmation matched the plan, nothing moved
+/// since it was shown, no guard blocks, and the `requested` audit record is written and fsync'd.
+/// It carries the plan it authorizes: a target executes that plan and no other.
+///
+/// Code outside the pipeline cannot make one (E0451: private fields):
+///
+/// ```compile_fail,E0451
+/// use opsdeck::ops::pipeline::Authorized;
+/// use opsdeck::ops::{Plan, Target};
+///
+/// async fn run_anyway(target: &dyn Target, plan: Plan) {
+///     let token = Authorized { plan, id: "hand-made".into() }; // private fields
+///     let _ = target.execute(&token).await;
+/// }
+/// ```
+///
+/// nor hand a target a plan of its own (E0308: `execute` takes the token, not a plan):
+///
+/// ```compile_fail,E0308
+/// use opsdeck::ops::{Plan, Target};
+///
+/// async fn run_anyway(target: &dyn Target, plan: &Plan) {
+///     let _ = target.execute(plan).await;
+/// }
+/// ```
+///
+/// while with a token the pipeline made, a target executes its plan:
+///
+/// ```no_run
+/// use opsdeck::ops::pipeline::Authorized;
+/// use opsdeck::ops::Target;
+///
+/// async fn make_the_calls(target: &dyn Target, token: &Authorized) {
+///     let _ = target.execute(token).await;
+/// }
+/// ```
+#[derive(Debug)]
+pub struct Authorized {
+    plan: Plan,
+    id: String,
 }
 
+impl Authorized {
+    /// The plan whose calls may be made.
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// The audit id of the operation.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+/// Append the `requested` record (written and fsync'd before it returns); only then, when the
+/// pipeline decided to execute, the token for the record's plan.
+fn record_request(audit: &AuditLog, record: &AuditRecord) -> Result<Option<Authorized>, OpError> {
+    audit.append(record).map_err(OpError::Audit)?;
+    Ok((record.decision == Decision::Execute).then(|| Authorized {
+        plan: record.plan.clone(),
+        id: record.id.clone(),
+    }))
+}
+
+/// Runs operations on one fleet through one target. Its parts are private: every operation goes
+/// through [`Operator::prepare`] and [`Operator::run`].
 pub struct Operator {
-    pub fleet: Fleet,
-    pub target: Arc<dyn Target>,
-    pub audit: AuditLog,
-    pub settings: Settings,
+    fleet: Fleet,
+    target: Arc<dyn Target>,
+    audit: AuditLog,
+    settings: Settings,
 }
 
 impl Operator {
+    pub fn new(fleet: Fleet, target: Arc<dyn Target>, settings: Settings) -> Self {
+        Operator {
+            audit: AuditLog::new(&settings.audit_log),
+            fleet,
+            target,
+            settings,
+        }
+    }
+
+    pub fn fleet(&self) -> &Fleet {
+        &self.fleet
+    }
+
+    pub fn audit(&self) -> &AuditLog {
+        &self.audit
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The simulated fleet or AWS.
+    pub fn kind(&self) -> SourceKind {
+        self.target.kind()
+    }
+
+    /// "If `failed` fails now", from a fresh read. Changes nothing.
+    pub async fn what_if(&self, failed: &str) -> Result<WhatIf, String> {
+        self.target.what_if(&self.fleet, failed).await
+    }
+
     /// Read the fleet fresh, plan `op`, evaluate the guards.
     pub async fn prepare(&self, op: &Op) -> Result<Prepared, OpError> {
         let before = self.target.read_for(op).await.map_err(OpError::Target)?;
@@ -138,8 +179,7 @@ impl Operator {
             plan: &plan,
             before: &before,
             fleet: &self.fleet,
-            read_only: self.settings.read_only || self.fleet.guards.read_only,
-            actions_allowed: self.settings.actions_allowed,
+            permission: self.settings.permission,
             last_change: audit::last_change(&records, &self.fleet.name, &plan.resource),
             now: Utc::now(),
         });
@@ -184,10 +224,17 @@ impl Operator {
             executed: None,
             result: None,
         };
-        self.audit.append(&record).map_err(OpError::Audit)?;
-        let (executed, result) = match refusal {
-            Some(r) => (None, r),
-            None => self.execute_and_verify(&plan).await,
+        let authorized = record_request(&self.audit, &record)?;
+        // The token exists exactly when the record says execute, i.e. when nothing refused.
+        let (executed, result) = match (authorized, refusal) {
+            (Some(token), _) => self.execute_and_verify(&token).await,
+            (None, refusal) => (
+                None,
+                refusal.unwrap_or_else(|| OpResult::Refused {
+                    reason: "not authorized".into(),
+                    rule: None,
+                }),
+            ),
         };
         record.time = Utc::now();
         record.phase = Phase::Ended;
@@ -213,8 +260,9 @@ impl Operator {
         })
     }
 
-    async fn execute_and_verify(&self, plan: &Plan) -> (Option<Executed>, OpResult) {
-        let executed = match self.target.execute(plan).await {
+    async fn execute_and_verify(&self, token: &Authorized) -> (Option<Executed>, OpResult) {
+        let plan = token.plan();
+        let executed = match self.target.execute(token).await {
             Ok(e) => e,
             Err(reason) => return (None, OpResult::Failed { reason }),
         };

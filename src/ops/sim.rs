@@ -1,5 +1,6 @@
 //! Operations on the simulated fleet: the same plans and API calls, applied to the model's levers.
 
+use super::pipeline::Authorized;
 use super::plan::{ApiCall, Plan};
 use super::target::{check_applied, Executed, Target, Verification, VerifyLimits};
 use super::view::{DatabaseState, FleetView, RecordState, RegionState, ServiceState};
@@ -25,27 +26,6 @@ pub fn local_operator() -> String {
         .or_else(|_| std::env::var("USERNAME"))
         .unwrap_or_else(|_| "unknown user".into());
     format!("{user} (simulated fleet)")
-}
-
-/// The console's operator on the simulated fleet: the source's own model, verified in real time.
-pub fn console_operator(
-    fleet: &Fleet,
-    model: Arc<Mutex<SimFleet>>,
-    g: &crate::cli::GlobalArgs,
-) -> super::Operator {
-    super::Operator {
-        fleet: fleet.clone(),
-        target: Arc::new(SimTarget::new(model, false)),
-        audit: super::AuditLog::at(g.audit_log.as_deref()),
-        settings: super::Settings {
-            read_only: g.read_only,
-            actions_allowed: true,
-            verify: VerifyLimits {
-                limit: Duration::from_secs(10),
-                poll: Duration::from_millis(500),
-            },
-        },
-    }
 }
 
 impl SimTarget {
@@ -154,7 +134,7 @@ impl SimTarget {
     }
 
     /// Apply the plan's calls to the model, in order.
-    pub fn apply(sim: &mut SimFleet, plan: &Plan) -> Result<Executed, String> {
+    fn apply(sim: &mut SimFleet, plan: &Plan) -> Result<Executed, String> {
         let mut done = Executed::default();
         for call in &plan.calls {
             let result = match call {
@@ -211,8 +191,8 @@ impl Target for SimTarget {
         async move { Ok(view) }.boxed()
     }
 
-    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<Executed, String>> {
-        let result = SimTarget::apply(&mut self.lock(), plan);
+    fn execute<'a>(&'a self, token: &'a Authorized) -> BoxFuture<'a, Result<Executed, String>> {
+        let result = SimTarget::apply(&mut self.lock(), token.plan());
         async move { result }.boxed()
     }
 

@@ -1,45 +1,15 @@
 //! Where operations act: the simulated fleet or AWS. Object-safe through boxed futures.
 
-use super::plan::{ApiCall, Plan};
-use super::view::FleetView;
-use super::whatif::{self, WeightedModel, WhatIf};
+use super::Authorized;
 use crate::fleet::{Fleet, SourceKind};
+pub use crate::ops::outcome::Executed;
+use crate::ops::plan::{ApiCall, Plan};
+use crate::ops::view::FleetView;
+use crate::ops::whatif::{self, WeightedModel, WhatIf};
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
-
-/// What execution returned that verification needs (e.g. a Route53 change id), and what it did.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct Executed {
-    /// One line per call made: "ecs UpdateService ok".
-    pub calls: Vec<String>,
-    /// Route53 ChangeInfo.Id, polled until INSYNC.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub route53_change: Option<String>,
-}
-
-impl Executed {
-    /// Record that `call` succeeded.
-    pub fn ok(&mut self, call: &ApiCall) {
-        self.calls
-            .push(format!("{} {} ok", call.service(), call.operation()));
-    }
-
-    /// Why execution stopped at `call`, and what had already run before it.
-    pub fn failed_at(&self, call: &ApiCall, e: impl std::fmt::Display) -> String {
-        let ran = if self.calls.is_empty() {
-            "nothing ran".to_string()
-        } else {
-            self.calls.join(", ")
-        };
-        format!(
-            "{} {}: {e} (before it: {ran})",
-            call.service(),
-            call.operation()
-        )
-    }
-}
 
 /// Whether the change shows in what the target reports. Never a guess.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -69,12 +39,13 @@ pub trait Target: Send + Sync {
 
     /// The state `op`'s plan and guards look at, read fresh (a target that reads everything at
     /// no cost keeps this default).
-    fn read_for<'a>(&'a self, _op: &'a super::Op) -> BoxFuture<'a, Result<FleetView, String>> {
+    fn read_for<'a>(&'a self, _op: &'a crate::ops::Op) -> BoxFuture<'a, Result<FleetView, String>> {
         self.read()
     }
 
-    /// Make the plan's API calls, in order; stop at the first failure (the error says what ran).
-    fn execute<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<Executed, String>>;
+    /// Make the authorized plan's API calls, in order; stop at the first failure (the error says
+    /// what ran). Only the pipeline holds an [`Authorized`] token.
+    fn execute<'a>(&'a self, token: &'a Authorized) -> BoxFuture<'a, Result<Executed, String>>;
 
     /// Poll until the target reports the change applied, within `limits`.
     fn verify<'a>(
@@ -101,8 +72,8 @@ pub trait Target: Send + Sync {
 
 /// True when `view` shows the plan's change in place; the reason when it does not.
 pub fn check_applied(plan: &Plan, view: &FleetView) -> Result<(), String> {
-    use super::Op;
     use crate::fleet::Replication;
+    use crate::ops::Op;
     let region = view
         .region(&plan.region)
         .ok_or_else(|| format!("{} is no longer in the fleet", plan.region))?;
