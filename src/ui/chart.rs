@@ -28,7 +28,9 @@ pub struct Plot<'a> {
 }
 
 /// Up to `buckets` points of `series` in [start, end] as (seconds before end, value): the highest
-/// value of each bucket (the lowest for a minimum gauge), so spikes and dips survive.
+/// value of each bucket (the lowest for a minimum gauge), so spikes and dips survive. A gap in the
+/// series (no data, broken replication) ends a segment: the line breaks there instead of
+/// bridging the missing time.
 fn downsample(
     series: &Series,
     start: i64,
@@ -36,13 +38,23 @@ fn downsample(
     buckets: usize,
     scale: f64,
     low: bool,
-) -> Vec<(f64, f64)> {
+) -> Vec<Vec<(f64, f64)>> {
     let span = (end - start).max(1) as f64;
-    let mut out: Vec<(f64, f64)> = Vec::with_capacity(buckets.min(series.len()));
+    let mut segments: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
     let mut current: Option<(usize, f64, f64)> = None;
-    for &(t, v) in series.since(start) {
+    for &(t, v) in series.iter().filter(|(t, _)| *t >= start) {
         if t > end {
             break;
+        }
+        let out = segments.last_mut().expect("one segment at least");
+        if v.is_nan() {
+            if let Some((_, x, v)) = current.take() {
+                out.push((x, v));
+            }
+            if !out.is_empty() {
+                segments.push(Vec::new());
+            }
+            continue;
         }
         let b = (((t - start) as f64 / span) * buckets as f64) as usize;
         let v = v * scale;
@@ -60,9 +72,10 @@ fn downsample(
         };
     }
     if let Some((_, x, v)) = current {
-        out.push((x, v));
+        segments.last_mut().expect("one segment").push((x, v));
     }
-    out
+    segments.retain(|s| !s.is_empty());
+    segments
 }
 
 fn axis_time(now: DateTime<Utc>, offset_s: i64) -> String {
@@ -108,7 +121,7 @@ pub fn render(
     let start = window.start(now);
     let buckets = (inner.width as usize * 2).max(2);
     let low = matches!(plot.gauge, Gauge::Below(_));
-    let data: Vec<Vec<(f64, f64)>> = plot
+    let data: Vec<Vec<Vec<(f64, f64)>>> = plot
         .series
         .iter()
         .map(|(s, _)| downsample(s, start, end, buckets, plot.scale, low))
@@ -132,6 +145,7 @@ pub fn render(
         let max = data
             .iter()
             .flatten()
+            .flatten()
             .map(|p| p.1)
             .fold(limit.unwrap_or(0.0), f64::max);
         format::nice_ceiling(max * 1.1)
@@ -141,12 +155,14 @@ pub fn render(
     let mut datasets: Vec<Dataset<'_>> = data
         .iter()
         .zip(&plot.series)
-        .map(|(d, (_, style))| {
-            Dataset::default()
-                .marker(Marker::Braille)
-                .graph_type(GraphType::Line)
-                .style(*style)
-                .data(d)
+        .flat_map(|(segments, (_, style))| {
+            segments.iter().map(move |d| {
+                Dataset::default()
+                    .marker(Marker::Braille)
+                    .graph_type(GraphType::Line)
+                    .style(*style)
+                    .data(d)
+            })
         })
         .collect();
     if let Some(line) = &limit_line {
@@ -186,4 +202,31 @@ pub fn render(
                 .style(theme.border),
         )
         .render(area, buf);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_gap_breaks_the_line_into_segments() {
+        let mut s = Series::new(100, 1);
+        for t in [0, 10, 20] {
+            s.push(t, 1.0);
+        }
+        s.push_gap(30);
+        s.push_gap(40);
+        s.push(50, 2.0);
+        s.push(60, 2.0);
+        let segments = downsample(&s, 0, 60, 100, 1.0, false);
+        assert_eq!(
+            segments,
+            vec![
+                vec![(-60.0, 1.0), (-50.0, 1.0), (-40.0, 1.0)],
+                vec![(-10.0, 2.0), (0.0, 2.0)]
+            ]
+        );
+        s.push_gap(70);
+        assert_eq!(downsample(&s, 0, 70, 100, 1.0, false).len(), 2);
+    }
 }
