@@ -291,3 +291,42 @@ fn the_snapshot_names_the_worst_region_with_reason_and_since() {
         "us-west-2 is crit too, yet carries less of the traffic"
     );
 }
+
+#[test]
+fn offline_ends_when_aws_answers_again_and_regions_are_judged_afresh() {
+    let mut s = common::healthy_state();
+    let end = common::end();
+    let names: Vec<String> = s.regions.iter().map(|r| r.name().to_string()).collect();
+    for (i, name) in names.iter().enumerate() {
+        for kind in [
+            DataKind::Metrics,
+            DataKind::Ecs,
+            DataKind::Route53,
+            DataKind::Cost,
+        ] {
+            let ev = SourceEvent::Failed {
+                region: name.clone(),
+                kind,
+                at: end + Duration::seconds(5 + i as i64),
+                error: SourceError::Unreachable("connection refused".into()),
+            };
+            update(&mut s, Action::Source(ev));
+        }
+    }
+    assert_eq!(s.offline, Some(end + Duration::seconds(5)));
+    assert!(s.regions.iter().all(|r| r.status == Status::Unknown));
+    assert_eq!(s.worst().map(|w| w.status), Some(Status::Unknown));
+    // One answer from AWS: not offline any more, and the region is judged on its data again.
+    let metrics = s.regions[0].metrics.clone().unwrap();
+    update(
+        &mut s,
+        Action::Source(SourceEvent::Reading {
+            region: names[0].clone(),
+            at: end + Duration::seconds(40),
+            reading: opsdeck::fleet::Reading::Metrics(metrics),
+        }),
+    );
+    assert_eq!(s.offline, None);
+    assert_eq!(s.regions[0].status, Status::Ok);
+    assert_eq!(s.events[0].text, "AWS answers again");
+}
