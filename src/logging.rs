@@ -1,5 +1,6 @@
 //! Logs go to a file in the state dir, never to the terminal.
 
+use crate::ops::audit::file::{create_private_dir, open_private_append};
 use std::path::PathBuf;
 
 /// `$OPSDECK_STATE_DIR`, else the platform state dir (e.g. ~/.local/state/opsdeck), else a temp dir.
@@ -18,13 +19,9 @@ pub fn state_dir() -> PathBuf {
 /// writer and the log file's path; logging is skipped (not fatal) when the dir cannot be created.
 pub fn init() -> Option<(tracing_appender::non_blocking::WorkerGuard, PathBuf)> {
     let dir = state_dir();
-    std::fs::create_dir_all(&dir).ok()?;
+    create_private_dir(&dir).ok()?;
     let path = dir.join("opsdeck.log");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .ok()?;
+    let file = open_private_append(&path, false).ok()?;
     let (writer, guard) = tracing_appender::non_blocking(file);
     let filter = tracing_subscriber::EnvFilter::try_from_env("OPSDECK_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));

@@ -140,8 +140,10 @@ fn last_undo(
     source: SourceKind,
 ) -> Result<(Op, String), CliError> {
     let audit = AuditLog::new(&settings.audit_log);
-    let records = audit.read().map_err(CliError::Runtime)?;
-    let last = crate::ops::audit::last_reversible(&records, &fleet.name, source).ok_or_else(|| {
+    let last = audit
+        .last_reversible_of(&fleet.name, source)
+        .map_err(CliError::Runtime)?;
+    let last = last.ok_or_else(|| {
         CliError::Input(format!(
             "nothing to undo: {} holds no reversible operation on fleet `{}` ({source}) that is not undone yet",
             audit.path().display(),

@@ -3,7 +3,6 @@
 
 use crate::app::dialog::{OpEffect, OpReport};
 use crate::app::Action;
-use crate::ops::audit;
 use crate::ops::pipeline::Operator;
 use std::sync::Arc;
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
@@ -77,12 +76,14 @@ impl OpsRunner {
 
 /// Plan the undo of the newest reversible operation that took effect and is not undone yet.
 async fn undo(operator: &Operator) -> Action {
-    let records = match operator.audit().read() {
-        Ok(r) => r,
+    let last = match operator
+        .audit()
+        .last_reversible_of(&operator.fleet().name, operator.kind())
+    {
+        Ok(last) => last,
         Err(e) => return failed("undo", e),
     };
-    let Some(last) = audit::last_reversible(&records, &operator.fleet().name, operator.kind())
-    else {
+    let Some(last) = last else {
         return failed(
             "undo",
             format!(

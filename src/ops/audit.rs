@@ -3,6 +3,8 @@
 //! between the two leaves the `requested` record: every started operation stays visible, and the
 //! next opsdeck to use the log appends the missing `ended` record ("interrupted, not yet verified").
 
+pub mod file;
+
 use super::guards::GuardResult;
 use super::outcome::{Executed, OpResult};
 use super::plan::Plan;
@@ -81,34 +83,41 @@ impl AuditLog {
         &self.path
     }
 
-    /// Append one record as one line (O_APPEND, one write) and fsync it before returning.
+    /// Append one record as one line (O_APPEND, one write) and fsync it before returning. A log
+    /// whose last line was torn (no newline: the disk filled mid-record) gets the newline first,
+    /// in the same write, so the fragment stays a bad line of its own and never glues onto this
+    /// record. Only a regular file is accepted; a new log is created 0600 in a 0700 directory.
     pub fn append(&self, record: &AuditRecord) -> Result<(), String> {
+        use std::os::unix::fs::FileExt;
         let fail = |e: std::io::Error| format!("{}: {e}", self.path.display());
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(fail)?;
+            file::create_private_dir(dir).map_err(fail)?;
         }
-        let mut line = serde_json::to_string(record).map_err(|e| e.to_string())?;
+        if std::fs::metadata(&self.path).is_ok_and(|m| !m.is_file()) {
+            return Err(file::not_regular(&self.path));
+        }
+        let file = file::open_private_append(&self.path, true).map_err(fail)?;
+        let len = file.metadata().map_err(fail)?.len();
+        let mut last = [b'\n'];
+        if len > 0 {
+            file.read_at(&mut last, len - 1).map_err(fail)?;
+        }
+        let mut line = if last[0] == b'\n' {
+            String::new()
+        } else {
+            "\n".to_string()
+        };
+        line.push_str(&serde_json::to_string(record).map_err(|e| e.to_string())?);
         line.push('\n');
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)
-            .map_err(fail)?;
-        file.write_all(line.as_bytes()).map_err(fail)?;
+        (&file).write_all(line.as_bytes()).map_err(fail)?;
         file.sync_all().map_err(fail)
     }
 
     /// Every record, oldest first. A missing file is an empty log; a line that does not parse
-    /// (torn by a crash mid-write) is skipped.
+    /// (torn by a crash mid-write, garbage, not UTF-8) is skipped and reported in the log file
+    /// (`read_report` gives the line numbers).
     pub fn read(&self) -> Result<Vec<AuditRecord>, String> {
-        match std::fs::read_to_string(&self.path) {
-            Ok(text) => Ok(text
-                .lines()
-                .filter_map(|l| serde_json::from_str(l).ok())
-                .collect()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-            Err(e) => Err(format!("{}: {e}", self.path.display())),
-        }
+        self.read_report().map(|r| r.records)
     }
 }
 
@@ -135,17 +144,8 @@ impl AuditLog {
     /// saying so, so the log holds both records for every operation. Operations of processes
     /// that are still running are left alone. Returns the ids closed.
     pub fn close_interrupted(&self) -> Result<Vec<String>, String> {
-        let records = self.read()?;
-        let ended: std::collections::HashSet<&str> = records
-            .iter()
-            .filter(|r| r.phase == Phase::Ended)
-            .map(|r| r.id.as_str())
-            .collect();
         let mut closed = Vec::new();
-        for r in &records {
-            if r.phase != Phase::Requested || ended.contains(r.id.as_str()) {
-                continue;
-            }
+        for r in self.unended()? {
             if pid_of(&r.id).is_none_or(may_be_running) {
                 continue;
             }

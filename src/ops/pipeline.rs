@@ -172,15 +172,23 @@ impl Operator {
                 "audit: operation {id} was interrupted before it was verified; recorded as such"
             );
         }
-        let records = self.audit.read().map_err(OpError::Audit)?;
-        let recorded = audit::recorded_weight(&records, &self.fleet.name, op.region());
+        // Read from the end of the log, never all of it (`audit::file`).
+        let recorded = self
+            .audit
+            .recorded_weight_of(&self.fleet.name, op.region())
+            .map_err(OpError::Audit)?;
         let plan = plan::build(op, &before, &self.fleet, recorded)?;
+        let since = Utc::now() - chrono::Duration::seconds(self.fleet.guards.cooldown_s as i64);
+        let last_change = self
+            .audit
+            .last_change_since(&self.fleet.name, &plan.resource, since)
+            .map_err(OpError::Audit)?;
         let guards = guards::evaluate(&GuardInput {
             plan: &plan,
             before: &before,
             fleet: &self.fleet,
             permission: self.settings.permission,
-            last_change: audit::last_change(&records, &self.fleet.name, &plan.resource),
+            last_change,
             now: Utc::now(),
         });
         Ok(Prepared {

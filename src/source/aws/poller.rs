@@ -38,33 +38,34 @@ pub(crate) enum Control {
     Shutdown,
 }
 
-/// Longest wait after repeated throttling.
-const MAX_THROTTLE_DELAY: Duration = Duration::from_secs(15 * 60);
-/// First retry after a failure that is not throttling; doubles up to the kind's interval (and a
-/// minute at most), so an hourly kind does not stay stale for an hour.
-const FIRST_RETRY: Duration = Duration::from_secs(5);
+/// Longest wait after a failure that is not throttling (a timeout, a network error): such a
+/// failure says nothing about our call rate, so the kind is retried on its normal schedule, and an
+/// hourly kind within a minute.
 const MAX_RETRY: Duration = Duration::from_secs(60);
+/// Consecutive throttles after which the jitter spans a whole interval.
+const THROTTLE_STEPS: u32 = 4;
 
-/// When to fetch a kind again. `failures` counts consecutive failures including this one (0 after
-/// a success); `jitter` is uniform in 0..1 and spreads the retry over the upper half of the delay.
+/// When to fetch a kind again, by the cause of the last failure. `throttles` counts consecutive
+/// throttled answers including this one (0 after anything else); `jitter` is uniform in 0..1.
+/// - success: the interval;
+/// - throttled: the interval plus a jitter that grows with the streak to at most one more
+///   interval, so regions stop asking in step, and data is fresh again within one interval plus
+///   jitter once the throttling ends;
+/// - anything else (timeout, network, denied): the normal schedule, never growing.
 pub fn next_delay(
     interval: Duration,
-    failures: u32,
+    throttles: u32,
     error: Option<&SourceError>,
     jitter: f64,
 ) -> Duration {
-    let base = match error {
-        None => return interval,
+    match error {
+        None => interval,
         Some(SourceError::Throttled(_)) => {
-            let grown = interval.saturating_mul(1u32 << failures.min(10));
-            grown.min(MAX_THROTTLE_DELAY.max(interval))
+            let spread = throttles.clamp(1, THROTTLE_STEPS) as f64 / THROTTLE_STEPS as f64;
+            interval + interval.mul_f64(spread * jitter.clamp(0.0, 1.0))
         }
-        Some(_) => {
-            let grown = FIRST_RETRY.saturating_mul(1u32 << failures.saturating_sub(1).min(10));
-            grown.min(interval.min(MAX_RETRY))
-        }
-    };
-    base.mul_f64(0.5 + 0.5 * jitter.clamp(0.0, 1.0))
+        Some(_) => interval.min(MAX_RETRY),
+    }
 }
 
 /// One poller's data kinds: how to start a fetch and how to turn its result into events.
@@ -153,7 +154,8 @@ pub(crate) async fn run<P: Poll>(
                         return;
                     }
                 }
-                let count = if error.is_some() { failures.get(&kind).copied().unwrap_or(0) + 1 } else { 0 };
+                let throttled = matches!(error, Some(SourceError::Throttled(_)));
+                let count = if throttled { failures.get(&kind).copied().unwrap_or(0) + 1 } else { 0 };
                 failures.insert(kind, count);
                 if ok && error.is_none() {
                     last_ok.insert(kind, Instant::now());
@@ -431,34 +433,132 @@ mod tests {
     }
 
     #[test]
-    fn throttling_backs_off_exponentially_with_jitter() {
+    fn throttling_backs_off_with_jitter_by_at_most_one_interval() {
         let t = SourceError::Throttled("Rate exceeded".into());
         let i = Duration::from_secs(60);
-        assert_eq!(next_delay(i, 1, Some(&t), 1.0), Duration::from_secs(120));
-        assert_eq!(next_delay(i, 2, Some(&t), 1.0), Duration::from_secs(240));
-        assert_eq!(next_delay(i, 2, Some(&t), 0.0), Duration::from_secs(120));
-        assert_eq!(next_delay(i, 9, Some(&t), 1.0), MAX_THROTTLE_DELAY);
+        assert_eq!(next_delay(i, 1, Some(&t), 0.0), i);
+        assert_eq!(next_delay(i, 1, Some(&t), 1.0), Duration::from_secs(75));
+        assert_eq!(next_delay(i, 2, Some(&t), 1.0), Duration::from_secs(90));
+        assert_eq!(next_delay(i, 4, Some(&t), 1.0), Duration::from_secs(120));
+        assert_eq!(next_delay(i, 40, Some(&t), 1.0), Duration::from_secs(120));
         let a = next_delay(i, 3, Some(&t), 0.25);
         let b = next_delay(i, 3, Some(&t), 0.75);
-        assert!(a < b && a >= Duration::from_secs(240) && b <= Duration::from_secs(480));
+        assert!(a < b && a > i && b < 2 * i);
     }
 
     #[test]
-    fn other_failures_retry_soon_even_for_hourly_kinds() {
-        let e = SourceError::Unreachable("connection refused".into());
+    fn timeouts_and_network_errors_keep_the_normal_schedule() {
         let hourly = Duration::from_secs(3600);
-        assert_eq!(next_delay(hourly, 1, Some(&e), 1.0), Duration::from_secs(5));
-        assert_eq!(
-            next_delay(hourly, 3, Some(&e), 1.0),
-            Duration::from_secs(20)
-        );
-        assert_eq!(
-            next_delay(hourly, 8, Some(&e), 1.0),
-            Duration::from_secs(60)
-        );
-        assert_eq!(
-            next_delay(Duration::from_secs(1), 4, Some(&e), 1.0),
-            Duration::from_secs(1)
-        );
+        let minute = Duration::from_secs(60);
+        for e in [
+            SourceError::Unreachable("connection refused".into()),
+            SourceError::Timeout("no answer within 12 s".into()),
+        ] {
+            assert_eq!(next_delay(minute, 0, Some(&e), 1.0), minute);
+            assert_eq!(
+                next_delay(Duration::from_secs(5), 0, Some(&e), 0.9),
+                Duration::from_secs(5)
+            );
+            assert_eq!(next_delay(hourly, 0, Some(&e), 1.0), MAX_RETRY);
+        }
+    }
+
+    /// One kind on a 5 s interval (the issue's `metrics_s = 5`): 15 s of no answer (each fetch
+    /// hangs until the poller's limit), then 30 s of throttling, then healthy again.
+    struct Faulty {
+        start: Instant,
+        interval: Duration,
+    }
+
+    impl Poll for Faulty {
+        type Value = ();
+        fn kinds(&self) -> Vec<(DataKind, Duration)> {
+            vec![(DataKind::Metrics, self.interval)]
+        }
+        fn start(&self, _: DataKind) -> BoxFuture<'static, Result<(), SourceError>> {
+            let t = self.start.elapsed();
+            async move {
+                if t < Duration::from_secs(15) {
+                    tokio::time::sleep(Duration::from_secs(3600)).await;
+                    Ok(())
+                } else if t < Duration::from_secs(45) {
+                    Err(SourceError::Throttled("Rate exceeded".into()))
+                } else {
+                    Ok(())
+                }
+            }
+            .boxed()
+        }
+        fn settle(
+            &mut self,
+            _: DataKind,
+            result: Result<(), SourceError>,
+        ) -> (Vec<SourceEvent>, Option<SourceError>) {
+            let text = match &result {
+                Ok(()) => "ok".to_string(),
+                Err(e) => e.short(),
+            };
+            let note = SourceEvent::Note {
+                at: Utc::now(),
+                region: Some(format!("{}", self.start.elapsed().as_millis())),
+                text,
+            };
+            (vec![note], result.err())
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn data_is_fresh_within_one_interval_plus_jitter_after_the_fault_ends() {
+        let interval = Duration::from_secs(5);
+        let poll = Faulty {
+            start: Instant::now(),
+            interval,
+        };
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let (control, _) = broadcast::channel(4);
+        let task = tokio::spawn(run(
+            poll,
+            tx,
+            control.subscribe(),
+            Duration::from_secs(3),
+            7,
+        ));
+        // (ms since start at settle, outcome)
+        let mut seen: Vec<(u64, String)> = Vec::new();
+        while let Some(SourceEvent::Note { region, text, .. }) = rx.recv().await {
+            let at: u64 = region.unwrap().parse().unwrap();
+            seen.push((at, text));
+            if seen
+                .last()
+                .is_some_and(|(at, t)| *at >= 45_000 && t == "ok")
+            {
+                break;
+            }
+        }
+        task.abort();
+        let timeouts: Vec<u64> = seen
+            .iter()
+            .filter(|(_, t)| t == "Timeout")
+            .map(|s| s.0)
+            .collect();
+        let throttles: Vec<u64> = seen
+            .iter()
+            .filter(|(_, t)| t.starts_with("Throttling"))
+            .map(|s| s.0)
+            .collect();
+        // Timeouts (after the 5 s limit) were retried on the interval: no growth.
+        assert!(timeouts.len() >= 2, "{seen:?}");
+        for w in timeouts.windows(2) {
+            assert_eq!(w[1] - w[0], 5_000 + 5_000, "{seen:?}");
+        }
+        // Throttling backed off, by at most one more interval each time.
+        assert!(throttles.len() >= 3, "{seen:?}");
+        for w in throttles.windows(2) {
+            let gap = w[1] - w[0];
+            assert!((5_000..=10_000).contains(&gap), "{seen:?}");
+        }
+        // Fresh again within one interval plus jitter (≤ one more interval) of the fault's end.
+        let (first_ok, _) = seen.last().unwrap();
+        assert!(*first_ok <= 45_000 + 10_000, "{seen:?}");
     }
 }
