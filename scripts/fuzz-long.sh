@@ -10,7 +10,7 @@ start=$(date +%s)
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 status=0
-PROPTEST_CASES="$cases" cargo test --locked --release --test hostile_props -- --test-threads 2 >"$log" 2>&1 || status=$?
+PROPTEST_CASES="$cases" cargo test --locked --test hostile_props -- --test-threads 2 >"$log" 2>&1 || status=$?
 grep -E '^test |test result' "$log" || true
 [ "$status" -eq 0 ] || { grep -A20 'minimal failing input' "$log" || tail -40 "$log"; }
 echo "cases per property: $cases; properties: $(grep -c '^test .* \.\.\. ' "$log" || true); failed: $(grep -c '^test .* FAILED' "$log" || true); seconds: $(( $(date +%s) - start ))"
