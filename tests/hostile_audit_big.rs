@@ -103,7 +103,10 @@ fn guard_queries_read_only_the_end_of_a_100k_record_log() {
     let log = AuditLog::new(&path);
     let before = rchar();
     let weight = log.recorded_weight_of("atlas-crm", "us-east-1").unwrap();
-    let last = log.last_reversible_of("atlas-crm", "sim").unwrap().unwrap();
+    let last = log
+        .last_reversible_of("atlas-crm", opsdeck::fleet::SourceKind::Sim)
+        .unwrap()
+        .unwrap();
     let now = chrono::Utc::now();
     let changed = log
         .last_change_since(
