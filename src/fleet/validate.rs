@@ -224,7 +224,7 @@ fn settings(c: &Check, fleet: &Fleet) -> Result<(), FleetError> {
         )?;
     }
     let p = m.period_s;
-    if !(matches!(p, 1 | 5 | 10 | 30) || (p >= 60 && p % 60 == 0 && p <= DAY_S as u32)) {
+    if !(matches!(p, 1 | 5 | 10 | 30) || (p >= 60 && p.is_multiple_of(60) && p <= DAY_S as u32)) {
         return Err(c.fail(
             &["metrics".into(), "period_s".into()],
             format!("`metrics.period_s` = {p}: CloudWatch periods are 1, 5, 10, 30 or a multiple of 60 up to {DAY_S}"),
