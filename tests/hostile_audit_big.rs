@@ -31,6 +31,10 @@ fn real_records(dir: &Path) -> Vec<String> {
             "--execute",
             "--confirm",
             "us-east-1",
+            "--override",
+            "survivor-capacity",
+            "--confirm-override",
+            "survivor-capacity",
         ][..],
         &[
             "act",

@@ -281,6 +281,10 @@ fn real_records() -> &'static Vec<String> {
                 "--execute",
                 "--confirm",
                 "us-east-1",
+                "--override",
+                "survivor-capacity",
+                "--confirm-override",
+                "survivor-capacity",
             ])
             .args(["--start", "2026-11-22T14:00:00Z", "--audit-log"])
             .arg(&audit)

@@ -72,11 +72,19 @@ fn a_drain_plan_warns_when_survivors_would_be_overloaded() {
     let out = r.run(&["act", "drain", "--region", "us-east-1"]);
     let stdout = text(&out.stdout);
     assert!(
-        stdout.contains("WARNING eu-west-1 would run at") && stdout.contains("of its capacity"),
+        stdout.contains("WARNING eu-west-1 would run at")
+            && stdout.contains("of its rated capacity"),
         "{stdout}"
     );
     assert!(
-        stdout.contains("opsdeck simulate --fail us-east-1"),
+        stdout.contains("opsdeck simulate --fail us-east-1") && stdout.contains("`w` on us-east-1"),
+        "{stdout}"
+    );
+    // Past 100 % it is no longer only a note: the survivor-capacity guard blocks (overridable).
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.contains("BLOCK") && l.contains("survivor-capacity")),
         "{stdout}"
     );
     // 03:00 UTC is quiet everywhere: draining ap-southeast-1 fits.
@@ -389,6 +397,10 @@ fn a_kill_between_execute_and_verify_leaves_the_requested_record_and_the_next_ru
             "--execute",
             "--confirm",
             "us-east-1",
+            "--override",
+            "survivor-capacity",
+            "--confirm-override",
+            "survivor-capacity",
         ])
         .env("OPSDECK_TEST_PAUSE_BEFORE_VERIFY_MS", "60000")
         .stdout(Stdio::null())

@@ -65,6 +65,7 @@ fn region(name: &str, weight: i64, healthy: bool, lag: Option<f64>) -> RegionSta
             health_check_id: None,
         }),
         served_rps: Some(300.0),
+        probe: None,
     }
 }
 
@@ -324,6 +325,124 @@ fn only_overridable_rules_can_be_overridden() {
     assert!(guards::first_block(&gs).is_none());
 }
 
+#[test]
+fn restoring_traffic_to_a_region_that_cannot_take_it_is_blocked_but_overridable() {
+    let restore = || Op::Restore {
+        region: "us-east-1".into(),
+        weight: Some(100),
+    };
+    let drained = || {
+        let mut v = healthy_fleet();
+        v.regions[1].record.as_mut().unwrap().weight = Some(0);
+        v
+    };
+    // Repro: 0/2 tasks and a failing Route53 health check passed every guard.
+    let mut v = drained();
+    v.regions[1].services[0].desired = 2;
+    v.regions[1].services[0].running = 0;
+    v.regions[1].record.as_mut().unwrap().healthy = Some(false);
+    let gs = guards(&v, restore(), OPEN);
+    let g = verdict(&gs, guards::RESTORE_UNHEALTHY_REGION);
+    assert!(!g.passed && g.overridable, "{g:?}");
+    assert!(
+        g.reason.contains("0/2 tasks running") && g.reason.contains("Route53 health check fails"),
+        "{}",
+        g.reason
+    );
+    // Each cause alone blocks: tasks under half of desired, the health check, the probe.
+    let mut v = drained();
+    v.regions[1].services[0].running = 1;
+    assert!(
+        !verdict(
+            &guards(&v, restore(), OPEN),
+            guards::RESTORE_UNHEALTHY_REGION
+        )
+        .passed
+    );
+    let mut v = drained();
+    v.regions[1].record.as_mut().unwrap().healthy = Some(false);
+    assert!(
+        !verdict(
+            &guards(&v, restore(), OPEN),
+            guards::RESTORE_UNHEALTHY_REGION
+        )
+        .passed
+    );
+    let mut v = drained();
+    v.regions[1].probe = Some(opsdeck::ops::view::ProbeState {
+        ok: false,
+        detail: "HTTP 503".into(),
+    });
+    let g = guards(&v, restore(), OPEN);
+    let g = verdict(&g, guards::RESTORE_UNHEALTHY_REGION);
+    assert!(
+        !g.passed && g.reason.contains("probe fails (HTTP 503)"),
+        "{g:?}"
+    );
+    // Half the tasks running, health check and probe fine: traffic may go back.
+    let mut v = drained();
+    v.regions[1].services[0].desired = 4;
+    v.regions[1].services[0].running = 2;
+    assert!(
+        verdict(
+            &guards(&v, restore(), OPEN),
+            guards::RESTORE_UNHEALTHY_REGION
+        )
+        .passed
+    );
+}
+
+#[test]
+fn a_drain_or_scale_down_that_overloads_a_survivor_is_blocked_with_the_numbers() {
+    // Repro: draining down to one survivor at 151 % of its capacity passed every guard.
+    let mut v = healthy_fleet();
+    v.regions[2].record.as_mut().unwrap().weight = Some(0);
+    v.regions[1].served_rps = Some(380.0);
+    let gs = guards(&v, drain("eu-west-1"), OPEN);
+    let g = verdict(&gs, guards::SURVIVOR_CAPACITY);
+    assert!(!g.passed && g.overridable, "{g:?}");
+    // 380 + 300 moved = 680 req/s on 3 tasks of 150 = 450 rated.
+    assert!(
+        g.reason.contains(
+            "us-east-1 would run at 151 % of its rated capacity (680 req/s on 3 tasks, 450 rated)"
+        ),
+        "{}",
+        g.reason
+    );
+    assert!(
+        g.reason.contains("`w` on eu-west-1 in the console"),
+        "{}",
+        g.reason
+    );
+    assert!(
+        g.reason.contains("opsdeck simulate --fail eu-west-1"),
+        "{}",
+        g.reason
+    );
+    // The plan's warning names the same numbers and the console's what-if key.
+    let plan = plan::build(&drain("eu-west-1"), &v, &Fleet::builtin(), None).unwrap();
+    assert!(
+        plan.notes
+            .iter()
+            .any(|n| n.starts_with("WARNING us-east-1 would run at 151 %") && n.contains("`w`")),
+        "{:#?}",
+        plan.notes
+    );
+    // With room on the survivors the drain passes.
+    let v = healthy_fleet();
+    let g = guards(&v, drain("eu-west-1"), OPEN);
+    assert!(verdict(&g, guards::SURVIVOR_CAPACITY).passed, "{g:#?}");
+    // A scale-down: 300 req/s on 1 task of 150 is 200 %.
+    let g = guards(&v, scale(1), OPEN);
+    let g = verdict(&g, guards::SURVIVOR_CAPACITY);
+    assert!(
+        !g.passed && g.reason.contains("200 %") && g.reason.contains("keep at least 2 tasks"),
+        "{g:?}"
+    );
+    assert!(verdict(&guards(&v, scale(2), OPEN), guards::SURVIVOR_CAPACITY).passed);
+    assert!(verdict(&guards(&v, scale(5), OPEN), guards::SURVIVOR_CAPACITY).passed);
+}
+
 /// Two regions; `second` down for five virtual minutes so its health check fails.
 const PAIR: &str = r#"
 name = "pair"
@@ -503,4 +622,97 @@ fn audit_records_written_before_the_calls_were_typed_round_trip() {
         6,
         "no line skipped"
     );
+}
+
+#[tokio::test]
+async fn restoring_a_region_that_is_down_is_refused_until_its_override_is_typed() {
+    let fleet = Fleet::parse(PAIR, std::path::Path::new("pair.toml")).unwrap();
+    let mut sim = SimFleet::new(&fleet, 3, now());
+    sim.set_weight("us-east-1", 0).unwrap();
+    sim.inject("us-east-1", Scenario::Outage).unwrap();
+    sim.advance(300.0);
+    let dir = tempfile::tempdir().unwrap();
+    let (operator, model) = operator(&fleet, sim, &dir.path().join("audit.jsonl"));
+    let restore = Op::Restore {
+        region: "us-east-1".into(),
+        weight: Some(100),
+    };
+    let prepared = operator.prepare(&restore).await.unwrap();
+    let g = verdict(&prepared.guards, guards::RESTORE_UNHEALTHY_REGION);
+    assert!(!g.passed, "{:#?}", prepared.guards);
+    assert!(
+        g.reason.contains("Route53 health check fails"),
+        "{}",
+        g.reason
+    );
+    assert!(g.reason.contains("0/3 tasks running"), "{}", g.reason);
+    let plain = Confirmation {
+        typed: "us-east-1".into(),
+        ..Default::default()
+    };
+    let refused = operator.run(&prepared, &plain).await.unwrap();
+    match &refused.result {
+        OpResult::Refused { rule, .. } => {
+            assert_eq!(rule.as_deref(), Some(guards::RESTORE_UNHEALTHY_REGION))
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(weights(&model), vec![Some(100), Some(0)]);
+    let with = Confirmation {
+        overrides: vec![guards::RESTORE_UNHEALTHY_REGION.into()],
+        ..plain
+    };
+    let outcome = operator.run(&prepared, &with).await.unwrap();
+    assert!(outcome.result.took_effect(), "{:?}", outcome.result);
+    assert_eq!(weights(&model), vec![Some(100), Some(100)]);
+    assert_eq!(
+        outcome.overrides,
+        vec![guards::RESTORE_UNHEALTHY_REGION.to_string()]
+    );
+}
+
+#[tokio::test]
+async fn a_drain_that_overloads_the_survivors_needs_its_own_override() {
+    let fleet = Fleet::builtin();
+    let sim = SimFleet::new(&fleet, 3, now());
+    let dir = tempfile::tempdir().unwrap();
+    let (operator, model) = operator(&fleet, sim, &dir.path().join("audit.jsonl"));
+    let prepared = operator.prepare(&drain("eu-west-1")).await.unwrap();
+    let g = verdict(&prepared.guards, guards::SURVIVOR_CAPACITY);
+    assert!(!g.passed && g.overridable, "{:#?}", prepared.guards);
+    assert!(
+        g.reason.contains("% of its rated capacity ("),
+        "{}",
+        g.reason
+    );
+    let before = weights(&model);
+    let plain = Confirmation {
+        typed: "eu-west-1".into(),
+        ..Default::default()
+    };
+    let refused = operator.run(&prepared, &plain).await.unwrap();
+    assert!(
+        matches!(refused.result, OpResult::Refused { .. }),
+        "{:?}",
+        refused.result
+    );
+    assert_eq!(weights(&model), before);
+    // Another rule's override does not lift it.
+    let wrong = Confirmation {
+        overrides: vec![guards::AUTOSCALING_BOUNDS.into()],
+        ..plain.clone()
+    };
+    let refused = operator.run(&prepared, &wrong).await.unwrap();
+    assert!(
+        matches!(refused.result, OpResult::Refused { .. }),
+        "{:?}",
+        refused.result
+    );
+    let with = Confirmation {
+        overrides: vec![guards::SURVIVOR_CAPACITY.into()],
+        ..plain
+    };
+    let outcome = operator.run(&prepared, &with).await.unwrap();
+    assert!(outcome.result.took_effect(), "{:?}", outcome.result);
+    assert_eq!(weights(&model)[0], Some(0));
 }

@@ -167,6 +167,11 @@ async fn drain_then_restore_a_region_and_read_the_weights_back() {
         "--execute",
         "--confirm",
         "us-east-1",
+        // moto runs no ECS task: the region is at 0/N tasks, which the rule refuses.
+        "--override",
+        "restore-unhealthy-region",
+        "--confirm-override",
+        "restore-unhealthy-region",
     ];
     let out = d.opsdeck(&restore);
     assert_eq!(out.status.code(), Some(1));
@@ -276,6 +281,11 @@ async fn undo_puts_back_what_the_last_operation_replaced() {
         "--execute",
         "--confirm",
         "us-east-1",
+        // moto runs no ECS task: the region is at 0/N tasks, which the rule refuses.
+        "--override",
+        "restore-unhealthy-region",
+        "--confirm-override",
+        "restore-unhealthy-region",
     ]);
     ok(&undo);
     assert_eq!(d.weight("us-east-1").await, 20);

@@ -26,7 +26,13 @@ fn drain_from_the_keyboard_with_a_typed_confirmation() {
     // together, which a terminal reads as Alt+key).
     s.wait_all(&["ap-southeast-1"]);
     s.send(b"d");
-    s.wait_all(&["plan: drain eu-west-1", "type eu-west-1 to run"]);
+    // The survivors would be over their rated capacity: that override is typed first.
+    s.wait_all(&[
+        "plan: drain eu-west-1",
+        "survivor-capacity blocks; type survivor-capacity to override it",
+    ]);
+    s.send(b"survivor-capacity\r");
+    s.wait_all(&["type eu-west-1 to run"]);
     // Typed text is not a binding: "q" lands in the input, and a wrong name runs nothing.
     s.send(b"q\r");
     s.wait_all(&["`q` does not match `eu-west-1`: nothing ran"]);

@@ -32,10 +32,17 @@ fn setup(dir: &std::path::Path, fleet: Fleet) -> (Fleet, Operator, Arc<Mutex<Sim
 }
 
 async fn execute(operator: &Operator, op: Op) -> OpResult {
+    execute_overriding(operator, op, &[]).await
+}
+
+/// Run `op` with exactly the `overrides` it needs: every blocking rule is one of them.
+async fn execute_overriding(operator: &Operator, op: Op, overrides: &[&str]) -> OpResult {
     let prepared = operator.prepare(&op).await.expect("plan");
-    assert!(prepared.blocked().is_empty(), "{:#?}", prepared.guards);
+    let blocked: Vec<&str> = prepared.blocked().iter().map(|g| g.rule.as_str()).collect();
+    assert_eq!(blocked, overrides, "{:#?}", prepared.guards);
     let confirm = Confirmation {
         typed: op.region().to_string(),
+        overrides: overrides.iter().map(|o| o.to_string()).collect(),
         ..Default::default()
     };
     operator.run(&prepared, &confirm).await.expect("run").result
@@ -94,12 +101,14 @@ async fn drain_the_primary_then_the_recommended_scale_up_brings_survivors_under_
         "{before:#?}"
     );
 
+    // The survivors would be over their rated capacity: the drain is blocked until overridden.
     assert_eq!(
-        execute(
+        execute_overriding(
             &operator,
             Op::Drain {
                 region: primary.clone()
-            }
+            },
+            &[opsdeck::ops::guards::SURVIVOR_CAPACITY]
         )
         .await,
         OpResult::Applied

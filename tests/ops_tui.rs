@@ -124,6 +124,16 @@ impl Console {
         }
     }
 
+    /// Type an overridable rule's name and Enter: its override is confirmed.
+    fn override_rule(&mut self, rule: &str) {
+        self.type_text(rule);
+        assert!(self.enter().is_empty(), "an override runs nothing");
+        let Some(Dialog::Plan(p)) = &self.state.dialog else {
+            panic!("{:?}", self.state.dialog)
+        };
+        assert!(p.overrides.iter().any(|o| o == rule), "{:?}", p.message);
+    }
+
     fn enter(&mut self) -> Vec<Effect> {
         update(&mut self.state, Action::DialogKey(DialogKey::Enter))
     }
@@ -198,6 +208,8 @@ async fn drain_plan_confirmation_and_result() {
         c.state.dialog
     );
     insta::assert_snapshot!("drain_plan", c.screen());
+    // The survivors would be over their rated capacity: the override is typed first.
+    c.override_rule("survivor-capacity");
 
     // A wrong confirmation runs nothing and says so.
     c.type_text("eu-west");
@@ -366,6 +378,7 @@ async fn a_rule_that_cannot_be_overridden_leaves_nothing_to_type() {
 async fn the_audit_view_lists_the_records_newest_first() {
     let mut c = Console::new(None);
     c.press(Action::Drain).await;
+    c.override_rule("survivor-capacity");
     c.type_text("eu-west-1");
     let effects = c.enter();
     c.apply(effects).await;
@@ -436,13 +449,21 @@ async fn undo_from_the_console_restores_the_drained_weight() {
             .weight
     };
     for (action, expect) in [(Action::Drain, Some(0)), (Action::Undo, Some(100))] {
-        let effects = update(&mut state, action);
+        let effects = update(&mut state, action.clone());
         drive(&mut state, &mut runner, effects).await;
         let Some(Dialog::Plan(p)) = &state.dialog else {
             panic!("{:?}", state.dialog)
         };
         assert_eq!(p.undo_of.is_some(), expect == Some(100));
-        for c in "eu-west-1".chars() {
+        let typed = match action {
+            Action::Drain => "survivor-capacity\neu-west-1",
+            _ => "eu-west-1",
+        };
+        for c in typed.chars() {
+            if c == '\n' {
+                update(&mut state, Action::DialogKey(DialogKey::Enter));
+                continue;
+            }
             update(&mut state, Action::DialogKey(DialogKey::Char(c)));
         }
         let effects = update(&mut state, Action::DialogKey(DialogKey::Enter));

@@ -255,6 +255,7 @@ async fn region(
             .as_ref()
             .and(metrics.values.requests_per_s)
             .filter(|_| need.metrics),
+        probe: None,
     })
 }
 

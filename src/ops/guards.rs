@@ -8,6 +8,8 @@ use crate::fleet::{Fleet, Replication, SourceKind};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+mod health;
+
 pub const READ_ONLY: &str = "read-only";
 pub const COOLDOWN: &str = "cooldown";
 pub const LAST_SERVING_REGION: &str = "last-serving-region";
@@ -15,9 +17,11 @@ pub const ALL_WEIGHTS_ZERO: &str = "all-weights-zero";
 pub const REPLICA_LAG_OVER_RPO: &str = "replica-lag-over-rpo";
 pub const REPLICATION_BROKEN: &str = "replication-broken";
 pub const AUTOSCALING_BOUNDS: &str = "autoscaling-bounds";
+pub const RESTORE_UNHEALTHY_REGION: &str = "restore-unhealthy-region";
+pub const SURVIVOR_CAPACITY: &str = "survivor-capacity";
 
 /// Every rule and whether it can be overridden.
-pub const RULES: [(&str, bool); 7] = [
+pub const RULES: [(&str, bool); 9] = [
     (READ_ONLY, false),
     (COOLDOWN, false),
     (LAST_SERVING_REGION, false),
@@ -25,6 +29,8 @@ pub const RULES: [(&str, bool); 7] = [
     (REPLICA_LAG_OVER_RPO, true),
     (REPLICATION_BROKEN, true),
     (AUTOSCALING_BOUNDS, true),
+    (RESTORE_UNHEALTHY_REGION, true),
+    (SURVIVOR_CAPACITY, true),
 ];
 
 pub fn is_overridable(rule: &str) -> Option<bool> {
@@ -43,7 +49,7 @@ pub struct GuardResult {
 }
 
 impl GuardResult {
-    fn new(rule: &str, passed: bool, reason: String) -> Self {
+    pub(crate) fn new(rule: &str, passed: bool, reason: String) -> Self {
         let overridable = is_overridable(rule).unwrap_or(false);
         GuardResult {
             rule: rule.into(),
@@ -107,13 +113,20 @@ pub fn evaluate(input: &GuardInput) -> Vec<GuardResult> {
     let mut out = vec![read_only(input), cooldown(input)];
     let op = &input.plan.op;
     match op {
-        Op::Drain { .. } | Op::Restore { .. } => {
+        Op::Drain { .. } => {
             out.push(last_serving(input));
             out.push(all_weights_zero(input));
+            out.push(health::survivor_capacity(input));
+        }
+        Op::Restore { .. } => {
+            out.push(last_serving(input));
+            out.push(all_weights_zero(input));
+            out.push(health::restore_unhealthy_region(input));
         }
         Op::Scale { .. } => {
             out.push(last_serving(input));
             out.push(autoscaling_bounds(input));
+            out.push(health::survivor_capacity(input));
         }
         Op::Promote { .. } => {
             out.push(replication_broken(input));

@@ -12,6 +12,7 @@
 pub mod audit;
 pub mod aws;
 mod aws_read;
+pub mod capacity;
 pub mod guards;
 pub mod outcome;
 pub mod pipeline;

@@ -3,7 +3,7 @@
 use super::pipeline::Authorized;
 use super::plan::{ApiCall, Plan};
 use super::target::{check_applied, Executed, Target, Verification, VerifyLimits};
-use super::view::{DatabaseState, FleetView, RecordState, RegionState, ServiceState};
+use super::view::{DatabaseState, FleetView, ProbeState, RecordState, RegionState, ServiceState};
 use super::whatif::{self, LoadModel, WhatIf};
 use super::Bounds;
 use crate::fleet::{Fleet, Reading, SourceKind};
@@ -65,6 +65,7 @@ impl SimTarget {
                     health_check_id: r.health_check_id.clone(),
                 }),
                 served_rps: None,
+                probe: None,
             })
             .collect();
         let mut lags = std::collections::HashMap::new();
@@ -107,7 +108,8 @@ impl SimTarget {
                         rec.healthy = state.healthy;
                     }
                 }
-                Reading::Cost(_) | Reading::Probe(_) => {}
+                Reading::Probe(p) => r.probe = Some(ProbeState::of(&p)),
+                Reading::Cost(_) => {}
             }
         }
         for r in &mut regions {

@@ -23,6 +23,32 @@ pub struct RegionState {
     pub record: Option<RecordState>,
     /// Requests/s the region serves now, when known.
     pub served_rps: Option<f64>,
+    /// The health probe's last verdict; None when the region has no probe or it was not read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe: Option<ProbeState>,
+}
+
+/// A health probe's verdict, as the `restore-unhealthy-region` rule reads it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProbeState {
+    pub ok: bool,
+    /// "HTTP 503", "no answer", "HTTP 200".
+    pub detail: String,
+}
+
+impl ProbeState {
+    pub fn of(p: &crate::fleet::ProbeResult) -> ProbeState {
+        let detail = match (&p.failure, p.http_status, &p.status) {
+            (Some(why), _, _) => why.clone(),
+            (None, Some(code), Some(s)) => format!("HTTP {code}, status {s}"),
+            (None, Some(code), None) => format!("HTTP {code}"),
+            (None, None, _) => "no answer".into(),
+        };
+        ProbeState {
+            ok: p.is_ok(),
+            detail,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

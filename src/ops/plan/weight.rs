@@ -1,8 +1,8 @@
 //! Planning a drain or a restore: one UPSERT of the region's weighted record.
 
 use super::{change, ApiCall, Plan, WeightedRecordSet};
-use crate::fleet::load;
 use crate::fleet::Fleet;
+use crate::ops::capacity;
 use crate::ops::view::{FleetView, RegionState};
 use crate::ops::{Op, OpError};
 
@@ -108,32 +108,18 @@ pub(super) fn plan(
 }
 
 /// Survivors that the drained traffic would push near or past their rated capacity: the plan says
-/// so before anyone types the region's name, and points at the what-if for the tasks to add.
+/// so before anyone types the region's name, and points at the what-if for the tasks to add. (Past
+/// 100 % the `survivor-capacity` guard blocks too.)
 fn overload_notes(plan: &mut Plan, region: &RegionState, view: &FleetView, fleet: &Fleet) {
-    let after = load::shift_by_weight(&view.served(), &region.name);
-    for (name, rps) in after {
-        let Some(r) = view
-            .region(&name)
-            .filter(|r| r.name != region.name && r.serving())
-        else {
-            continue;
-        };
-        let running: i64 = r.services.iter().map(|s| s.running).sum();
-        if running <= 0 {
-            continue;
-        }
-        let capacity = running as f64 * fleet.capacity.rps_per_task;
-        let Some(load) = load::utilisation(rps, running as f64, fleet.capacity.rps_per_task) else {
-            continue;
-        };
-        if load >= crate::fleet::health::WARN_FRACTION {
+    let op = crate::ops::Op::Drain {
+        region: region.name.clone(),
+    };
+    for l in capacity::survivors_after(view, &op, fleet) {
+        if l.tasks > 0 && l.utilisation() >= crate::fleet::health::WARN_FRACTION {
             plan.notes.push(format!(
-                "WARNING {name} would run at {:.0}% of its capacity ({:.0} req/s on {running} tasks, {:.0} rated): \
-                 scale it first (`opsdeck simulate --fail {}` gives the tasks to add)",
-                load * 100.0,
-                rps,
-                capacity,
-                region.name
+                "WARNING {}: scale it first ({})",
+                l.describe(),
+                capacity::what_if_hint(&region.name)
             ));
         }
     }

@@ -1,0 +1,89 @@
+//! The rules that read the fleet's health: traffic goes back only to a region that can take it
+//! (`restore-unhealthy-region`), and a drain or a scale-down leaves no serving survivor over its
+//! rated capacity (`survivor-capacity`). Both are overridable, each with its own typed confirmation.
+
+use super::{GuardInput, GuardResult, RESTORE_UNHEALTHY_REGION, SURVIVOR_CAPACITY};
+use crate::ops::capacity::{self, SurvivorLoad};
+use crate::ops::Op;
+
+/// Restoring traffic to a region whose tasks are under half of desired, whose Route53 health
+/// check fails or whose health probe fails.
+pub(super) fn restore_unhealthy_region(i: &GuardInput) -> GuardResult {
+    let Some(r) = i.before.region(&i.plan.region) else {
+        return GuardResult::new(RESTORE_UNHEALTHY_REGION, true, "region not read".into());
+    };
+    let mut why = Vec::new();
+    let desired: i64 = r.services.iter().map(|s| s.desired).sum();
+    let running = r.running_tasks();
+    if !r.services.is_empty() && (desired <= 0 || running * 2 < desired) {
+        why.push(format!(
+            "{running}/{desired} tasks running (under half of desired)"
+        ));
+    }
+    if r.record.as_ref().and_then(|x| x.healthy) == Some(false) {
+        why.push("its Route53 health check fails".to_string());
+    }
+    if let Some(p) = r.probe.as_ref().filter(|p| !p.ok) {
+        why.push(format!("its health probe fails ({})", p.detail));
+    }
+    if why.is_empty() {
+        let probe = match &r.probe {
+            Some(_) => ", probe ok",
+            None => "",
+        };
+        let check = match r.record.as_ref().and_then(|x| x.healthy) {
+            Some(true) => ", health check ok",
+            _ => "",
+        };
+        GuardResult::new(
+            RESTORE_UNHEALTHY_REGION,
+            true,
+            format!("{running}/{desired} tasks running{check}{probe}"),
+        )
+    } else {
+        GuardResult::new(
+            RESTORE_UNHEALTHY_REGION,
+            false,
+            format!("{} cannot take traffic: {}", r.name, why.join("; ")),
+        )
+    }
+}
+
+/// A drain or a scale-down that would put a serving survivor over its rated capacity.
+pub(super) fn survivor_capacity(i: &GuardInput) -> GuardResult {
+    let loads = capacity::survivors_after(i.before, &i.plan.op, i.fleet);
+    let over: Vec<&SurvivorLoad> = loads.iter().filter(|l| l.utilisation() > 1.0).collect();
+    if over.is_empty() {
+        let list: Vec<String> = loads
+            .iter()
+            .map(|l| format!("{} {}", l.region, capacity::percent(l.utilisation())))
+            .collect();
+        let reason = if list.is_empty() {
+            "no serving region takes on more load".to_string()
+        } else {
+            format!("within rated capacity afterwards: {}", list.join(", "))
+        };
+        return GuardResult::new(SURVIVOR_CAPACITY, true, reason);
+    }
+    let text: Vec<String> = over.iter().map(|l| l.describe()).collect();
+    let advice = match &i.plan.op {
+        Op::Scale { .. } => {
+            let per_task = i.fleet.capacity.rps_per_task.max(1e-9);
+            let need = over
+                .iter()
+                .map(|l| (l.rps / per_task).ceil() as i64)
+                .max()
+                .unwrap_or(0);
+            format!("keep at least {need} tasks running there")
+        }
+        _ => format!(
+            "scale the survivors first ({})",
+            capacity::what_if_hint(&i.plan.region)
+        ),
+    };
+    GuardResult::new(
+        SURVIVOR_CAPACITY,
+        false,
+        format!("{}: {advice}", text.join("; ")),
+    )
+}
