@@ -441,3 +441,52 @@ fn snapshot_contract_nulls_primary_lag_and_lists_errors() {
     );
     assert_eq!(json["taken_at"], "2026-11-22T12:00:00Z");
 }
+
+/// Repro: a click focused a region under an open dialog, the help or the audit view.
+#[test]
+fn overlays_capture_clicks_and_keys_nothing_opens_behind_them() {
+    use opsdeck::app::Dialog;
+    let mut s = state();
+    s.dialog = Some(Dialog::Waiting {
+        title: "planning".into(),
+    });
+    for a in [
+        Action::ClickRegion(1),
+        Action::NextRegion,
+        Action::OpenDetail,
+        Action::Back,
+        Action::Drain,
+        Action::AuditLog,
+        Action::Help,
+    ] {
+        assert!(update(&mut s, a.clone()).is_empty(), "{a:?}");
+        assert_eq!((s.focus, s.view), (0, View::Overview), "{a:?}");
+        assert!(!s.audit.open && !s.help, "{a:?}");
+        assert!(s.dialog.is_some(), "{a:?} closed the dialog");
+    }
+    s.dialog = None;
+    update(&mut s, Action::Help);
+    for a in [Action::ClickRegion(1), Action::Drain, Action::OpenDetail] {
+        assert!(update(&mut s, a.clone()).is_empty(), "{a:?}");
+        assert_eq!((s.focus, s.view), (0, View::Overview), "{a:?}");
+        assert!(s.dialog.is_none() && s.help, "{a:?}");
+    }
+    assert_eq!(
+        s.flash.as_deref(),
+        Some("the help is open: esc or ? closes it first")
+    );
+    // Data keeps arriving underneath, and the overlay's own keys work.
+    update(
+        &mut s,
+        reading(
+            "us-east-1",
+            5,
+            Reading::Metrics(metrics(90.0, 0.0, Some(1.0))),
+        ),
+    );
+    assert!(s.now > t0());
+    update(&mut s, Action::Back);
+    assert!(!s.help);
+    update(&mut s, Action::ClickRegion(1));
+    assert_eq!(s.focus, 1, "with nothing on top the click focuses");
+}

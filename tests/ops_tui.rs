@@ -374,6 +374,78 @@ async fn a_rule_that_cannot_be_overridden_leaves_nothing_to_type() {
     assert_eq!(c.weight("eu-west-1"), Some(100));
 }
 
+/// Repro: reaching 10 tasks took six `+`. Digits typed replace the count; +/- still step it.
+#[tokio::test]
+async fn the_scale_dialog_takes_a_typed_number() {
+    let mut c = Console::new(None);
+    c.state.focus = 2; // ap-southeast-1, 2 tasks
+    c.press(Action::ScaleUp).await;
+    c.type_text("10");
+    let Some(Dialog::Count { desired, .. }) = &c.state.dialog else {
+        panic!("{:?}", c.state.dialog)
+    };
+    assert_eq!(*desired, 10, "typed, not stepped");
+    insta::assert_snapshot!("scale_typed", c.screen());
+    // Backspace takes the last digit; + steps from there and the next digit starts afresh.
+    update(&mut c.state, Action::DialogKey(DialogKey::Backspace));
+    c.type_text("+");
+    let count = |c: &Console| match &c.state.dialog {
+        Some(Dialog::Count { desired, .. }) => *desired,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(count(&c), 2);
+    c.type_text("7");
+    assert_eq!(count(&c), 7);
+    c.type_text("99999");
+    assert_eq!(count(&c), 7999, "a count past 9999 is not taken");
+    update(&mut c.state, Action::DialogKey(DialogKey::Backspace));
+    update(&mut c.state, Action::DialogKey(DialogKey::Backspace));
+    update(&mut c.state, Action::DialogKey(DialogKey::Backspace));
+    c.type_text("-");
+    assert_eq!(count(&c), 6);
+    let effects = c.enter();
+    let [Effect::Op(OpEffect::Plan { op, .. })] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(op.summary(), "scale atlas-ap/api in ap-southeast-1 to 6");
+}
+
+/// Repro: with the audit view open, `d` opened a drain plan behind it and Enter the detail view.
+#[tokio::test]
+async fn the_audit_view_is_modal() {
+    let mut c = Console::new(None);
+    update(&mut c.state, Action::AuditLog);
+    for a in [
+        Action::Drain,
+        Action::OpenDetail,
+        Action::ScaleUp,
+        Action::WhatIf,
+        Action::NextRegion,
+        Action::ClickRegion(1),
+        Action::Events,
+    ] {
+        assert!(update(&mut c.state, a.clone()).is_empty(), "{a:?}");
+        assert!(
+            c.state.dialog.is_none(),
+            "{a:?} opened {:?}",
+            c.state.dialog
+        );
+        assert_eq!(c.state.view, View::Overview, "{a:?}");
+        assert_eq!(c.state.focus, 0, "{a:?}");
+        assert!(c.state.audit.open, "{a:?} closed the audit view");
+    }
+    let screen = c.screen();
+    assert!(screen.contains("audit log"), "{screen}");
+    assert!(
+        screen.contains("the audit log is open: esc closes it first"),
+        "{screen}"
+    );
+    update(&mut c.state, Action::Back);
+    assert!(!c.state.audit.open);
+    c.press(Action::Drain).await;
+    assert!(matches!(c.state.dialog, Some(Dialog::Plan(_))));
+}
+
 #[tokio::test]
 async fn the_audit_view_lists_the_records_newest_first() {
     let mut c = Console::new(None);

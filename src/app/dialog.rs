@@ -90,12 +90,14 @@ impl PlanDialog {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Dialog {
-    /// Scale: choose the new desired count (+/-), then plan.
+    /// Scale: type the new desired count, or step it with +/-, then plan.
     Count {
         region: String,
         services: Vec<(String, String, i64)>,
         index: usize,
         desired: i64,
+        /// Digits typed so far replace the count; the next digit appends (false after +/-).
+        typing: bool,
     },
     /// Reading the fleet and planning (or computing a what-if).
     Waiting {
@@ -194,6 +196,7 @@ pub fn operation(state: &mut State, action: &Action) -> Vec<Effect> {
                             services,
                             index: 0,
                             desired,
+                            typing: false,
                         },
                     );
                 }
@@ -265,6 +268,9 @@ fn plan(state: &mut State, op: Op) -> Vec<Effect> {
     vec![Effect::Op(OpEffect::Plan { op, undo_of: None })]
 }
 
+/// The largest count the scale dialog takes (a typo of one digit too many is not planned).
+pub const MAX_TYPED_COUNT: i64 = 9999;
+
 /// A key typed while a dialog is open.
 pub fn key(state: &mut State, k: DialogKey) -> Vec<Effect> {
     let Some(dialog) = state.dialog.as_mut() else {
@@ -277,15 +283,39 @@ pub fn key(state: &mut State, k: DialogKey) -> Vec<Effect> {
                 services,
                 index,
                 desired,
+                typing,
                 ..
             },
             k,
         ) => match k {
-            DialogKey::Up | DialogKey::Char('+') | DialogKey::Char('=') => *desired += 1,
-            DialogKey::Down | DialogKey::Char('-') => *desired = (*desired - 1).max(0),
+            DialogKey::Up | DialogKey::Char('+') | DialogKey::Char('=') => {
+                *desired = (*desired + 1).min(MAX_TYPED_COUNT);
+                *typing = false;
+            }
+            DialogKey::Down | DialogKey::Char('-') => {
+                *desired = (*desired - 1).max(0);
+                *typing = false;
+            }
+            DialogKey::Char(c) if c.is_ascii_digit() => {
+                let digit = i64::from(c as u8 - b'0');
+                let next = if *typing {
+                    *desired * 10 + digit
+                } else {
+                    digit
+                };
+                if next <= MAX_TYPED_COUNT {
+                    *desired = next;
+                }
+                *typing = true;
+            }
+            DialogKey::Backspace => {
+                *desired /= 10;
+                *typing = true;
+            }
             DialogKey::Tab => {
                 *index = (*index + 1) % services.len().max(1);
                 *desired = services.get(*index).map(|s| s.2).unwrap_or(0);
+                *typing = false;
             }
             DialogKey::Enter => {
                 let Some(Dialog::Count {
@@ -293,6 +323,7 @@ pub fn key(state: &mut State, k: DialogKey) -> Vec<Effect> {
                     services,
                     index,
                     desired,
+                    ..
                 }) = state.dialog.take()
                 else {
                     return Vec::new();

@@ -20,6 +20,12 @@ pub enum Effect {
 }
 
 pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
+    if let Some(overlay) = captures(state, &action) {
+        // Nothing opens or moves behind an overlay: say what is on top and how to close it.
+        state.flash = Some(hint(overlay));
+        state.dirty = true;
+        return Vec::new();
+    }
     let mut effects = Vec::new();
     let n = state.regions.len().max(1);
     match action {
@@ -102,7 +108,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         Action::Resize(w, h) => state.size = (w, h),
         Action::ClickRegion(i) => {
             // The console found the pane under the pointer in the frame it drew last.
-            if state.view == View::Overview && !state.help && i < state.regions.len() {
+            if state.view == View::Overview && i < state.regions.len() {
                 if state.focus == i {
                     state.view = View::Detail;
                 }
@@ -238,5 +244,72 @@ fn reevaluate(state: &mut State, i: usize, at: chrono::DateTime<chrono::Utc>) {
     let name = region.name().to_string();
     for (level, text) in lines {
         state.log(at, Some(name.clone()), level, text);
+    }
+}
+
+// ---- Overlays are modal: the open dialog, the audit view and the help take every key and click;
+// no plan, view or focus change happens behind them. Drawn in this order too: dialog over the
+// audit view over the help.
+
+/// What sits on top of the view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overlay {
+    Dialog,
+    Audit,
+    Help,
+}
+
+/// The overlay on top, if any.
+pub fn top(state: &State) -> Option<Overlay> {
+    if state.dialog.is_some() {
+        Some(Overlay::Dialog)
+    } else if state.audit.open {
+        Some(Overlay::Audit)
+    } else if state.help {
+        Some(Overlay::Help)
+    } else {
+        None
+    }
+}
+
+/// The overlay that swallows `action`, if one does. Data, time, reports, looks and the keys typed
+/// into a dialog always pass; so does quitting. Otherwise each overlay takes only its own keys: a
+/// dialog its typed keys (`DialogKey`), the audit view closing, scrolling and undo (which closes
+/// it first), the help closing and scrolling.
+pub fn captures(state: &State, action: &Action) -> Option<Overlay> {
+    let top = top(state)?;
+    let passes = match action {
+        Action::Tick
+        | Action::Resize(..)
+        | Action::Source(_)
+        | Action::OpReport(_)
+        | Action::Look(_)
+        | Action::DialogKey(_)
+        | Action::Quit => true,
+        a => match top {
+            Overlay::Dialog => false,
+            Overlay::Audit => matches!(
+                a,
+                Action::Back
+                    | Action::ScrollUp
+                    | Action::ScrollDown
+                    | Action::AuditLog
+                    | Action::Undo
+            ),
+            Overlay::Help => matches!(
+                a,
+                Action::Back | Action::ScrollUp | Action::ScrollDown | Action::Help
+            ),
+        },
+    };
+    (!passes).then_some(top)
+}
+
+/// The flash when a key or click was swallowed.
+pub fn hint(overlay: Overlay) -> String {
+    match overlay {
+        Overlay::Dialog => "a dialog is open: finish it or esc to close it first".into(),
+        Overlay::Audit => "the audit log is open: esc closes it first".into(),
+        Overlay::Help => "the help is open: esc or ? closes it first".into(),
     }
 }

@@ -24,18 +24,20 @@ pub fn render(area: Rect, buf: &mut Buffer, state: &State, theme: &Theme) {
             services,
             index,
             desired,
+            typing,
         } => {
             let (cluster, service, current) = &services[*index];
+            let cursor = if *typing { "▏" } else { "" };
             let lines = vec![
                 Line::raw(format!("{cluster}/{service} in {region}")),
                 Line::raw(""),
                 Line::from(vec![
                     Span::raw(format!("desired tasks: {current} → ")),
-                    Span::styled(format!("[ {desired} ]"), theme.accent),
+                    Span::styled(format!("[ {desired}{cursor} ]"), theme.accent),
                 ]),
                 Line::raw(""),
                 Line::styled(
-                    "+/- or ↑/↓ change · tab next service · enter plan · esc cancel",
+                    "type a number or +/- · tab next service · enter plan · esc cancel",
                     theme.muted,
                 ),
             ];
