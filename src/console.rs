@@ -35,7 +35,6 @@ pub async fn run(g: &GlobalArgs) -> Result<(), CliError> {
     };
     let settings = setup::ops_settings(g, &fleet, kind);
     let permission = settings.permission;
-    let audit = crate::ops::AuditLog::new(&settings.audit_log);
     let (handle, operator) = if is_sim {
         let (handle, model) = sim::spawn_shared(
             fleet.clone(),
@@ -72,22 +71,29 @@ pub async fn run(g: &GlobalArgs) -> Result<(), CliError> {
             fleet.clone(),
             g.profile.as_deref(),
             g.endpoint_url.as_deref(),
+            Arc::new(setup::wall_clock()),
         )
         .await;
         let operator = Operator::new(fleet.clone(), Arc::new(target), settings);
         (handle, operator)
     };
+    // The simulated fleet starts at `start`; against AWS, the time of the clock operations read.
+    let start = if is_sim {
+        start
+    } else {
+        operator.clock().now()
+    };
+    // An operation a previous run left between execute and verify (killed, crashed) is closed in
+    // the audit log and said below, so nobody assumes it applied.
+    let interrupted = operator.close_interrupted();
     let ops = runner::OpsRunner::new(Some(operator));
-    let start = if is_sim { start } else { chrono::Utc::now() };
     let mut state = State::new(fleet, handle.kind, start);
     init_look(&mut state, &look);
     state.read_only = !permission.allows();
     if flash.is_some() {
         state.flash = flash;
     }
-    // An operation a previous run left between execute and verify (killed, crashed) is closed in
-    // the audit log and said here, so nobody assumes it applied.
-    match audit.close_interrupted() {
+    match interrupted {
         Ok(ids) => {
             for id in ids {
                 let text = format!(

@@ -195,6 +195,12 @@ pub fn ops_settings(g: &GlobalArgs, fleet: &Fleet, kind: SourceKind) -> crate::o
     }
 }
 
+/// The clock against AWS: the wall clock, shifted only by the hidden test hook
+/// [`crate::fleet::clock::CLOCK_OFFSET_ENV`].
+pub fn wall_clock() -> crate::fleet::clock::WallClock {
+    crate::fleet::clock::WallClock::from_env()
+}
+
 /// AWS settings from the flags; SDK retries stay at the SDK's standard count.
 pub fn aws_options(g: &GlobalArgs) -> crate::source::aws::AwsOptions {
     crate::source::aws::AwsOptions {

@@ -20,9 +20,11 @@ struct Deployment {
     dir: tempfile::TempDir,
 }
 
-/// Seed moto; write the fleet file. The cooldown is short enough for a test to wait it out and long
-/// enough that a loaded machine still starts the next command inside it.
-const COOLDOWN_S: u64 = 4;
+/// Seed moto; write the fleet file. The cooldown is far longer than any test takes; a command
+/// "after" it runs with its clock shifted past it (the `CLOCK_OFFSET_ENV` hook), nobody sleeps.
+const COOLDOWN_S: u64 = 600;
+/// Seconds a command run "after the cooldown" is ahead of the wall clock.
+const AFTER_COOLDOWN: u64 = COOLDOWN_S + 1;
 
 async fn deploy(moto: &Moto) -> Deployment {
     moto_env();
@@ -47,7 +49,16 @@ impl Deployment {
     }
 
     fn opsdeck(&self, args: &[&str]) -> Output {
+        self.opsdeck_later(0, args)
+    }
+
+    /// Run opsdeck with its clock `offset_s` seconds ahead of the wall clock.
+    fn opsdeck_later(&self, offset_s: u64, args: &[&str]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_opsdeck"))
+            .env(
+                opsdeck::fleet::clock::CLOCK_OFFSET_ENV,
+                offset_s.to_string(),
+            )
             .arg("--fleet")
             .arg(&self.fleet)
             .args(["--endpoint-url", &self.endpoint, "--audit-log"])
@@ -181,8 +192,7 @@ async fn drain_then_restore_a_region_and_read_the_weights_back() {
         text(&out.stderr)
     );
     assert_eq!(d.weight("us-east-1").await, 0);
-    std::thread::sleep(std::time::Duration::from_millis(COOLDOWN_S * 1000 + 100));
-    let out = d.opsdeck(&restore);
+    let out = d.opsdeck_later(AFTER_COOLDOWN, &restore);
     ok(&out);
     assert!(
         text(&out.stdout).contains("weight: 0 → 20"),
@@ -261,8 +271,7 @@ async fn undo_puts_back_what_the_last_operation_replaced() {
     ];
     ok(&d.opsdeck(&drain));
     assert_eq!(d.weight("us-east-1").await, 0);
-    std::thread::sleep(std::time::Duration::from_millis(COOLDOWN_S * 1000 + 100));
-    let plan = d.opsdeck(&["act", "undo", "--allow-actions"]);
+    let plan = d.opsdeck_later(AFTER_COOLDOWN, &["act", "undo", "--allow-actions"]);
     ok(&plan);
     assert!(
         text(&plan.stdout).contains("weight: 0 → 20"),
@@ -274,19 +283,22 @@ async fn undo_puts_back_what_the_last_operation_replaced() {
         0,
         "the undo's plan changes nothing"
     );
-    let undo = d.opsdeck(&[
-        "act",
-        "undo",
-        "--allow-actions",
-        "--execute",
-        "--confirm",
-        "us-east-1",
-        // moto runs no ECS task: the region is at 0/N tasks, which the rule refuses.
-        "--override",
-        "restore-unhealthy-region",
-        "--confirm-override",
-        "restore-unhealthy-region",
-    ]);
+    let undo = d.opsdeck_later(
+        AFTER_COOLDOWN,
+        &[
+            "act",
+            "undo",
+            "--allow-actions",
+            "--execute",
+            "--confirm",
+            "us-east-1",
+            // moto runs no ECS task: the region is at 0/N tasks, which the rule refuses.
+            "--override",
+            "restore-unhealthy-region",
+            "--confirm-override",
+            "restore-unhealthy-region",
+        ],
+    );
     ok(&undo);
     assert_eq!(d.weight("us-east-1").await, 20);
     let records: Vec<Value> = std::fs::read_to_string(d.audit())

@@ -147,7 +147,7 @@ async fn drain_the_primary_then_the_recommended_scale_up_brings_survivors_under_
 async fn scaling_adds_capacity_after_the_tasks_start_and_undo_restores_the_count() {
     let dir = tempfile::tempdir().unwrap();
     let mut fleet = Fleet::builtin();
-    fleet.guards.cooldown_s = 3;
+    fleet.guards.cooldown_s = 120;
     let (_, operator, model) = setup(dir.path(), fleet);
     let scale = Op::Scale {
         region: "ap-southeast-1".into(),
@@ -174,7 +174,8 @@ async fn scaling_adds_capacity_after_the_tasks_start_and_undo_restores_the_count
         "the floor rose with the scale-up"
     );
 
-    // The undo scales back and restores the recorded bounds (after the cooldown).
+    // The undo scales back and restores the recorded bounds (after the cooldown, in virtual time:
+    // 5 s of verification and the 90 s above are not enough).
     let undo = outcome.undo.clone().expect("scale is reversible");
     let prepared = operator.prepare(&undo).await.unwrap();
     assert!(
@@ -182,7 +183,7 @@ async fn scaling_adds_capacity_after_the_tasks_start_and_undo_restores_the_count
         "{:#?}",
         prepared.guards
     );
-    std::thread::sleep(Duration::from_millis(3100));
+    model.lock().unwrap().advance(30.0);
     let prepared = operator.prepare(&undo).await.unwrap();
     let confirm = Confirmation {
         typed: "ap-southeast-1".into(),

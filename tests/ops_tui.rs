@@ -584,3 +584,32 @@ async fn the_what_if_overlay_shows_survivors_promotion_and_rto() {
         "a what-if changes nothing"
     );
 }
+
+/// One clock: the event log line of an operation and its `ended` audit record read the same
+/// moment, the simulated fleet's virtual time (not the wall clock), as does the plan's read time.
+#[tokio::test]
+async fn the_event_log_and_the_audit_record_say_the_same_time_for_one_moment() {
+    let mut c = Console::new(None);
+    c.press(Action::Drain).await;
+    c.override_rule("survivor-capacity");
+    c.type_text("eu-west-1");
+    let effects = c.enter();
+    c.apply(effects).await;
+    let records = c.operator.audit().read().unwrap();
+    let ended = records.last().unwrap();
+    assert_eq!(ended.phase, opsdeck::ops::audit::Phase::Ended);
+    let line = c
+        .state
+        .events
+        .iter()
+        .find(|e| e.text.starts_with("drain eu-west-1"))
+        .expect("the outcome is in the event log");
+    assert_eq!(line.at, ended.time, "{line:?}");
+    let model_now = c.model.lock().unwrap().now();
+    assert_eq!(
+        ended.time, model_now,
+        "the model's clock, not the wall clock"
+    );
+    assert!(records[0].time >= ended.plan.read_at && records[0].time <= ended.time);
+    assert_eq!(ended.time.date_naive(), start().date_naive());
+}

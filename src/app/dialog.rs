@@ -443,7 +443,8 @@ pub fn report(state: &mut State, r: OpReport) -> Vec<Effect> {
                 OpResult::Failed { .. } => Status::Crit,
             };
             let text = format!("{}: {}", outcome.plan.op.summary(), outcome.result);
-            state.log(state.now, Some(outcome.plan.region.clone()), level, text);
+            // At the ended record's time: the same moment reads the same in the log and the audit.
+            state.log(outcome.at, Some(outcome.plan.region.clone()), level, text);
             if matches!(state.dialog, Some(Dialog::Running { .. })) {
                 state.dialog = Some(Dialog::Result(outcome));
             }

@@ -39,6 +39,7 @@ pub async fn target(
                 fleet.clone(),
                 g.profile.as_deref(),
                 g.endpoint_url.as_deref(),
+                Arc::new(setup::wall_clock()),
             )
             .await,
         ));

@@ -143,7 +143,7 @@ impl AuditLog {
     /// (killed, crashed, machine lost): append the missing `ended` record, "not yet verified",
     /// saying so, so the log holds both records for every operation. Operations of processes
     /// that are still running are left alone. Returns the ids closed.
-    pub fn close_interrupted(&self) -> Result<Vec<String>, String> {
+    pub fn close_interrupted(&self, now: DateTime<Utc>) -> Result<Vec<String>, String> {
         let mut closed = Vec::new();
         for r in self.unended()? {
             if pid_of(&r.id).is_none_or(may_be_running) {
@@ -151,7 +151,7 @@ impl AuditLog {
             }
             let mut end = r.clone();
             end.phase = Phase::Ended;
-            end.time = Utc::now();
+            end.time = now;
             end.result = Some(OpResult::NotYetVerified {
                 reason: format!(
                     "interrupted: the opsdeck process that ran it (pid {}) ended before it was verified; \

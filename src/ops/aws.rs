@@ -8,6 +8,7 @@ use super::plan::{ApiCall, Plan, WeightedRecordSet, ROUTE53_REGION};
 use super::target::{check_applied, Executed, Target, Verification, VerifyLimits};
 use super::view::FleetView;
 use super::Op;
+use crate::fleet::clock::Clock;
 use crate::fleet::{Fleet, SourceKind};
 use crate::source::aws::FleetClients;
 use aws_config::timeout::TimeoutConfig;
@@ -15,13 +16,15 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_route53::types as r53;
 use futures::future::BoxFuture;
 use futures::FutureExt;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 pub struct AwsTarget {
     config: SdkConfig,
     /// One client set per region of the fleet, shared by reads and calls.
     clients: FleetClients,
     fleet: Fleet,
+    clock: Arc<dyn Clock>,
 }
 
 /// The SDK error with its causes, on one line.
@@ -31,10 +34,14 @@ pub(super) fn sdk_error<E: std::error::Error>(e: E) -> String {
 
 impl AwsTarget {
     /// Clients from aws-config's standard chain; `endpoint_url` sends every call to an emulator.
+    /// `clock` is the wall clock (shifted only by the test hook [`CLOCK_OFFSET_ENV`]).
+    ///
+    /// [`CLOCK_OFFSET_ENV`]: crate::fleet::clock::CLOCK_OFFSET_ENV
     pub async fn connect(
         fleet: Fleet,
         profile: Option<&str>,
         endpoint_url: Option<&str>,
+        clock: Arc<dyn Clock>,
     ) -> AwsTarget {
         let timeouts = TimeoutConfig::builder()
             .operation_timeout(Duration::from_secs(30))
@@ -54,6 +61,7 @@ impl AwsTarget {
             clients: FleetClients::new(&config, &fleet),
             config,
             fleet,
+            clock,
         }
     }
 
@@ -217,6 +225,10 @@ impl Target for AwsTarget {
         SourceKind::Aws
     }
 
+    fn clock(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
+    }
+
     fn identity(&self) -> BoxFuture<'_, String> {
         async move {
             let sts = aws_sdk_sts::Client::new(&self.in_region(ROUTE53_REGION));
@@ -272,7 +284,9 @@ impl Target for AwsTarget {
         limits: VerifyLimits,
     ) -> BoxFuture<'a, Verification> {
         async move {
-            let start = Instant::now();
+            let clock = self.clock.clone();
+            let start = clock.now();
+            let elapsed = || (clock.now() - start).to_std().unwrap_or_default();
             let mut insync = executed.route53_change.is_none();
             loop {
                 let why = if !insync {
@@ -295,18 +309,15 @@ impl Target for AwsTarget {
                         Err(e) => format!("cannot read back: {e}"),
                     }
                 };
-                if start.elapsed() >= limits.limit {
+                if elapsed() >= limits.limit {
                     return Verification::NotYetVerified(format!(
                         "after {} s: {why}",
-                        start.elapsed().as_secs()
+                        elapsed().as_secs()
                     ));
                 }
-                tokio::time::sleep(
-                    limits
-                        .poll
-                        .min(limits.limit.saturating_sub(start.elapsed())),
-                )
-                .await;
+                clock
+                    .sleep(limits.poll.min(limits.limit.saturating_sub(elapsed())))
+                    .await;
             }
         }
         .boxed()

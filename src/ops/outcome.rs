@@ -3,6 +3,7 @@
 use super::guards::GuardResult;
 use super::plan::{ApiCall, Plan};
 use super::Op;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// How an operation ended.
@@ -60,6 +61,9 @@ impl std::fmt::Display for OpResult {
 /// What one run of the pipeline did.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Outcome {
+    /// When it ended: the `ended` audit record's time, on the target's clock.
+    #[serde(skip)]
+    pub at: DateTime<Utc>,
     pub id: String,
     pub plan: Plan,
     pub guards: Vec<GuardResult>,

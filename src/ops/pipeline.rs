@@ -10,8 +10,8 @@ pub mod target;
 use super::view::FleetView;
 use super::whatif::WhatIf;
 use super::{Op, OpError};
+use crate::fleet::clock::Clock;
 use crate::fleet::{Fleet, SourceKind};
-use chrono::Utc;
 use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -159,6 +159,17 @@ impl Operator {
         self.target.kind()
     }
 
+    /// The clock of the target: the time operations, guards and audit records read.
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.target.clock()
+    }
+
+    /// Close the operations a dead process left between execute and verify (at this clock's
+    /// time); the ids closed.
+    pub fn close_interrupted(&self) -> Result<Vec<String>, String> {
+        self.audit.close_interrupted(self.clock().now())
+    }
+
     /// "If `failed` fails now", from a fresh read. Changes nothing.
     pub async fn what_if(&self, failed: &str) -> Result<WhatIf, String> {
         self.target.what_if(&self.fleet, failed).await
@@ -167,7 +178,12 @@ impl Operator {
     /// Read the fleet fresh, plan `op`, evaluate the guards.
     pub async fn prepare(&self, op: &Op) -> Result<Prepared, OpError> {
         let before = self.target.read_for(op).await.map_err(OpError::Target)?;
-        for id in self.audit.close_interrupted().map_err(OpError::Audit)? {
+        let clock = self.target.clock();
+        for id in self
+            .audit
+            .close_interrupted(clock.now())
+            .map_err(OpError::Audit)?
+        {
             tracing::warn!(
                 "audit: operation {id} was interrupted before it was verified; recorded as such"
             );
@@ -178,7 +194,8 @@ impl Operator {
             .recorded_weight_of(&self.fleet.name, op.region())
             .map_err(OpError::Audit)?;
         let plan = plan::build(op, &before, &self.fleet, recorded)?;
-        let since = Utc::now() - chrono::Duration::seconds(self.fleet.guards.cooldown_s as i64);
+        let now = clock.now();
+        let since = now - chrono::Duration::seconds(self.fleet.guards.cooldown_s as i64);
         let last_change = self
             .audit
             .last_change_since(&self.fleet.name, &plan.resource, since)
@@ -189,7 +206,7 @@ impl Operator {
             fleet: &self.fleet,
             permission: self.settings.permission,
             last_change,
-            now: Utc::now(),
+            now,
         });
         Ok(Prepared {
             plan,
@@ -210,7 +227,8 @@ impl Operator {
             .filter(|g| g.overridden)
             .map(|g| g.rule.clone())
             .collect();
-        let now = Utc::now();
+        let clock = self.target.clock();
+        let now = clock.now();
         let mut record = AuditRecord {
             time: now,
             phase: Phase::Requested,
@@ -244,7 +262,7 @@ impl Operator {
                 }),
             ),
         };
-        record.time = Utc::now();
+        record.time = clock.now();
         record.phase = Phase::Ended;
         record.executed = executed;
         record.result = Some(result.clone());
@@ -259,6 +277,7 @@ impl Operator {
             None
         };
         Ok(Outcome {
+            at: record.time,
             id: record.id,
             plan,
             guards,

@@ -6,8 +6,10 @@ use super::target::{check_applied, Executed, Target, Verification, VerifyLimits}
 use super::view::{DatabaseState, FleetView, ProbeState, RecordState, RegionState, ServiceState};
 use super::whatif::{self, LoadModel, WhatIf};
 use super::Bounds;
+use crate::fleet::clock::Clock;
 use crate::fleet::{Fleet, Reading, SourceKind};
 use crate::source::sim::SimFleet;
+use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -184,6 +186,13 @@ impl Target for SimTarget {
         SourceKind::Sim
     }
 
+    fn clock(&self) -> Arc<dyn Clock> {
+        Arc::new(SimClock {
+            model: self.model.clone(),
+            drive: self.drive_clock,
+        })
+    }
+
     fn identity(&self) -> BoxFuture<'_, String> {
         async { local_operator() }.boxed()
     }
@@ -205,15 +214,12 @@ impl Target for SimTarget {
         limits: VerifyLimits,
     ) -> BoxFuture<'a, Verification> {
         async move {
+            let clock = self.clock();
             let poll = limits.poll.max(Duration::from_millis(10));
-            let mut waited = Duration::ZERO;
+            let start = clock.now();
             loop {
-                if self.drive_clock {
-                    self.lock().advance(poll.as_secs_f64());
-                } else {
-                    tokio::time::sleep(poll).await;
-                }
-                waited += poll;
+                clock.sleep(poll).await;
+                let waited = (clock.now() - start).to_std().unwrap_or_default();
                 let view = SimTarget::view_of(&self.lock());
                 match check_applied(plan, &view) {
                     Ok(()) => return Verification::Applied,
@@ -239,6 +245,41 @@ impl Target for SimTarget {
         let result = whatif::analyse(&SimTarget::view_of(&sim), fleet, failed, &SimModel(&sim));
         drop(sim);
         async move { result }.boxed()
+    }
+}
+
+/// The simulated fleet's virtual clock. Driving (the command line, tests): nobody else moves the
+/// model, so letting time pass advances it. Not driving (the console): the source's task ticks the
+/// model, and letting time pass waits until the model's time has moved on.
+pub struct SimClock {
+    model: Arc<Mutex<SimFleet>>,
+    drive: bool,
+}
+
+impl SimClock {
+    fn lock(&self) -> MutexGuard<'_, SimFleet> {
+        self.model.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Clock for SimClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.lock().now()
+    }
+
+    fn sleep(&self, d: Duration) -> BoxFuture<'_, ()> {
+        async move {
+            if self.drive {
+                self.lock().advance(d.as_secs_f64());
+                return;
+            }
+            let until = self.now() + chrono::Duration::from_std(d).unwrap_or_default();
+            while self.now() < until {
+                // The source's task moves the model every tick; look again shortly.
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        .boxed()
     }
 }
 

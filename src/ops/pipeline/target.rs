@@ -1,6 +1,7 @@
 //! Where operations act: the simulated fleet or AWS. Object-safe through boxed futures.
 
 use super::Authorized;
+use crate::fleet::clock::Clock;
 use crate::fleet::{Fleet, SourceKind};
 pub use crate::ops::outcome::Executed;
 use crate::ops::plan::{ApiCall, Plan};
@@ -9,6 +10,7 @@ use crate::ops::whatif::{self, WeightedModel, WhatIf};
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Whether the change shows in what the target reports. Never a guess.
@@ -30,6 +32,10 @@ pub struct VerifyLimits {
 pub trait Target: Send + Sync {
     /// The simulated fleet or AWS.
     fn kind(&self) -> SourceKind;
+
+    /// The clock operations on this target read: the model's virtual clock on the simulated
+    /// fleet, the wall clock against AWS. Guards, audit times and verification all use it.
+    fn clock(&self) -> Arc<dyn Clock>;
 
     /// Who the operation runs as: the STS caller ARN, or the local user on the simulated fleet.
     fn identity(&self) -> BoxFuture<'_, String>;
