@@ -289,6 +289,8 @@ fn broken_replication_and_dead_tasks_are_crit() {
                 instance: "atlas-db-ap".into(),
                 source: Some("atlas-db-eu".into()),
                 reason: "ReplicaLag -1".into(),
+                last_lag_s: None,
+                last_seen: None,
             }),
         ),
     );

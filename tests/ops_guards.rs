@@ -265,6 +265,8 @@ fn promotion_of_a_broken_replica_is_blocked_but_overridable() {
         instance: "db-us-east-1".into(),
         source: Some("db-eu-west-1".into()),
         reason: "link down".into(),
+        last_lag_s: None,
+        last_seen: None,
     };
     let gs = guards(
         &v,

@@ -242,6 +242,11 @@ impl State {
         (!got_through).then_some(since)
     }
 
+    /// Whether any primary takes writes, from the topology on screen (and since when not).
+    pub fn writes(&self) -> crate::fleet::failover::Writes {
+        crate::fleet::failover::writes(self.regions.iter().filter_map(|r| r.replication.as_ref()))
+    }
+
     /// Number of breaches (warn or crit) across regions.
     pub fn active_alerts(&self) -> usize {
         self.regions.iter().map(|r| r.breaches.len()).sum()

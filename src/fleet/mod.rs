@@ -3,6 +3,7 @@
 
 pub mod clock;
 pub mod diagnose;
+pub mod failover;
 pub mod health;
 pub mod impact;
 mod kind;
@@ -42,6 +43,9 @@ pub struct Fleet {
     pub guards: GuardConfig,
     #[serde(default)]
     pub probe: ProbeConfig,
+    /// Which replica region takes over the writes when the primary's fails, first choice first.
+    #[serde(default, skip_serializing_if = "failover::FailoverConfig::is_default")]
+    pub failover: failover::FailoverConfig,
     #[serde(rename = "region", default)]
     pub regions: Vec<RegionSpec>,
 }

@@ -1,5 +1,6 @@
 //! What a source reads about one region: one type per kind of data, so each kind can fail alone.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -78,13 +79,78 @@ pub enum Replication {
         instance: String,
         source: Option<String>,
         reason: String,
+        /// The last replica lag observed while replication still ran, seconds, and when it was
+        /// observed: what a promotion would lose if the source stopped taking writes then.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        last_lag_s: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        last_seen: Option<DateTime<Utc>>,
     },
 }
+
+/// Instance statuses in which a writer takes no writes.
+const DOWN_STATUSES: [&str; 10] = [
+    "failed",
+    "stopped",
+    "stopping",
+    "starting",
+    "rebooting",
+    "deleting",
+    "storage-full",
+    "inaccessible-encryption-credentials",
+    "restore-error",
+    "unreachable",
+];
 
 impl Replication {
     pub fn is_primary(&self) -> bool {
         matches!(self, Replication::Primary { .. })
     }
+    /// A primary that takes writes now (its instance status is not a down one).
+    pub fn is_writer(&self) -> bool {
+        match self {
+            Replication::Primary { status, .. } => {
+                !DOWN_STATUSES.contains(&status.as_str()) && !status.starts_with("incompatible-")
+            }
+            _ => false,
+        }
+    }
+
+    /// Broken replication's last lag observation: (seconds, when).
+    pub fn last_lag(&self) -> Option<(f64, DateTime<Utc>)> {
+        match self {
+            Replication::Broken {
+                last_lag_s: Some(l),
+                last_seen: Some(t),
+                ..
+            } => Some((*l, *t)),
+            _ => None,
+        }
+    }
+
+    /// Broken replication keeps `last` (lag seconds, when seen) where it has none of its own.
+    pub fn with_last_lag(self, last: Option<(f64, DateTime<Utc>)>) -> Replication {
+        match (self, last) {
+            (
+                Replication::Broken {
+                    instance,
+                    source,
+                    reason,
+                    last_lag_s: None,
+                    ..
+                },
+                Some((lag, seen)),
+            ) => Replication::Broken {
+                instance,
+                source,
+                reason,
+                last_lag_s: Some(lag),
+                last_seen: Some(seen),
+            },
+            (other, _) => other,
+        }
+    }
+
     pub fn label(&self) -> &'static str {
         match self {
             Replication::Primary { .. } => "primary",

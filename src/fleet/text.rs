@@ -154,6 +154,7 @@ pub fn clean_reading(reading: &mut super::Reading) {
                 instance,
                 source,
                 reason,
+                ..
             } => {
                 clean_in_place(instance);
                 source.iter_mut().for_each(clean_in_place);

@@ -145,7 +145,42 @@ pub fn validate(fleet: &Fleet, text: &str, path: &Path) -> Result<(), FleetError
         ));
     }
     settings(&c, fleet)?;
-    regions(&c, fleet)
+    regions(&c, fleet)?;
+    failover(&c, fleet)
+}
+
+/// `[failover] order`: each name a region of the fleet, once, with a replica (`rds`, secondary).
+fn failover(c: &Check, fleet: &Fleet) -> Result<(), FleetError> {
+    for (i, name) in fleet.failover.order.iter().enumerate() {
+        let at = [Step::Key("failover"), Step::Key("order"), Step::Index(i)];
+        let Some(r) = fleet.region(name) else {
+            let names: Vec<&str> = fleet.regions.iter().map(|r| r.name.as_str()).collect();
+            return Err(c.fail(
+                &at,
+                format!(
+                    "failover order names `{}`, which is not a region of this fleet (regions: {})",
+                    super::text::clean(name),
+                    names.join(", ")
+                ),
+            ));
+        };
+        if fleet.failover.order[..i].contains(name) {
+            return Err(c.fail(&at, format!("failover order names `{name}` twice")));
+        }
+        if r.role == Role::Primary {
+            return Err(c.fail(
+                &at,
+                format!("failover order names `{name}`, the primary: only a replica region can take over"),
+            ));
+        }
+        if r.rds.is_none() {
+            return Err(c.fail(
+                &at,
+                format!("failover order names `{name}`, which has no replica (`rds`) to promote"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn settings(c: &Check, fleet: &Fleet) -> Result<(), FleetError> {

@@ -284,18 +284,55 @@ fn replica_db<'a>(i: &GuardInput<'a>) -> Option<&'a super::view::DatabaseState> 
         .and_then(|r| r.database.as_ref())
 }
 
+/// A broken replica blocks unless replication stopped because no primary takes writes and the last
+/// lag seen before it stopped is within the RPO budget (that is what the promotion loses).
 fn replication_broken(i: &GuardInput) -> GuardResult {
-    match replica_db(i).map(|d| &d.replication) {
-        Some(Replication::Broken {
-            instance, reason, ..
-        }) => GuardResult::new(
+    use super::failover::Rpo;
+    let Some(db) = replica_db(i) else {
+        return GuardResult::new(REPLICATION_BROKEN, true, "no database".into());
+    };
+    let Replication::Broken {
+        instance, reason, ..
+    } = &db.replication
+    else {
+        return GuardResult::new(REPLICATION_BROKEN, true, "replication is running".into());
+    };
+    let budget = i.fleet.capacity.rpo_budget_s;
+    let seen = |t: DateTime<Utc>| t.format("%H:%M:%S UTC").to_string();
+    match super::failover::rpo(i.before, db) {
+        Rpo::LastSeen { lag_s, at } if lag_s <= budget => GuardResult::new(
+            REPLICATION_BROKEN,
+            true,
+            format!(
+                "replication of {instance} stopped ({reason}) with the primary down: last lag {lag_s:.1} s seen at {}, estimated RPO within the budget {budget:.0} s",
+                seen(at)
+            ),
+        ),
+        Rpo::LastSeen { lag_s, at } => GuardResult::new(
             REPLICATION_BROKEN,
             false,
             format!(
-                "replication of {instance} is broken ({reason}): it stopped at an unknown point"
+                "replication of {instance} stopped ({reason}): last lag {lag_s:.1} s seen at {}, estimated RPO over the budget {budget:.0} s",
+                seen(at)
             ),
         ),
-        _ => GuardResult::new(REPLICATION_BROKEN, true, "replication is running".into()),
+        _ => match db.replication.last_lag() {
+            Some((lag_s, at)) => GuardResult::new(
+                REPLICATION_BROKEN,
+                false,
+                format!(
+                    "replication of {instance} is broken ({reason}) while a primary takes writes: everything written since {} (lag then {lag_s:.1} s) would be lost",
+                    seen(at)
+                ),
+            ),
+            None => GuardResult::new(
+                REPLICATION_BROKEN,
+                false,
+                format!(
+                    "replication of {instance} is broken ({reason}) and no lag was seen before it stopped: the loss cannot be bounded"
+                ),
+            ),
+        },
     }
 }
 

@@ -13,6 +13,7 @@ pub mod audit;
 pub mod aws;
 mod aws_read;
 pub mod capacity;
+pub mod failover;
 pub mod guards;
 pub mod outcome;
 pub mod pipeline;

@@ -125,20 +125,37 @@ pub fn what_if(w: &WhatIf) -> String {
         out.push_str(&format!("  {}\n", cells.join("  ").trim_end()));
     }
     out.push_str(&format!("THRESHOLD {} {:.0} ms\n", w.stat, w.threshold_ms));
-    match (&w.promotion, w.failed_is_primary) {
+    if w.writes_down {
+        out.push_str(&format!(
+            "WRITES    down since {}: no primary takes writes until a replica is promoted\n",
+            w.writes_down_since
+                .map(|t| t.format("%H:%M:%S UTC").to_string())
+                .unwrap_or_else(|| "an unknown time".into())
+        ));
+    }
+    match (&w.promotion, w.failed_is_primary || w.writes_down) {
         (Some(p), _) => out.push_str(&format!(
             "PROMOTE   {} in {}: RPO {} (budget {:.0} s){}\n",
             p.instance,
             p.region,
-            opt(p.rpo_s, |v| format!("{v:.1} s")),
+            match (p.rpo_s, p.rpo_observed_at) {
+                (Some(v), Some(t)) if p.rpo_basis.starts_with("last") => format!(
+                    "~{v:.1} s, the last lag seen before replication stopped ({})",
+                    t.format("%H:%M:%S UTC")
+                ),
+                (Some(v), _) => format!("{v:.1} s"),
+                (None, _) => format!("unknown: {}", p.rpo_basis),
+            },
             p.rpo_budget_s,
             match p.within_budget {
                 Some(true) => "",
                 Some(false) => " OVER BUDGET",
-                None => " lag unknown",
+                None => " cannot be bounded",
             }
         )),
-        (None, true) => out.push_str("PROMOTE   no replica can be promoted\n"),
+        (None, true) => out.push_str(
+            "PROMOTE   no replica can be promoted: writes stay down until the primary returns\n",
+        ),
         (None, false) => out.push_str("PROMOTE   not needed: the primary survives\n"),
     }
     out.push_str("STEPS\n");
@@ -147,18 +164,28 @@ pub fn what_if(w: &WhatIf) -> String {
             "  {:>4.0} s  {}{}\n",
             s.seconds,
             s.name,
-            if s.parallel { " (in parallel)" } else { "" }
+            if s.after_previous {
+                " (after the step above)"
+            } else if s.parallel {
+                " (in parallel)"
+            } else {
+                ""
+            }
         ));
     }
-    let verdict = if w.rto_s <= w.rto_budget_s {
-        "within"
+    if (w.failed_is_primary || w.writes_down) && w.promotion.is_none() {
+        out.push_str("RTO       none: writes are down until the primary returns\n");
     } else {
-        "OVER"
-    };
-    out.push_str(&format!(
-        "RTO       ~{:.0} s, {verdict} the budget of {:.0} s\n",
-        w.rto_s, w.rto_budget_s
-    ));
+        let verdict = if w.rto_s <= w.rto_budget_s {
+            "within"
+        } else {
+            "OVER"
+        };
+        out.push_str(&format!(
+            "RTO       ~{:.0} s, {verdict} the budget of {:.0} s\n",
+            w.rto_s, w.rto_budget_s
+        ));
+    }
     out.push_str("RECOMMEND\n");
     for op in &w.recommended {
         if let Op::Scale {

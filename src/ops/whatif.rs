@@ -5,8 +5,9 @@
 
 use super::view::{FleetView, RegionState};
 use super::Op;
+use crate::fleet::failover::Writes;
 use crate::fleet::load::{self, LatencyModel};
-use crate::fleet::{Fleet, Replication};
+use crate::fleet::Fleet;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +16,7 @@ pub const DETECTION_S: f64 = 90.0; // Route53 health check: 3 failures 30 s apar
 pub const DNS_TTL_S: f64 = 60.0; // clients follow a weight change
 pub const TASK_START_S: f64 = 90.0; // a new ECS task runs
 pub const PROMOTION_S: f64 = 300.0; // PromoteReadReplica until the instance is available
+pub const WRITER_SWITCH_S: f64 = 60.0; // the application reconnects its writer to the promoted instance
 /// Survivors are sized to run at this share of their rated capacity.
 pub const TARGET_UTILISATION: f64 = 0.8;
 
@@ -78,10 +80,17 @@ pub struct Survivor {
 pub struct Promotion {
     pub region: String,
     pub instance: String,
-    /// Current lag: the data that would be lost.
+    /// The data that would be lost: the current lag, or the last lag seen before replication
+    /// stopped because the primary went down. None: unknown or unbounded.
     pub rpo_s: Option<f64>,
     pub rpo_budget_s: f64,
     pub within_budget: Option<bool>,
+    /// When the lag behind `rpo_s` was observed.
+    #[serde(default)]
+    pub rpo_observed_at: Option<DateTime<Utc>>,
+    /// Where the estimate comes from ("current lag", "last lag before replication stopped", ...).
+    #[serde(default)]
+    pub rpo_basis: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -90,6 +99,9 @@ pub struct Step {
     pub seconds: f64,
     /// Runs alongside the other parallel steps once detection is done.
     pub parallel: bool,
+    /// Starts when the step before it ends (in the same parallel lane).
+    #[serde(default)]
+    pub after_previous: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -104,6 +116,12 @@ pub struct WhatIf {
     pub moved_rps: Option<f64>,
     pub survivors: Vec<Survivor>,
     pub failed_is_primary: bool,
+    /// No primary takes writes now (the primary is down and nothing has been promoted).
+    #[serde(default)]
+    pub writes_down: bool,
+    /// Since when, as far as the replicas saw their source last.
+    #[serde(default)]
+    pub writes_down_since: Option<DateTime<Utc>>,
     pub promotion: Option<Promotion>,
     pub steps: Vec<Step>,
     pub rto_s: f64,
@@ -198,13 +216,19 @@ pub fn analyse(
         Some(rep) => rep.is_primary(),
         None => down.role == crate::fleet::Role::Primary,
     };
-    let promotion = if failed_is_primary {
-        candidate(view, failed, fleet)
+    let (writes_down, writes_down_since) = match super::failover::writes(view) {
+        Writes::Down { since } => (true, since),
+        Writes::Up | Writes::Unknown => (false, None),
+    };
+    let promotion = if failed_is_primary || writes_down {
+        let (chosen, passed_over) = super::failover::choose(view, fleet, failed);
+        notes.extend(passed_over);
+        chosen.map(|(r, d)| promotion(view, fleet, &r.name, d))
     } else {
         None
     };
-    if failed_is_primary && promotion.is_none() {
-        notes.push("no healthy replica to promote: writes stop until the primary returns".into());
+    if (failed_is_primary || writes_down) && promotion.is_none() {
+        notes.push("no replica can be promoted: writes stay down until the primary returns".into());
     }
     let capacity_ready_s = if recommended.is_empty() {
         0.0
@@ -223,6 +247,8 @@ pub fn analyse(
         moved_rps: down.served_rps,
         survivors,
         failed_is_primary,
+        writes_down,
+        writes_down_since,
         promotion,
         steps,
         rto_s,
@@ -233,25 +259,29 @@ pub fn analyse(
     })
 }
 
-/// The replica with the least lag among the other regions whose replication runs.
-fn candidate(view: &FleetView, failed: &str, fleet: &Fleet) -> Option<Promotion> {
-    view.regions
-        .iter()
-        .filter(|r| r.name != failed)
-        .filter_map(|r| r.database.as_ref().map(|d| (r, d)))
-        .filter(|(_, d)| matches!(d.replication, Replication::Replica { .. }))
-        .min_by(|a, b| {
-            a.1.lag_s
-                .unwrap_or(f64::MAX)
-                .total_cmp(&b.1.lag_s.unwrap_or(f64::MAX))
-        })
-        .map(|(r, d)| Promotion {
-            region: r.name.clone(),
-            instance: d.instance.clone(),
-            rpo_s: d.lag_s,
-            rpo_budget_s: fleet.capacity.rpo_budget_s,
-            within_budget: d.lag_s.map(|l| l <= fleet.capacity.rpo_budget_s),
-        })
+fn promotion(
+    view: &FleetView,
+    fleet: &Fleet,
+    region: &str,
+    db: &super::view::DatabaseState,
+) -> Promotion {
+    let rpo = super::failover::rpo(view, db);
+    let budget = fleet.capacity.rpo_budget_s;
+    Promotion {
+        region: region.into(),
+        instance: db.instance.clone(),
+        rpo_s: rpo.seconds(),
+        rpo_budget_s: budget,
+        within_budget: rpo.seconds().map(|l| l <= budget),
+        rpo_observed_at: rpo.observed_at(),
+        rpo_basis: match rpo {
+            super::failover::Rpo::Live { .. } => "current replica lag",
+            super::failover::Rpo::LastSeen { .. } => "last replica lag before replication stopped",
+            super::failover::Rpo::Unknown => "replica lag unknown",
+            super::failover::Rpo::Unbounded => "replication broken while the primary takes writes",
+        }
+        .into(),
+    }
 }
 
 fn steps(down: &RegionState, scale: bool, promote: bool) -> Vec<Step> {
@@ -259,6 +289,7 @@ fn steps(down: &RegionState, scale: bool, promote: bool) -> Vec<Step> {
         name,
         seconds,
         parallel,
+        after_previous: false,
     };
     let has_check = down
         .record
@@ -295,21 +326,32 @@ fn steps(down: &RegionState, scale: bool, promote: bool) -> Vec<Step> {
             PROMOTION_S,
             true,
         ));
+        out.push(Step {
+            after_previous: true,
+            ..step(
+                "the application switches its writer to the promoted instance".into(),
+                WRITER_SWITCH_S,
+                true,
+            )
+        });
     }
     out
 }
 
-/// Sequential steps add up; parallel ones overlap.
-fn rto(steps: &[Step]) -> f64 {
+/// Sequential steps add up; parallel lanes overlap, and a step `after_previous` lengthens the
+/// lane of the step before it.
+pub fn rto(steps: &[Step]) -> f64 {
     let seq: f64 = steps
         .iter()
         .filter(|s| !s.parallel)
         .map(|s| s.seconds)
         .sum();
-    let par = steps
-        .iter()
-        .filter(|s| s.parallel)
-        .map(|s| s.seconds)
-        .fold(0.0, f64::max);
-    seq + par
+    let mut lanes: Vec<f64> = Vec::new();
+    for s in steps.iter().filter(|s| s.parallel) {
+        match lanes.last_mut() {
+            Some(lane) if s.after_previous => *lane += s.seconds,
+            _ => lanes.push(s.seconds),
+        }
+    }
+    seq + lanes.into_iter().fold(0.0, f64::max)
 }

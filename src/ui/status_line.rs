@@ -87,6 +87,10 @@ fn compose(state: &State, verdict: &Verdict, theme: &Theme, cut: &Cut) -> Vec<Sp
         format!("{} UTC", format::clock(state.now)),
         theme.header,
     ));
+    if let Some(down) = writes_down(state, theme) {
+        spans.push(sep());
+        spans.push(down);
+    }
     spans.push(sep());
     match verdict {
         Verdict::AllOk { out_of_service } => {
@@ -147,6 +151,21 @@ fn compose(state: &State, verdict: &Verdict, theme: &Theme, cut: &Cut) -> Vec<Sp
     };
     spans.push(Span::styled(format!("{alerts} {noun}"), style));
     spans
+}
+
+/// "✖ writes down since 04:01:07" while no primary takes writes (never cut: it is the fleet's
+/// most important fact then).
+fn writes_down(state: &State, theme: &Theme) -> Option<Span<'static>> {
+    let crate::fleet::failover::Writes::Down { since } = state.writes() else {
+        return None;
+    };
+    let when = since
+        .map(|t| format!(" since {}", format::clock(t)))
+        .unwrap_or_default();
+    Some(Span::styled(
+        format!(" {} writes down{when} ", theme.symbol(Status::Crit)),
+        badge(theme, Status::Crit),
+    ))
 }
 
 fn width(spans: &[Span<'_>]) -> usize {

@@ -2,6 +2,7 @@
 
 use super::{ApiCall, Change, Plan};
 use crate::fleet::{Fleet, Replication};
+use crate::ops::failover::Rpo;
 use crate::ops::view::{FleetView, RegionState};
 use crate::ops::OpError;
 
@@ -40,13 +41,28 @@ pub(super) fn plan(
         db_instance_identifier: db.instance.clone(),
     });
     let budget = fleet.capacity.rpo_budget_s;
-    plan.notes.push(match (&db.replication, db.lag_s) {
-        (Replication::Broken { reason, .. }, _) => {
-            format!("RPO: replication is broken ({reason}): everything since it stopped would be lost")
-        }
-        (_, Some(lag)) => format!("RPO: the replica is {lag:.1} s behind: that much data would be lost (budget {budget:.0} s)"),
-        (_, None) => format!("RPO: the replica's lag is unknown: the data loss cannot be bounded (budget {budget:.0} s)"),
+    plan.notes.push(match crate::ops::failover::rpo(view, db) {
+        Rpo::Live { lag_s, .. } => format!("RPO: the replica is {lag_s:.1} s behind: that much data would be lost (budget {budget:.0} s)"),
+        Rpo::LastSeen { lag_s, at } => format!(
+            "RPO: replication stopped with the primary down; the last lag seen ({}) was {lag_s:.1} s: about that much data would be lost (budget {budget:.0} s)",
+            at.format("%H:%M:%S UTC")
+        ),
+        Rpo::Unknown => format!("RPO: the replica's lag is unknown: the data loss cannot be bounded (budget {budget:.0} s)"),
+        Rpo::Unbounded => match &db.replication {
+            Replication::Broken { reason, .. } => format!("RPO: replication is broken ({reason}): everything since it stopped would be lost"),
+            _ => "RPO: unknown".into(),
+        },
     });
+    let order = crate::ops::failover::order(view, fleet, None);
+    if let Some(first) = order.first().filter(|f| **f != region.name) {
+        let how = if fleet.failover.order.is_empty() {
+            "by capacity"
+        } else {
+            "in the fleet's failover order"
+        };
+        plan.notes
+            .push(format!("{first} comes before {} {how}", region.name));
+    }
     plan.notes.push(
         "one-way: cannot be undone (a promoted instance never becomes a replica again)".into(),
     );

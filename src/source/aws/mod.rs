@@ -219,6 +219,7 @@ impl AwsSource {
                 intervals: refresh.clone(),
                 last_topology: None,
                 replication_stopped: false,
+                last_lag: None,
             };
             let rx = control.subscribe();
             tasks.push(tokio::spawn(poller::run(

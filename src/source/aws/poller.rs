@@ -193,6 +193,8 @@ pub(crate) struct RegionPoll {
     /// The latest topology as RDS describes it, before the ReplicaLag signal is applied.
     pub last_topology: Option<Replication>,
     pub replication_stopped: bool,
+    /// The last ReplicaLag seen while replication ran, and when: kept for a broken replica's RPO.
+    pub last_lag: Option<(f64, chrono::DateTime<Utc>)>,
 }
 
 pub(crate) enum RegionValue {
@@ -223,9 +225,12 @@ impl RegionPoll {
                 instance: instance.clone(),
                 source: None,
                 reason: "ReplicaLag is -1: replication is not running".into(),
+                last_lag_s: None,
+                last_seen: None,
             },
             _ => return None,
-        };
+        }
+        .with_last_lag(self.last_lag);
         Some(self.event(Reading::Topology(topology)))
     }
 }
@@ -315,6 +320,11 @@ impl Poll for RegionPoll {
                 // A change of the ReplicaLag signal re-states the topology first, so whoever reads
                 // the metrics has already seen the fault.
                 let mut evs = Vec::new();
+                if let (Some(lag), false) =
+                    (outcome.values.replica_lag_s, outcome.replication_stopped)
+                {
+                    self.last_lag = Some((lag, Utc::now()));
+                }
                 if outcome.replication_stopped != self.replication_stopped {
                     self.replication_stopped = outcome.replication_stopped;
                     evs.extend(self.topology_event());

@@ -33,6 +33,8 @@ pub fn replication_of(db: &DbInstance) -> Replication {
             instance,
             source: Some(source),
             reason,
+            last_lag_s: None,
+            last_seen: None,
         };
     }
     if status != "available" {
@@ -40,6 +42,8 @@ pub fn replication_of(db: &DbInstance) -> Replication {
             instance,
             source: Some(source),
             reason: format!("instance status {status}"),
+            last_lag_s: None,
+            last_seen: None,
         };
     }
     Replication::Replica {
@@ -62,6 +66,8 @@ pub fn with_lag_signal(raw: Replication, replication_stopped: bool) -> Replicati
             instance,
             source: Some(source),
             reason: "ReplicaLag is -1: replication is not running".into(),
+            last_lag_s: None,
+            last_seen: None,
         },
         (other, _) => other,
     }

@@ -90,6 +90,7 @@ impl SimFleet {
             DbRole::Replica => {
                 db.role = DbRole::Promoted(0.0);
                 db.broken = None;
+                db.last_lag = None;
                 db.lag_s = 0.0;
                 Ok(())
             }

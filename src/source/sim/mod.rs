@@ -137,9 +137,9 @@ impl SimFleet {
 
     /// Recompute every replica's replication state from the scenarios now running.
     pub(crate) fn sync_replication(&mut self) {
-        let primary = self.primary_state();
+        let (primary, now) = (self.primary_state(), self.now);
         for r in &mut self.regions {
-            r.sync_replication(&primary);
+            r.sync_replication(&primary, now);
         }
     }
 

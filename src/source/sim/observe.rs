@@ -68,7 +68,7 @@ impl RegionModel {
             })
             .collect();
         let replica_lag_s = self.db.as_ref().and_then(|db| match (db.role, db.broken) {
-            (DbRole::Replica, None) => Some(db.lag_s * (1.0 + self.noise.lag.value).max(0.5)),
+            (DbRole::Replica, None) => self.observed_lag_s(),
             _ => None,
         });
         MetricValues {
@@ -120,6 +120,8 @@ impl RegionModel {
                     instance,
                     source: source.map(str::to_string),
                     reason: reason.into(),
+                    last_lag_s: db.last_lag.map(|l| l.0),
+                    last_seen: db.last_lag.map(|l| l.1),
                 },
                 None => Replication::Replica {
                     instance,

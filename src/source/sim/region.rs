@@ -80,6 +80,8 @@ pub(crate) struct DbModel {
     pub lag_s: f64,
     /// Replication is not running, and why.
     pub broken: Option<&'static str>,
+    /// The lag readings showed when replication stopped (with noise, as observed), and when.
+    pub last_lag: Option<(f64, DateTime<Utc>)>,
 }
 
 /// What a region's step needs to know about the fleet's primary.
@@ -156,6 +158,7 @@ impl RegionModel {
             },
             lag_s: 0.0,
             broken: None,
+            last_lag: None,
         });
         let phase =
             HEALTH_CHECK_INTERVAL_S * (index as f64 + 1.0) / (fleet.regions.len() as f64 + 1.0);
@@ -260,20 +263,40 @@ impl RegionModel {
         if self.has(Scenario::CacheFlush) && self.cache_hit >= WARM_HIT_RATIO - 0.01 {
             self.scenarios.retain(|s| *s != Scenario::CacheFlush);
         }
-        self.step_db(dt_s, primary);
+        self.step_db(dt_s, primary, now);
         self.step_cost(dt_s, now);
     }
 
     /// Bring the replication state in line with the scenarios now (after an inject or a clear).
-    pub fn sync_replication(&mut self, primary: &PrimaryState) {
+    pub fn sync_replication(&mut self, primary: &PrimaryState, now: DateTime<Utc>) {
         let broken = self.replication_broken(primary);
-        if let Some(db) = self.db.as_mut().filter(|db| db.role == DbRole::Replica) {
-            db.broken = broken;
-        }
+        self.set_broken(broken, now);
     }
 
-    fn step_db(&mut self, dt_s: f64, primary: &PrimaryState) {
+    /// The lag a reading shows now (the model's lag with the reading noise).
+    pub fn observed_lag_s(&self) -> Option<f64> {
+        let db = self.db.as_ref()?;
+        Some(db.lag_s * (1.0 + self.noise.lag.value).max(0.5))
+    }
+
+    /// A replica's replication stops (`Some(why)`) or runs again (`None`). When it stops, the lag
+    /// it was last seen at is kept with the time, for the RPO of a promotion.
+    fn set_broken(&mut self, broken: Option<&'static str>, now: DateTime<Utc>) {
+        let observed = self.observed_lag_s();
+        let Some(db) = self.db.as_mut().filter(|db| db.role == DbRole::Replica) else {
+            return;
+        };
+        match (db.broken, broken) {
+            (None, Some(_)) => db.last_lag = observed.map(|l| (l, now)),
+            (_, None) => db.last_lag = None,
+            _ => {}
+        }
+        db.broken = broken;
+    }
+
+    fn step_db(&mut self, dt_s: f64, primary: &PrimaryState, now: DateTime<Utc>) {
         let broken = self.replication_broken(primary);
+        self.set_broken(broken, now);
         let lagging = self.has(Scenario::ReplicaLag) || primary.lag_burst;
         let link_ms = self.params.link_ms;
         let Some(db) = self.db.as_mut() else { return };
@@ -281,7 +304,6 @@ impl RegionModel {
             DbRole::Primary => {}
             DbRole::Promoted(since) => db.role = DbRole::Promoted(since + dt_s),
             DbRole::Replica => {
-                db.broken = broken;
                 let target = 0.2 + 2.0 * link_ms / 1000.0 + 0.5 * primary.write_ratio;
                 if broken.is_some() {
                     db.lag_s = (db.lag_s + dt_s).min(LAG_MAX_S);
