@@ -11,7 +11,7 @@ use opsdeck::ops::guards::{self, GuardResult};
 use opsdeck::ops::sim::{SimModel, SimTarget};
 use opsdeck::ops::target::VerifyLimits;
 use opsdeck::ops::whatif::{self, WhatIf};
-use opsdeck::ops::{AuditLog, Op, Operator, Settings};
+use opsdeck::ops::{Op, Operator, Permission, Settings};
 use opsdeck::source::sim::SimFleet;
 use opsdeck::source::{Scenario, SourceEvent};
 use std::path::Path;
@@ -60,19 +60,23 @@ fn what_if(sim: &SimFleet, fleet: &Fleet, failed: &str) -> WhatIf {
 }
 
 fn operator(fleet: &Fleet, sim: SimFleet, dir: &Path) -> Operator {
-    Operator {
-        fleet: fleet.clone(),
-        target: Arc::new(SimTarget::new(Arc::new(Mutex::new(sim)), true)),
-        audit: AuditLog::new(dir.join("audit.jsonl")),
-        settings: Settings {
-            read_only: false,
-            actions_allowed: true,
-            verify: VerifyLimits {
-                limit: Duration::from_secs(120),
-                poll: Duration::from_secs(5),
-            },
+    operator_on(fleet, Arc::new(Mutex::new(sim)), dir)
+}
+
+fn operator_on(fleet: &Fleet, model: Arc<Mutex<SimFleet>>, dir: &Path) -> Operator {
+    let settings = Settings {
+        permission: Permission::Allowed,
+        audit_log: dir.join("audit.jsonl"),
+        verify: VerifyLimits {
+            limit: Duration::from_secs(120),
+            poll: Duration::from_secs(5),
         },
-    }
+    };
+    Operator::new(
+        fleet.clone(),
+        Arc::new(SimTarget::new(model, true)),
+        settings,
+    )
 }
 
 fn rule<'a>(gs: &'a [GuardResult], name: &str) -> &'a GuardResult {
@@ -242,10 +246,8 @@ async fn after_promotion_writes_are_back() {
     let fleet = kaldrix();
     let dir = tempfile::tempdir().unwrap();
     let (sim, _, _) = primary_outage(&fleet, 180.0);
-    let model = Arc::new(Mutex::new(sim));
-    let mut op = operator(&fleet, SimFleet::new(&fleet, 1, start()), dir.path());
-    op.target = Arc::new(SimTarget::new(model.clone(), true));
-    let w = op.target.what_if(&fleet, "us-east-1").await.unwrap();
+    let op = operator(&fleet, sim, dir.path());
+    let w = op.what_if("us-east-1").await.unwrap();
     assert!(w.writes_down);
     let promote = Op::Promote {
         region: "us-west-2".into(),
@@ -256,7 +258,7 @@ async fn after_promotion_writes_are_back() {
         ..Default::default()
     };
     op.run(&prepared, &confirm).await.expect("run");
-    let w = op.target.what_if(&fleet, "us-east-1").await.unwrap();
+    let w = op.what_if("us-east-1").await.unwrap();
     assert!(!w.writes_down && w.writes_down_since.is_none(), "{w:?}");
 }
 
