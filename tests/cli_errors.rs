@@ -5,6 +5,9 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 const START: &str = "2026-11-22T12:00:00Z";
+/// 03:00 UTC is quiet everywhere: draining ap-southeast-1 leaves the survivors room
+/// (at noon the survivor-capacity guard refuses it, as it should).
+const QUIET: &str = "2026-11-22T03:00:00Z";
 
 /// opsdeck with no AWS credentials anywhere and a private state and config dir.
 fn opsdeck(args: &[&str], dir: &Path) -> Command {
@@ -237,7 +240,7 @@ fn an_executed_operation_reports_its_result_even_when_nobody_reads_stdout() {
         "--confirm",
         "ap-southeast-1",
         "--start",
-        START,
+        QUIET,
         "--audit-log",
         audit.to_str().unwrap(),
     ];
