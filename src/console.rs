@@ -10,9 +10,9 @@ use crate::fleet::{SourceError, SourceKind};
 use crate::ops::Operator;
 use crate::setup::{self, CliError, Look};
 use crate::source::{aws, sim, SourceCommand, SourceEvent, SourceHandle};
+use crate::tui::Input;
 use crate::tui::TerminalGuard;
-use crossterm::event::{Event, EventStream, KeyEventKind, MouseButton, MouseEventKind};
-use futures::StreamExt;
+use crossterm::event::{Event, KeyEventKind, MouseButton, MouseEventKind};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -190,7 +190,7 @@ async fn event_loop(
     let runtime = |e: std::io::Error| CliError::Runtime(format!("terminal: {e}"));
     let size = guard.terminal.size().map_err(runtime)?;
     state.size = (size.width, size.height);
-    let mut input = EventStream::new();
+    let mut input = crate::tui::input();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut frame = tokio::time::interval(Duration::from_millis(50));
     frame.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -201,8 +201,8 @@ async fn event_loop(
     loop {
         let mut effects = Vec::new();
         tokio::select! {
-            ev = input.next() => match ev {
-                Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => {
+            ev = input.recv() => match ev {
+                Some(Input::Event(Event::Key(k))) if k.kind != KeyEventKind::Release => {
                     tracing::debug!(?k, mode = ?mode(state), "key");
                     if state.dialog.is_some() {
                         // A dialog takes keys raw: a typed region name must not trigger bindings.
@@ -213,14 +213,17 @@ async fn event_loop(
                         effects = app::update(state, a);
                     }
                 }
-                Some(Ok(Event::Resize(w, h))) => effects = app::update(state, Action::Resize(w, h)),
-                Some(Ok(Event::Mouse(m))) if m.kind == MouseEventKind::Down(MouseButton::Left) => {
+                Some(Input::Event(Event::Resize(w, h))) => effects = app::update(state, Action::Resize(w, h)),
+                Some(Input::Event(Event::Mouse(m))) if m.kind == MouseEventKind::Down(MouseButton::Left) => {
                     if let Some(i) = hits.region_at(m.column, m.row) {
                         effects = app::update(state, Action::ClickRegion(i));
                     }
                 }
-                Some(Ok(_)) => {}
-                Some(Err(e)) => return Err(runtime(e)),
+                Some(Input::Event(_)) => {}
+                Some(Input::Gone(why)) => {
+                    tracing::warn!("terminal gone: {why}");
+                    break;
+                }
                 None => break,
             },
             ev = handle.events.recv(), if source_open => match ev {

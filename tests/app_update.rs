@@ -492,3 +492,42 @@ fn overlays_capture_clicks_and_keys_nothing_opens_behind_them() {
     update(&mut s, Action::ClickRegion(1));
     assert_eq!(s.focus, 1, "with nothing on top the click focuses");
 }
+
+/// The event log is newest first by the event's own time, whatever order events arrive in: the
+/// simulator's history lands after the console's own startup notes, and must not hide them.
+#[test]
+fn the_event_log_is_newest_first_whatever_order_events_arrive_in() {
+    let mut s = state();
+    let at = |m: i64| t0() + chrono::Duration::minutes(m);
+    s.log(at(180), None, Status::Warn, "startup note".into());
+    s.log(
+        at(0),
+        Some("eu-west-1".into()),
+        Status::Warn,
+        "history 1".into(),
+    );
+    s.log(
+        at(60),
+        Some("eu-west-1".into()),
+        Status::Ok,
+        "history 2".into(),
+    );
+    s.log(at(180), None, Status::Warn, "second note".into());
+    s.log(at(-600), None, Status::Warn, "old".into());
+    let texts: Vec<&str> = s.events.iter().map(|e| e.text.as_str()).collect();
+    assert_eq!(
+        texts,
+        [
+            "second note",
+            "startup note",
+            "history 2",
+            "history 1",
+            "old"
+        ]
+    );
+    assert!(s
+        .events
+        .iter()
+        .zip(s.events.iter().skip(1))
+        .all(|(a, b)| a.at >= b.at));
+}

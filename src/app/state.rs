@@ -252,13 +252,21 @@ impl State {
         self.regions.iter().map(|r| r.breaches.len()).sum()
     }
 
+    /// Add an event to the log, which is kept newest first by the event's own time: events arrive
+    /// out of order (the simulator's history after the console's own notes, a slow region's
+    /// alerts after a fast one's), and "newest first" must stay true of what is shown.
     pub fn log(&mut self, at: DateTime<Utc>, region: Option<String>, level: Status, text: String) {
-        self.events.push_front(LogEvent {
-            at,
-            region,
-            level,
-            text,
-        });
+        let at_or_before = self.events.iter().position(|e| e.at <= at);
+        let index = at_or_before.unwrap_or(self.events.len());
+        self.events.insert(
+            index,
+            LogEvent {
+                at,
+                region,
+                level,
+                text,
+            },
+        );
         self.events.truncate(EVENT_LOG_CAP);
         self.dirty = true;
     }
