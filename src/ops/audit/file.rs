@@ -135,9 +135,25 @@ impl ScanStats {
 /// Counts lines newest first and hands the records to the visitor.
 struct Lines<F> {
     visit: F,
+    /// Only lines holding these bytes are parsed (the others cannot be what the visitor wants).
+    needle: Option<Vec<u8>>,
     seen: u64,
     started: bool,
     stats: ScanStats,
+}
+
+/// Whether `hay` holds `needle` (not empty).
+fn holds(hay: &[u8], needle: &[u8]) -> bool {
+    let (first, rest) = (needle[0], &needle[1..]);
+    let mut from = 0;
+    while let Some(i) = hay[from..].iter().position(|&b| b == first) {
+        let at = from + i + 1;
+        if hay[at..].starts_with(rest) {
+            return true;
+        }
+        from = at;
+    }
+    false
 }
 
 impl<F: FnMut(AuditRecord) -> bool> Lines<F> {
@@ -150,6 +166,7 @@ impl<F: FnMut(AuditRecord) -> bool> Lines<F> {
         self.seen += 1;
         match line {
             Some(l) if blank(l) => true,
+            Some(l) if self.needle.as_ref().is_some_and(|n| !holds(l, n)) => true,
             Some(l) => match parse(l) {
                 Some(r) => {
                     self.stats.records += 1;
@@ -175,8 +192,20 @@ pub fn scan_back(
     lookback: u64,
     visit: impl FnMut(AuditRecord) -> bool,
 ) -> Result<ScanStats, String> {
+    scan_back_holding(path, lookback, None, visit)
+}
+
+/// `scan_back`, parsing only the lines that hold `needle` (a JSON-encoded value, as the records
+/// were written): the others are passed over unread, neither counted as records nor as bad lines.
+pub fn scan_back_holding(
+    path: &Path,
+    lookback: u64,
+    needle: Option<&[u8]>,
+    visit: impl FnMut(AuditRecord) -> bool,
+) -> Result<ScanStats, String> {
     let mut lines = Lines {
         visit,
+        needle: needle.filter(|n| !n.is_empty()).map(<[u8]>::to_vec),
         seen: 0,
         started: false,
         stats: ScanStats::default(),
@@ -253,26 +282,34 @@ impl AuditLog {
         read_all(self.path())
     }
 
-    /// When `resource` of `fleet` was last changed (the newest executed request for it), looking
-    /// back no further than records an hour older than `since`.
+    /// When `resource` of `fleet` was last changed: the newest time of an executed request for it
+    /// among the newest `LOOKBACK` bytes, as `audit::last_change` finds it in the whole log.
+    ///
+    /// The scan never stops at the first record older than the window: records are appended in
+    /// clock order per process only, and the clocks differ (a simulated fleet's `--start` is a
+    /// virtual time, possibly years back, its records sitting among AWS ones), so an old record
+    /// can precede a newer one in the file, and stopping there would let a change inside the
+    /// cooldown go unseen. So `since` (the start of the cooldown window) is not a stopping point:
+    /// the whole lookback is read, and the guard is told the newest change however far back.
     pub fn last_change_since(
         &self,
         fleet: &str,
         resource: &str,
         since: DateTime<Utc>,
     ) -> Result<Option<DateTime<Utc>>, String> {
-        let horizon = since - chrono::Duration::hours(1);
-        let mut found = None;
-        scan_back(self.path(), LOOKBACK, |r| {
+        let _ = since;
+        let mut found: Option<DateTime<Utc>> = None;
+        // A record of `resource` holds it as serde_json wrote it: the other lines are not parsed.
+        let needle = serde_json::to_vec(resource).map_err(|e| e.to_string())?;
+        scan_back_holding(self.path(), LOOKBACK, Some(&needle), |r| {
             if r.phase == Phase::Requested
                 && r.decision == Decision::Execute
                 && r.fleet == fleet
                 && r.plan.resource == resource
             {
-                found = Some(r.time);
-                return false;
+                found = found.max(Some(r.time));
             }
-            r.time >= horizon
+            true
         })?;
         Ok(found)
     }
