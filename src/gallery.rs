@@ -98,6 +98,7 @@ fn operation_dialogs(fleet: &Fleet, model: &SimFleet) -> (Dialog, Dialog) {
         input: "us-east".into(),
         overrides: Vec::new(),
         message: None,
+        moved: None,
         undo_of: None,
         scroll: 0,
     }));

@@ -451,6 +451,7 @@ fn overlays_capture_clicks_and_keys_nothing_opens_behind_them() {
     let mut s = state();
     s.dialog = Some(Dialog::Waiting {
         title: "planning".into(),
+        moved: None,
     });
     for a in [
         Action::ClickRegion(1),

@@ -65,11 +65,26 @@ impl Console {
         let dir = tempfile::tempdir().unwrap();
         let operator = operator(&fleet, &model, dir.path(), Permission::Allowed);
         let now = model.lock().unwrap().now();
-        let mut state = State::new(fleet, opsdeck::fleet::SourceKind::Sim, now);
-        let readings = model.lock().unwrap().readings();
+        let state = State::new(fleet, opsdeck::fleet::SourceKind::Sim, now);
+        let mut console = Console {
+            state,
+            operator,
+            model,
+            _dir: dir,
+        };
+        console.read_model();
+        console
+    }
+
+    /// What the console's source does on a tick: the model's readings, at the model's time.
+    fn read_model(&mut self) {
+        let (now, readings) = {
+            let m = self.model.lock().unwrap();
+            (m.now(), m.readings())
+        };
         for (region, reading) in readings {
             update(
-                &mut state,
+                &mut self.state,
                 Action::Source(SourceEvent::Reading {
                     region,
                     at: now,
@@ -77,17 +92,12 @@ impl Console {
                 }),
             );
         }
-        Console {
-            state,
-            operator,
-            model,
-            _dir: dir,
-        }
     }
 
     /// What the console loop does with effects: run them through the pipeline, feed the reports.
     async fn apply(&mut self, effects: Vec<Effect>) {
-        for effect in effects {
+        let mut effects = std::collections::VecDeque::from(effects);
+        while let Some(effect) = effects.pop_front() {
             let Effect::Op(op) = effect else { continue };
             let report = match op {
                 OpEffect::Plan { op, undo_of } => OpReport::Planned {
@@ -108,7 +118,7 @@ impl Console {
                 }
                 other => panic!("unexpected effect {other:?}"),
             };
-            update(&mut self.state, Action::OpReport(report));
+            effects.extend(update(&mut self.state, Action::OpReport(report)));
         }
     }
 
@@ -343,6 +353,7 @@ async fn an_override_is_typed_before_the_confirmation() {
         input: String::new(),
         overrides: Vec::new(),
         message: None,
+        moved: None,
         undo_of: None,
         scroll: 0,
     })));
@@ -408,6 +419,75 @@ async fn the_scale_dialog_takes_a_typed_number() {
         panic!("{effects:?}")
     };
     assert_eq!(op.summary(), "scale atlas-ap/api in ap-southeast-1 to 6");
+}
+
+/// Repro: a scale plan left open for six simulated minutes was planned again at confirmation and
+/// ran without showing anything. The dialog shows its age; when the fleet moved meanwhile (here
+/// us-east-1 failed and its users went to the survivors) nothing runs: the new plan is shown with
+/// what moved, and the region's name is asked for again.
+#[tokio::test]
+async fn a_plan_that_moved_is_shown_again_with_what_moved_not_run() {
+    let mut c = Console::new(None);
+    c.model.lock().unwrap().set_autoscaling(false);
+    c.state.focus = 2; // ap-southeast-1, 2 tasks
+    c.press(Action::ScaleUp).await;
+    let effects = c.enter();
+    c.apply(effects).await;
+    assert!(matches!(c.state.dialog, Some(Dialog::Plan(_))));
+    assert!(c
+        .screen()
+        .contains("planned from a read at 14:00:00 UTC, 0 s ago"));
+    {
+        let mut m = c.model.lock().unwrap();
+        m.inject("us-east-1", Scenario::Outage).unwrap();
+        m.advance(360.0);
+    }
+    c.read_model();
+    assert_eq!(c.state.now, c.model.lock().unwrap().now());
+    assert!(
+        c.screen()
+            .contains("planned from a read at 14:00:00 UTC, 6 min ago"),
+        "{}",
+        c.screen()
+    );
+    c.type_text("ap-southeast-1");
+    let effects = c.enter();
+    c.apply(effects).await;
+    let Some(Dialog::Plan(p)) = &c.state.dialog else {
+        panic!("the new plan is shown: {:?}", c.state.dialog)
+    };
+    let moved = p.moved.clone().unwrap_or_default();
+    assert!(
+        moved.contains("ap-southeast-1 serves")
+            && moved.contains("us-east-1 Route53 health check fails now"),
+        "{moved}"
+    );
+    assert_eq!(p.prepared.plan.read_at, c.state.now, "planned again now");
+    let desired = |c: &Console| {
+        c.model
+            .lock()
+            .unwrap()
+            .region_load("ap-southeast-1")
+            .unwrap()
+            .desired_tasks
+    };
+    assert_eq!(desired(&c), 2, "nothing ran");
+    let screen = c.screen();
+    assert!(screen.contains("PLANNED AGAIN"), "{screen}");
+    assert!(screen.contains("06:00 UTC, 0 s ago"), "{screen}");
+    insta::assert_snapshot!("scale_plan_moved", screen);
+    // What moved stays on screen while the region is typed again; then this plan runs.
+    c.type_text("ap-southeast");
+    assert!(c.screen().contains("PLANNED AGAIN"));
+    c.type_text("-1");
+    let effects = c.enter();
+    c.apply(effects).await;
+    assert!(
+        matches!(c.state.dialog, Some(Dialog::Result(_))),
+        "{:?}",
+        c.state.dialog
+    );
+    assert_eq!(desired(&c), 3);
 }
 
 /// Repro: with the audit view open, `d` opened a drain plan behind it and Enter the detail view.

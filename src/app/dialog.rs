@@ -50,6 +50,9 @@ pub struct PlanDialog {
     /// Overridable rules whose override has been typed.
     pub overrides: Vec<String>,
     pub message: Option<String>,
+    /// Why this plan is shown again: what moved since the plan the operator confirmed (nothing
+    /// ran). Kept while typing.
+    pub moved: Option<String>,
     pub undo_of: Option<String>,
     pub scroll: u16,
 }
@@ -102,10 +105,14 @@ pub enum Dialog {
     /// Reading the fleet and planning (or computing a what-if).
     Waiting {
         title: String,
+        /// Shown with the plan when it arrives: why it was planned again.
+        moved: Option<String>,
     },
     Plan(Box<PlanDialog>),
     Running {
         summary: String,
+        /// The undo being run, if it is one (kept when the plan must be shown again).
+        undo_of: Option<String>,
     },
     Result(Box<Outcome>),
     WhatIf {
@@ -218,6 +225,7 @@ pub fn operation(state: &mut State, action: &Action) -> Vec<Effect> {
                 state,
                 Dialog::Waiting {
                     title: format!("what-if: {region} fails now"),
+                    moved: None,
                 },
             );
             vec![Effect::Op(OpEffect::WhatIf { region })]
@@ -228,6 +236,7 @@ pub fn operation(state: &mut State, action: &Action) -> Vec<Effect> {
                 state,
                 Dialog::Waiting {
                     title: "undo the last reversible operation".into(),
+                    moved: None,
                 },
             );
             vec![Effect::Op(OpEffect::PlanUndo)]
@@ -263,6 +272,7 @@ fn plan(state: &mut State, op: Op) -> Vec<Effect> {
         state,
         Dialog::Waiting {
             title: format!("planning: {}", op.summary()),
+            moved: None,
         },
     );
     vec![Effect::Op(OpEffect::Plan { op, undo_of: None })]
@@ -344,9 +354,14 @@ pub fn key(state: &mut State, k: DialogKey) -> Vec<Effect> {
         },
         (Dialog::Plan(p), k) => {
             let effects = plan_key(p, k);
-            if let Some(Effect::Op(OpEffect::Run { prepared, .. })) = effects.first() {
+            if let Some(Effect::Op(OpEffect::Run {
+                prepared,
+                confirmation,
+            })) = effects.first()
+            {
                 state.dialog = Some(Dialog::Running {
                     summary: prepared.plan.op.summary(),
+                    undo_of: confirmation.undo_of.clone(),
                 });
             }
             return effects;
@@ -414,12 +429,14 @@ pub fn report(state: &mut State, r: OpReport) -> Vec<Effect> {
     let waiting = matches!(state.dialog, Some(Dialog::Waiting { .. }));
     match r {
         OpReport::Planned { prepared, undo_of } => {
-            if waiting {
+            if let Some(Dialog::Waiting { moved, .. }) = &mut state.dialog {
+                let moved = moved.take();
                 state.dialog = Some(Dialog::Plan(Box::new(PlanDialog {
                     prepared: *prepared,
                     input: String::new(),
                     overrides: Vec::new(),
                     message: None,
+                    moved,
                     undo_of,
                     scroll: 0,
                 })));
@@ -445,7 +462,31 @@ pub fn report(state: &mut State, r: OpReport) -> Vec<Effect> {
             let text = format!("{}: {}", outcome.plan.op.summary(), outcome.result);
             // At the ended record's time: the same moment reads the same in the log and the audit.
             state.log(outcome.at, Some(outcome.plan.region.clone()), level, text);
-            if matches!(state.dialog, Some(Dialog::Running { .. })) {
+            let (running, undo_of) = match &state.dialog {
+                Some(Dialog::Running { undo_of, .. }) => (true, undo_of.clone()),
+                _ => (false, None),
+            };
+            if let (
+                true,
+                OpResult::Refused {
+                    rule: Some(rule),
+                    reason,
+                },
+            ) = (running, &outcome.result)
+            {
+                if rule == crate::ops::stale::STALE_PLAN {
+                    // Nothing ran: show the plan made now, with what moved, and ask again.
+                    state.dialog = Some(Dialog::Waiting {
+                        title: format!("planning again: {}", outcome.plan.op.summary()),
+                        moved: Some(reason.clone()),
+                    });
+                    return vec![Effect::Op(OpEffect::Plan {
+                        op: outcome.plan.op.clone(),
+                        undo_of,
+                    })];
+                }
+            }
+            if running {
                 state.dialog = Some(Dialog::Result(outcome));
             }
             return vec![Effect::Source(SourceCommand::Refresh)];

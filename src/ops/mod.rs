@@ -20,6 +20,7 @@ pub mod pipeline;
 pub mod plan;
 pub mod plan_lines;
 pub mod sim;
+pub mod stale;
 pub use pipeline::target;
 pub mod text;
 pub mod view;

@@ -220,7 +220,7 @@ impl Operator {
     pub async fn run(&self, shown: &Prepared, confirm: &Confirmation) -> Result<Outcome, OpError> {
         let fresh = self.prepare(&shown.plan.op).await?;
         let mut guards = fresh.guards.clone();
-        let refusal = refusal(shown, &fresh, confirm, &mut guards);
+        let refusal = refusal(shown, &fresh, &self.fleet, confirm, &mut guards);
         let plan = fresh.plan;
         let overrides: Vec<String> = guards
             .iter()
@@ -316,6 +316,7 @@ impl Operator {
 fn refusal(
     shown: &Prepared,
     fresh: &Prepared,
+    fleet: &Fleet,
     confirm: &Confirmation,
     guards: &mut [GuardResult],
 ) -> Option<OpResult> {
@@ -329,8 +330,8 @@ fn refusal(
     if let Err(e) = guards::apply_overrides(guards, &confirm.overrides) {
         return refused(e);
     }
-    if fresh.plan.changes != shown.plan.changes || fresh.plan.calls != shown.plan.calls {
-        return refused("the fleet changed since the plan was shown: review the new plan".into());
+    if let Some(r) = stale_refusal(shown, fresh, fleet) {
+        return Some(r);
     }
     if fresh.plan.is_noop() {
         return refused("nothing to change".into());
@@ -338,5 +339,27 @@ fn refusal(
     guards::first_block(guards).map(|g| OpResult::Refused {
         reason: format!("blocked by {}: {}", g.rule, g.reason),
         rule: Some(g.rule.clone()),
+    })
+}
+
+/// The refusal when the plan moved materially since it was shown (`ops::stale`): nothing runs, and
+/// the reason says what moved.
+fn stale_refusal(shown: &Prepared, fresh: &Prepared, fleet: &Fleet) -> Option<OpResult> {
+    let moved = super::stale::moved(
+        super::stale::Seen {
+            plan: &shown.plan,
+            guards: &shown.guards,
+            before: &shown.before,
+        },
+        super::stale::Seen {
+            plan: &fresh.plan,
+            guards: &fresh.guards,
+            before: &fresh.before,
+        },
+        fleet,
+    );
+    (!moved.is_empty()).then(|| OpResult::Refused {
+        reason: super::stale::reason(&moved),
+        rule: Some(super::stale::STALE_PLAN.into()),
     })
 }

@@ -43,14 +43,14 @@ pub fn render(area: Rect, buf: &mut Buffer, state: &State, theme: &Theme) {
             ];
             simple(area, buf, theme, " scale ", lines, theme.border_focus);
         }
-        Dialog::Waiting { title } => {
+        Dialog::Waiting { title, .. } => {
             let lines = vec![
                 Line::raw(title.clone()),
                 Line::styled("reading the fleet…", theme.muted),
             ];
             simple(area, buf, theme, " please wait ", lines, theme.border_focus);
         }
-        Dialog::Running { summary } => {
+        Dialog::Running { summary, .. } => {
             let lines = vec![
                 Line::raw(summary.clone()),
                 Line::styled(
@@ -60,7 +60,7 @@ pub fn render(area: Rect, buf: &mut Buffer, state: &State, theme: &Theme) {
             ];
             simple(area, buf, theme, " running ", lines, theme.border_focus);
         }
-        Dialog::Plan(p) => plan(area, buf, p, theme),
+        Dialog::Plan(p) => plan(area, buf, p, state.now, theme),
         Dialog::Result(o) => result(area, buf, o, theme),
         Dialog::WhatIf { report, scroll } => {
             let lines: Vec<Line> = crate::ops::text::what_if(report)
@@ -181,12 +181,29 @@ fn heading<'a>(text: &'a str, theme: &Theme) -> Line<'a> {
     Line::styled(text, theme.header)
 }
 
-fn plan(area: Rect, buf: &mut Buffer, d: &PlanDialog, theme: &Theme) {
+fn plan(
+    area: Rect,
+    buf: &mut Buffer,
+    d: &PlanDialog,
+    now: chrono::DateTime<chrono::Utc>,
+    theme: &Theme,
+) {
     let p = &d.prepared.plan;
     let width = area.width.saturating_sub(8).min(106) as usize;
     let lines = plan_lines::lines(p, &d.prepared.guards, &d.overrides);
     let rule_w = plan_lines::rule_width(&lines);
     let mut body = Vec::new();
+    if let Some(m) = &d.moved {
+        body.push(Line::styled(
+            "PLANNED AGAIN  nothing ran: the fleet moved since the plan you confirmed",
+            theme.warn,
+        ));
+        let what = crate::ops::stale::what_moved(m);
+        for piece in format::wrap(what, width.saturating_sub(2)) {
+            body.push(Line::styled(format!("  {piece}"), theme.warn));
+        }
+        body.push(Line::raw(""));
+    }
     for line in lines {
         match line {
             PlanLine::Heading(h) => body.push(heading(h, theme)),
@@ -273,8 +290,11 @@ fn plan(area: Rect, buf: &mut Buffer, d: &PlanDialog, theme: &Theme) {
         Prompt::Nothing => Line::styled("nothing to change · esc close", theme.muted),
     }];
     if let Some(m) = &d.message {
-        foot.push(Line::styled(m.clone(), theme.warn));
+        for piece in format::wrap(m, width) {
+            foot.push(Line::styled(piece, theme.warn));
+        }
     }
+    foot.push(Line::styled(plan_age(p.read_at, now), theme.muted));
     let border = if d.prepared.blocked().is_empty() {
         theme.border_focus
     } else {
@@ -337,4 +357,24 @@ fn result(area: Rect, buf: &mut Buffer, o: &Outcome, theme: &Theme) {
         lines,
         style,
     );
+}
+
+/// "planned from a read at 14:00:00 UTC, 6 min ago": the age of what the plan shows, on the
+/// console's clock (the simulated clock on the simulated fleet).
+pub fn plan_age(
+    read_at: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> String {
+    let secs = (now - read_at).num_seconds().max(0);
+    let ago = if secs < 90 {
+        format!("{secs} s ago")
+    } else if secs < 90 * 60 {
+        format!("{} min ago", (secs + 30) / 60)
+    } else {
+        format!("{:.1} h ago", secs as f64 / 3600.0)
+    };
+    format!(
+        "planned from a read at {} UTC, {ago} (checked again when you confirm)",
+        read_at.format("%H:%M:%S")
+    )
 }

@@ -4,6 +4,7 @@
 mod call;
 mod promote;
 mod scale;
+pub mod weighed;
 mod weight;
 
 pub use call::{ApiCall, WeightedRecordSet, ROUTE53_REGION};
@@ -44,6 +45,10 @@ pub struct Plan {
     pub undo: Option<Op>,
     /// The fleet afterwards, one line per region.
     pub after: Vec<String>,
+    /// The values read for the plan, per region (`weighed`): what it was weighed and run on.
+    /// Absent from audit lines written before it existed (they write back byte for byte).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub weighed: Vec<weighed::Weighed>,
 }
 
 impl Plan {
@@ -123,6 +128,7 @@ pub fn build(
         reversible: true,
         undo: None,
         after: Vec::new(),
+        weighed: weighed::of(view),
     };
     match op {
         Op::Scale {
