@@ -1,32 +1,62 @@
 //! A small HTTP/1.1 forwarding proxy on 127.0.0.1 in front of an AWS endpoint (moto), for tests
-//! and benchmarks: every request can be held back by a fault (today only a delay), and the proxy
-//! counts the requests, the most that were in flight at once, and when each was received and
-//! answered — enough to compute how many round trips deep a command's AWS calls are.
+//! and benchmarks: every request can be held back or answered by a fault (a delay, the service's
+//! throttling error, a 5xx, a truncated or an endless body, in the protocol of the service asked:
+//! `fault_answers.rs`), and the proxy counts the requests, the most that were in flight at once,
+//! and when each was received and answered — enough to compute how many round trips deep a
+//! command's AWS calls are.
+//!
+//! The fault given at the start applies to every request; [`FaultProxy::add_rule`] puts a fault
+//! on the requests of one region, service or operation, for a number of requests or a time window,
+//! after which they are forwarded again. [`FaultProxy::log`] lists every request with its region,
+//! service and the fault it met.
 //!
 //! Point the SDK's `endpoint_url` at [`FaultProxy::url`]. A script reads the numbers from
 //! `GET /__proxy/stats` (JSON) and starts over with `POST /__proxy/reset`; those two paths are
 //! answered by the proxy itself and not counted.
-//!
-//! New fault modes (throttling, 5xx, a truncated or endless body) go into [`Fault`] and
-//! [`FaultProxy::answer`]: a fault decides, per request, how long to wait and what to answer.
 #![allow(dead_code)]
 
+#[path = "fault_answers.rs"]
+mod fault_answers;
+
+use fault_answers::{endless_chunk, endless_head, server_error, signing_scope, throttled};
+pub use fault_answers::{Fault, Scope};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
-/// What the proxy does to a request before (or instead of) forwarding it.
+/// A fault for the requests in `scope`: for the next `times` of them and/or for `window` from
+/// when the rule is added (both `None`: until the rules are cleared).
 #[derive(Debug, Clone, PartialEq)]
-pub enum Fault {
-    /// Forward after waiting this long (zero: forward at once).
-    Delay(Duration),
+pub struct Rule {
+    pub fault: Fault,
+    pub scope: Scope,
+    pub times: Option<usize>,
+    pub window: Option<Duration>,
 }
 
-impl Default for Fault {
-    fn default() -> Self {
-        Fault::Delay(Duration::ZERO)
+impl Rule {
+    pub fn new(scope: Scope, fault: Fault) -> Rule {
+        Rule {
+            fault,
+            scope,
+            times: None,
+            window: None,
+        }
     }
+}
+
+/// One request as [`FaultProxy::log`] lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Logged {
+    pub region: String,
+    pub service: String,
+    pub call: String,
+    /// The fault it met (`Fault::label`), None when it was forwarded as it came.
+    pub fault: Option<String>,
+    pub received: Instant,
+    /// None while the answer is still being sent (an endless body, a delay).
+    pub answered: Option<Instant>,
 }
 
 /// One request as the proxy saw it, times relative to the proxy's start (or last reset).
@@ -97,9 +127,32 @@ impl Stats {
 #[derive(Debug)]
 struct Shared {
     fault: Fault,
+    /// Rules with the instant each one ends, first match wins.
+    rules: Vec<(Rule, Option<Instant>)>,
     since: Instant,
     in_flight: usize,
     stats: Stats,
+    log: Vec<Logged>,
+    /// The client connections, ended when the proxy is dropped (an endless body never ends).
+    conns: Vec<tokio::task::AbortHandle>,
+}
+
+impl Shared {
+    /// The fault for a request, using up one of its rule's `times`.
+    fn fault_for(&mut self, region: &str, service: &str, call: &str) -> (Fault, bool) {
+        let now = Instant::now();
+        self.rules
+            .retain(|(r, until)| r.times != Some(0) && until.is_none_or(|u| now < u));
+        for (rule, _) in &mut self.rules {
+            if rule.scope.matches(region, service, call) {
+                if let Some(t) = &mut rule.times {
+                    *t -= 1;
+                }
+                return (rule.fault.clone(), true);
+            }
+        }
+        (self.fault.clone(), self.fault != Fault::default())
+    }
 }
 
 /// The proxy; it runs until dropped.
@@ -125,17 +178,23 @@ impl FaultProxy {
         let port = listener.local_addr()?.port();
         let shared = Arc::new(Mutex::new(Shared {
             fault,
+            rules: Vec::new(),
             since: Instant::now(),
             in_flight: 0,
             stats: Stats::default(),
+            log: Vec::new(),
+            conns: Vec::new(),
         }));
         let s = shared.clone();
         let accept = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
-                let (s, upstream) = (s.clone(), upstream.clone());
-                tokio::spawn(async move {
-                    let _ = serve(client, &upstream, &s).await;
+                let (s2, upstream) = (s.clone(), upstream.clone());
+                let conn = tokio::spawn(async move {
+                    let _ = serve(client, &upstream, &s2).await;
                 });
+                let mut shared = s.lock().unwrap();
+                shared.conns.retain(|c| !c.is_finished());
+                shared.conns.push(conn.abort_handle());
             }
         });
         Ok(FaultProxy {
@@ -153,6 +212,23 @@ impl FaultProxy {
         self.shared.lock().unwrap().fault = fault;
     }
 
+    /// Put `rule` before the rules already there; its window starts now.
+    pub fn add_rule(&self, rule: Rule) {
+        let until = rule.window.map(|w| Instant::now() + w);
+        self.shared.lock().unwrap().rules.insert(0, (rule, until));
+    }
+
+    /// Forward as the start fault says again; returns when that took effect.
+    pub fn clear_rules(&self) -> Instant {
+        self.shared.lock().unwrap().rules.clear();
+        Instant::now()
+    }
+
+    /// Every request since the start or the last reset, in the order they were received.
+    pub fn log(&self) -> Vec<Logged> {
+        self.shared.lock().unwrap().log.clone()
+    }
+
     pub fn stats(&self) -> Stats {
         self.shared.lock().unwrap().stats.clone()
     }
@@ -166,12 +242,16 @@ impl FaultProxy {
 impl Drop for FaultProxy {
     fn drop(&mut self) {
         self.accept.abort();
+        for c in self.shared.lock().unwrap().conns.drain(..) {
+            c.abort();
+        }
     }
 }
 
 fn reset(shared: &Mutex<Shared>) {
     let mut s = shared.lock().unwrap();
     s.stats = Stats::default();
+    s.log.clear();
     s.since = Instant::now();
 }
 
@@ -192,6 +272,11 @@ impl Request {
 
     fn header(&self, name: &str) -> Option<&str> {
         header(&self.head, name)
+    }
+
+    /// Whether the service speaks a JSON protocol (named by `X-Amz-Target`).
+    fn json(&self) -> bool {
+        self.header("x-amz-target").is_some()
     }
 
     fn call(&self) -> String {
@@ -273,39 +358,90 @@ async fn serve(client: TcpStream, upstream: &str, shared: &Mutex<Shared>) -> std
             write.write_all(&ok_json(&body)).await?;
             continue;
         }
-        let (fault, received) = {
+        let (region, service) = signing_scope(req.header("authorization"));
+        let call = req.call();
+        let (fault, received, entry) = {
             let mut s = shared.lock().unwrap();
             s.in_flight += 1;
             s.stats.requests += 1;
             s.stats.max_in_flight = s.stats.max_in_flight.max(s.in_flight);
-            (s.fault.clone(), s.since.elapsed())
+            let (fault, faulted) = s.fault_for(&region, &service, &call);
+            s.log.push(Logged {
+                region,
+                service: service.clone(),
+                call: call.clone(),
+                fault: faulted.then(|| fault.label()),
+                received: Instant::now(),
+                answered: None,
+            });
+            (fault, s.since.elapsed(), s.log.len() - 1)
         };
-        let answer = answer(&fault, &req, upstream).await;
-        let ok = write.write_all(&answer).await;
+        let reply = answer(&fault, &req, &service, upstream).await;
+        let ok = match &reply {
+            Reply::Whole(bytes) | Reply::Close(bytes) => write.write_all(bytes).await,
+            Reply::Endless { chunk, every } => {
+                let head = endless_head(req.json());
+                let chunk = endless_chunk(*chunk);
+                let mut out = write.write_all(&head).await;
+                while out.is_ok() {
+                    tokio::time::sleep(*every).await;
+                    out = write.write_all(&chunk).await;
+                }
+                out
+            }
+        };
         {
             let mut s = shared.lock().unwrap();
             s.in_flight -= 1;
             let answered = s.since.elapsed().max(received);
             s.stats.spans.push(Span {
-                call: req.call(),
+                call: call.clone(),
                 received,
                 answered,
             });
+            // A reset in between emptied the log.
+            if let Some(l) = s.log.get_mut(entry) {
+                l.answered = Some(Instant::now());
+            }
         }
         ok?;
+        if matches!(reply, Reply::Close(_)) {
+            write.shutdown().await?;
+            return Ok(());
+        }
     }
     Ok(())
 }
 
-/// The bytes to send back for `req` under `fault`.
-async fn answer(fault: &Fault, req: &Request, upstream: &str) -> Vec<u8> {
+/// What to send back for one request.
+enum Reply {
+    /// A whole answer; the connection stays open for the next request.
+    Whole(Vec<u8>),
+    /// These bytes, then the connection is closed.
+    Close(Vec<u8>),
+    /// A head, then chunks without end.
+    Endless { chunk: usize, every: Duration },
+}
+
+/// What to answer `req` (for `service`) under `fault`.
+async fn answer(fault: &Fault, req: &Request, service: &str, upstream: &str) -> Reply {
+    let forwarded = || async {
+        forward(req, upstream)
+            .await
+            .unwrap_or_else(|e| bad_gateway(&e.to_string()))
+    };
     match fault {
         Fault::Delay(d) => {
             tokio::time::sleep(*d).await;
-            forward(req, upstream)
-                .await
-                .unwrap_or_else(|e| bad_gateway(&e.to_string()))
+            Reply::Whole(forwarded().await)
         }
+        Fault::Throttle => Reply::Whole(throttled(req.json(), service)),
+        Fault::ServerError(code) => Reply::Whole(server_error(*code, req.json())),
+        Fault::Truncated => Reply::Close(fault_answers::truncate(&forwarded().await)),
+        Fault::Endless { chunk, every } => Reply::Endless {
+            chunk: *chunk,
+            every: *every,
+        },
     }
 }
 
