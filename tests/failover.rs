@@ -150,7 +150,8 @@ fn primary_outage_what_if_promotes_with_an_estimated_rpo_and_says_writes_are_dow
     assert!(names.iter().any(|n| n.contains("switches its writer")));
     assert_eq!(
         w.rto_s,
-        whatif::DETECTION_S + whatif::PROMOTION_S + whatif::WRITER_SWITCH_S
+        // The simulated fleet's own promotion time, not RDS's typical one.
+        whatif::DETECTION_S + opsdeck::source::sim::PROMOTION_S + whatif::WRITER_SWITCH_S
     );
     let text = opsdeck::ops::text::what_if(&w);
     assert!(!text.contains("no replica can be promoted"), "{text}");

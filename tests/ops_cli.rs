@@ -370,9 +370,10 @@ fn simulate_prints_the_what_if_as_json() {
         .as_str()
         .unwrap()
         .starts_with("atlas-db-"));
-    assert!(
-        v["rto_s"].as_f64().unwrap() > v["rto_budget_s"].as_f64().unwrap(),
-        "promotion takes 300 s"
+    assert_eq!(
+        v["rto_s"].as_f64().unwrap(),
+        210.0,
+        "detection 90 s, then the simulated fleet's 60 s promotion and the 60 s writer switch"
     );
     assert!(!v["recommended"].as_array().unwrap().is_empty());
     let out = r.run(&["simulate", "--fail", "ap-southeast-1"]);

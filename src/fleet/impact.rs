@@ -3,7 +3,7 @@
 //!
 //! A region's impact is the share of the fleet's traffic it carries times the share of its
 //! requests its worst breach affects (see `Breach::affected`) times the breach's severity
-//! (crit 3, warn 2, unknown 1). A region that is down is weighed by the traffic it carried
+//! (crit 3, warn 1, unknown 1). A region that is down is weighed by the traffic it carried
 //! before it failed (its last normal request rate, else its Route53 weight's share), not by the
 //! trickle it still receives. A drained region that serves nothing is out of service, never
 //! the worst. Ties go to the earliest onset, then to the fleet file's order.
@@ -98,8 +98,19 @@ pub fn family_rank(f: Family) -> u8 {
     }
 }
 
+/// How much a level weighs in the ranking. A warning is a sign, not yet a breach: it weighs a
+/// third of a crit, so a region whose users get errors outranks one whose latency nears its
+/// threshold on more traffic (an `Average` warning speaks for half the requests).
+pub fn severity_weight(status: Status) -> f64 {
+    match status {
+        Status::Crit => 3.0,
+        Status::Warn | Status::Unknown => 1.0,
+        Status::Ok => 0.0,
+    }
+}
+
 fn weight_of(b: &Breach) -> f64 {
-    b.affected * b.status.severity() as f64
+    b.affected * severity_weight(b.status)
 }
 
 /// The breach that weighs most (ties: by `family_rank`).
@@ -200,7 +211,7 @@ pub fn worst(inputs: &[ImpactInput<'_>]) -> Option<Worst> {
                 (
                     why.to_string(),
                     since,
-                    RISK_SHARE * r.status.severity() as f64,
+                    RISK_SHARE * severity_weight(r.status),
                 )
             }
         };

@@ -7,6 +7,20 @@ use super::view::FleetView;
 use super::Op;
 use crate::fleet::{load, Fleet};
 
+/// Load added that is smaller than this share of the rated capacity (two percentage points: the
+/// trickle a dead region still receives) moves nothing that matters.
+pub const MATERIAL_RHO: f64 = 0.02;
+
+fn rho(rps: f64, rated: f64) -> f64 {
+    if rated > 0.0 {
+        rps.max(0.0) / rated
+    } else if rps > 0.0 {
+        f64::INFINITY
+    } else {
+        0.0
+    }
+}
+
 /// One serving region after the change.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SurvivorLoad {
@@ -17,18 +31,36 @@ pub struct SurvivorLoad {
     pub tasks: i64,
     /// tasks × rps_per_task.
     pub rated_rps: f64,
+    /// Requests/s and rated capacity before the change: what it carries already.
+    pub rps_before: f64,
+    pub rated_before: f64,
 }
 
 impl SurvivorLoad {
     /// ρ: requests over rated capacity; infinite with requests and no running task.
     pub fn utilisation(&self) -> f64 {
-        if self.rated_rps > 0.0 {
-            self.rps.max(0.0) / self.rated_rps
-        } else if self.rps > 0.0 {
-            f64::INFINITY
-        } else {
-            0.0
+        rho(self.rps, self.rated_rps)
+    }
+
+    /// ρ before the change.
+    pub fn utilisation_before(&self) -> f64 {
+        rho(self.rps_before, self.rated_before)
+    }
+
+    /// The change puts the region over its rated capacity: over 100 % afterwards, and by the
+    /// change's doing (it adds load or takes tasks away). A region already over and left as it
+    /// is — the drain of a dead or drained region moves nothing — is not the change's doing.
+    pub fn pushed_over(&self) -> bool {
+        if self.utilisation() <= 1.0 {
+            return false;
         }
+        let rated = self.rated_rps.max(self.rated_before);
+        let material = if rated > 0.0 {
+            MATERIAL_RHO * rated
+        } else {
+            0.5
+        };
+        self.rated_rps < self.rated_before || self.rps - self.rps_before > material
     }
 
     /// "eu-west-1 would run at 151 % of its rated capacity (453 req/s on 2 tasks, 300 rated)".
@@ -64,14 +96,20 @@ pub fn survivors_after(view: &FleetView, op: &Op, fleet: &Fleet) -> Vec<Survivor
                 let r = view
                     .region(&name)
                     .filter(|r| r.name != *region && r.serving())?;
-                // Without a running task there is no rated capacity to weigh (tasks starting, or
-                // an ECS that reports none): such a region is left to the health rules.
+                // A region without ECS services has no rated capacity to weigh. One whose tasks
+                // are all gone (dead, or still starting) while Route53 still sends it users has
+                // none: whatever it is sent is over its capacity.
+                if r.services.is_empty() {
+                    return None;
+                }
                 let tasks = r.running_tasks();
-                (tasks > 0).then(|| SurvivorLoad {
+                Some(SurvivorLoad {
                     region: name,
                     rps,
                     tasks,
                     rated_rps: tasks as f64 * per_task,
+                    rps_before: r.served_rps.unwrap_or(0.0),
+                    rated_before: tasks as f64 * per_task,
                 })
             })
             .collect(),
@@ -94,11 +132,14 @@ pub fn survivors_after(view: &FleetView, op: &Op, fleet: &Fleet) -> Vec<Survivor
             // The other services of the region keep their tasks; the scaled one keeps at most
             // `desired` running.
             let tasks = r.running_tasks() - s.running + s.running.min(*desired);
+            let rps = r.served_rps.unwrap_or(0.0);
             vec![SurvivorLoad {
                 region: r.name.clone(),
-                rps: r.served_rps.unwrap_or(0.0),
+                rps,
                 tasks,
                 rated_rps: tasks as f64 * per_task,
+                rps_before: rps,
+                rated_before: r.running_tasks() as f64 * per_task,
             }]
         }
         Op::Restore { .. } | Op::Promote { .. } => Vec::new(),

@@ -120,17 +120,37 @@ pub fn choose<'a>(
         "in the failover order"
     };
     let mut notes = Vec::new();
+    let budget = fleet.capacity.rpo_budget_s;
+    // The first fit replica, should none be within the RPO budget.
+    let mut fallback: Option<(&RegionState, &DatabaseState)> = None;
+    let mut over = Vec::new();
     for (rank, name) in order(view, fleet, Some(failed)).into_iter().enumerate() {
         let Some(r) = view.region(name) else { continue };
-        match unfit(r, primary_gone) {
-            None => return (replica(r).map(|d| (r, d)), notes),
-            Some(why) => notes.push(format!(
+        let Some(db) = replica(r) else { continue };
+        if let Some(why) = unfit(r, primary_gone) {
+            notes.push(format!(
                 "{name} ({} {how}) cannot take over: {why}",
                 ordinal(rank + 1)
-            )),
+            ));
+            continue;
+        }
+        // A replica further behind than the RPO budget loses more than the fleet allows: a later
+        // one within the budget is the better choice.
+        match rpo(view, db).seconds() {
+            Some(lag) if lag > budget => {
+                over.push(format!(
+                    "{name} ({} {how}) is passed over: it is {lag:.0} s behind, over the RPO budget {budget:.0} s",
+                    ordinal(rank + 1)
+                ));
+                fallback.get_or_insert((r, db));
+            }
+            _ => {
+                notes.extend(over);
+                return (Some((r, db)), notes);
+            }
         }
     }
-    (None, notes)
+    (fallback, notes)
 }
 
 fn ordinal(n: usize) -> String {

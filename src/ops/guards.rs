@@ -299,6 +299,22 @@ fn replication_broken(i: &GuardInput) -> GuardResult {
     };
     let budget = i.fleet.capacity.rpo_budget_s;
     let seen = |t: DateTime<Utc>| t.format("%H:%M:%S UTC").to_string();
+    let region_down = i
+        .before
+        .region(&i.plan.region)
+        .and_then(|r| r.record.as_ref())
+        .is_some_and(|r| r.healthy == Some(false));
+    if region_down {
+        // Its own region is down too: a writer there would take no writes either.
+        return GuardResult::new(
+            REPLICATION_BROKEN,
+            false,
+            format!(
+                "replication of {instance} stopped ({reason}) and {} fails its Route53 health check: promote a replica in a region that serves (the what-if names it)",
+                i.plan.region
+            ),
+        );
+    }
     match super::failover::rpo(i.before, db) {
         Rpo::LastSeen { lag_s, at } if lag_s <= budget => GuardResult::new(
             REPLICATION_BROKEN,

@@ -294,4 +294,9 @@ impl LoadModel for SimModel<'_> {
     fn latency_ms(&self, region: &str, stat: &str, rps: f64, tasks: f64) -> Option<f64> {
         self.0.predicted_latency_ms(region, stat, rps, tasks)
     }
+
+    /// The model's promoted instance reports "modifying" this long.
+    fn promotion_s(&self) -> f64 {
+        crate::source::sim::PROMOTION_S
+    }
 }

@@ -15,7 +15,9 @@ use serde::{Deserialize, Serialize};
 pub const DETECTION_S: f64 = 90.0; // Route53 health check: 3 failures 30 s apart
 pub const DNS_TTL_S: f64 = 60.0; // clients follow a weight change
 pub const TASK_START_S: f64 = 90.0; // a new ECS task runs
-pub const PROMOTION_S: f64 = 300.0; // PromoteReadReplica until the instance is available
+/// PromoteReadReplica until the instance is available, on RDS (the simulated fleet's model says
+/// its own: `LoadModel::promotion_s`).
+pub const PROMOTION_S: f64 = 300.0;
 pub const WRITER_SWITCH_S: f64 = 60.0; // the application reconnects its writer to the promoted instance
 /// Survivors are sized to run at this share of their rated capacity.
 pub const TARGET_UTILISATION: f64 = 0.8;
@@ -26,6 +28,10 @@ pub trait LoadModel {
     fn route_without(&self, view: &FleetView, failed: &str) -> Vec<(String, f64)>;
     /// Latency (ms) of `stat` at `rps` on `tasks` running tasks.
     fn latency_ms(&self, region: &str, stat: &str, rps: f64, tasks: f64) -> Option<f64>;
+    /// Seconds from PromoteReadReplica until the instance takes writes.
+    fn promotion_s(&self) -> f64 {
+        PROMOTION_S
+    }
 }
 
 /// Without a model of demand (AWS): the failed region's requests go to the serving survivors in
@@ -235,7 +241,8 @@ pub fn analyse(
     } else {
         TASK_START_S
     };
-    let steps = steps(down, capacity_ready_s > 0.0, promotion.is_some());
+    let promote_s = promotion.as_ref().map(|_| model.promotion_s());
+    let steps = steps(down, capacity_ready_s > 0.0, promote_s);
     let rto_s = rto(&steps);
     Ok(WhatIf {
         fleet: view.fleet.clone(),
@@ -284,7 +291,7 @@ fn promotion(
     }
 }
 
-fn steps(down: &RegionState, scale: bool, promote: bool) -> Vec<Step> {
+fn steps(down: &RegionState, scale: bool, promote_s: Option<f64>) -> Vec<Step> {
     let step = |name: String, seconds: f64, parallel: bool| Step {
         name,
         seconds,
@@ -320,10 +327,10 @@ fn steps(down: &RegionState, scale: bool, promote: bool) -> Vec<Step> {
             true,
         ));
     }
-    if promote {
+    if let Some(promote_s) = promote_s {
         out.push(step(
             "promote the replica (PromoteReadReplica)".into(),
-            PROMOTION_S,
+            promote_s,
             true,
         ));
         out.push(Step {

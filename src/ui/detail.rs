@@ -46,7 +46,7 @@ pub fn render(area: Rect, buf: &mut Buffer, state: &State, theme: &Theme) {
 
 /// " eu-west-1 · primary  ✖ CRIT   window: 15m [1h] 6h 24h".
 fn tab_line(state: &State, r: &RegionView, theme: &Theme, width: usize) -> Line<'static> {
-    let mut spans = overview::title(r, width.saturating_sub(30), theme, state.now).spans;
+    let mut spans = overview::title(state, r, width.saturating_sub(30), theme).spans;
     spans.push(Span::styled("  window:", theme.muted));
     for w in ChartWindow::ALL {
         spans.push(Span::raw(" "));

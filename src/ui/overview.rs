@@ -5,7 +5,6 @@ use super::metrics::{self, MetricRow};
 use super::{events, layout, spark};
 use crate::app::{RegionView, State};
 use crate::config::Theme;
-use chrono::{DateTime, Utc};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -41,11 +40,18 @@ pub fn render(area: Rect, buf: &mut Buffer, state: &State, theme: &Theme) {
 }
 
 /// The pane title: region name, role, status symbol and word, fitted to `width`. A region whose
-/// every kind of data is stale says so ("◌ STALE 48 s") instead of its last judgement.
-pub fn title(r: &RegionView, width: usize, theme: &Theme, now: DateTime<Utc>) -> Line<'static> {
+/// every kind of data is stale says so ("◌ STALE 48 s") instead of its last judgement; a region
+/// drained and serving nothing is "OUT OF SERVICE", whatever its breaches (they are in its pane).
+pub fn title(state: &State, r: &RegionView, width: usize, theme: &Theme) -> Line<'static> {
     let status = r.status;
-    let stale = r.all_stale_age(now);
+    let stale = r.all_stale_age(state.now);
+    let out = state.out_of_service().contains(&r.name());
     let (symbol, word, style) = match stale {
+        None if out => (
+            OUT_OF_SERVICE_SYMBOL.to_string(),
+            format!("{OUT_OF_SERVICE_SYMBOL} OUT OF SERVICE"),
+            theme.muted,
+        ),
         Some(age) => (
             theme.symbols.stale.clone(),
             match age {
@@ -86,6 +92,9 @@ pub fn title(r: &RegionView, width: usize, theme: &Theme, now: DateTime<Utc>) ->
     Line::from(spans)
 }
 
+/// The mark of a region drained and serving nothing.
+pub const OUT_OF_SERVICE_SYMBOL: &str = "⊘";
+
 /// "⌛ metrics stale 45 s: ThrottlingException" for the pane's bottom border, fitted to `width`.
 pub fn stale_marker(
     r: &RegionView,
@@ -125,7 +134,7 @@ fn region_pane(
 ) {
     let w = rect.width.saturating_sub(2) as usize;
     let packed = rect.height <= PACKED_MAX_HEIGHT;
-    let mut title = title(r, w, theme, state.now);
+    let mut title = title(state, r, w, theme);
     let mut block = Block::new()
         .borders(if packed {
             Borders::TOP | Borders::LEFT | Borders::RIGHT

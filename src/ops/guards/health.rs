@@ -49,10 +49,11 @@ pub(super) fn restore_unhealthy_region(i: &GuardInput) -> GuardResult {
     }
 }
 
-/// A drain or a scale-down that would put a serving survivor over its rated capacity.
+/// A drain or a scale-down that would put a serving survivor over its rated capacity (one the
+/// change adds load to or takes tasks from; one already over and left as it is does not block).
 pub(super) fn survivor_capacity(i: &GuardInput) -> GuardResult {
     let loads = capacity::survivors_after(i.before, &i.plan.op, i.fleet);
-    let over: Vec<&SurvivorLoad> = loads.iter().filter(|l| l.utilisation() > 1.0).collect();
+    let over: Vec<&SurvivorLoad> = loads.iter().filter(|l| l.pushed_over()).collect();
     if over.is_empty() {
         let list: Vec<String> = loads
             .iter()

@@ -21,7 +21,7 @@ mod traffic;
 
 pub use autoscale::TARGET_UTILISATION;
 pub use params::{guess_utc_offset, DEFAULT_MONTHLY_COST_USD, DEFAULT_PEAK_RPS, DEFAULT_WEIGHT};
-pub use region::{HEALTH_CHECK_INTERVAL_S, HEALTH_CHECK_THRESHOLD, HOURS_PER_MONTH};
+pub use region::{HEALTH_CHECK_INTERVAL_S, HEALTH_CHECK_THRESHOLD, HOURS_PER_MONTH, PROMOTION_S};
 pub use task::{spawn, spawn_shared, SimOptions, IDENTITY};
 pub use traffic::{daily_curve, local_hour};
 

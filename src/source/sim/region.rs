@@ -25,7 +25,7 @@ const LAG_MAX_S: f64 = 3600.0;
 /// A replica that is behind applies changes this much faster than real time while catching up.
 const CATCH_UP_SPEED: f64 = 3.0;
 /// A promoted instance reports "modifying" this long before "available".
-const PROMOTION_S: f64 = 60.0;
+pub const PROMOTION_S: f64 = 60.0;
 /// Share of a region's monthly cost that is ECS tasks (the rest does not scale with them).
 const ECS_COST_SHARE: f64 = 0.15;
 pub const HOURS_PER_MONTH: f64 = 730.0;
