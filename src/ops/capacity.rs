@@ -96,13 +96,13 @@ pub fn survivors_after(view: &FleetView, op: &Op, fleet: &Fleet) -> Vec<Survivor
                 let r = view
                     .region(&name)
                     .filter(|r| r.name != *region && r.serving())?;
-                // A region without ECS services has no rated capacity to weigh. One whose tasks
-                // are all gone (dead, or still starting) while Route53 still sends it users has
-                // none: whatever it is sent is over its capacity.
-                if r.services.is_empty() {
+                // Without a running task there is no rated capacity to weigh (no ECS service,
+                // tasks starting, or an ECS that reports none — moto's): a region that serves
+                // with none is left to its health check and the health rules.
+                let tasks = r.running_tasks();
+                if tasks <= 0 {
                     return None;
                 }
-                let tasks = r.running_tasks();
                 Some(SurvivorLoad {
                     region: name,
                     rps,
