@@ -374,7 +374,8 @@ pub struct RunArgs {
     /// Simulated fleet: advance virtual time by this long before planning (e.g. 5m).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration_s)]
     pub after: Option<f64>,
-    /// Give up verifying after this many seconds (reported as "not yet verified").
+    /// Give up waiting for the change to settle after this many seconds (reported as "not yet
+    /// verified: … not settled after N s" with what is still pending).
     #[arg(long, default_value_t = 120)]
     pub wait_s: u64,
     #[command(flatten)]

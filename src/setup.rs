@@ -179,12 +179,15 @@ pub fn ops_settings(g: &GlobalArgs, fleet: &Fleet, kind: SourceKind) -> crate::o
         .clone()
         .unwrap_or_else(|| crate::logging::state_dir().join("audit.jsonl"));
     let verify = match kind {
+        // Long enough for new tasks to start (60–90 s in the model, minutes on AWS) and a promoted
+        // instance to become available (a minute in the model, up to 15 on AWS): the console
+        // watches in the background, keys keep working.
         SourceKind::Sim => VerifyLimits {
-            limit: Duration::from_secs(10),
+            limit: Duration::from_secs(300),
             poll: Duration::from_millis(500),
         },
         SourceKind::Aws => VerifyLimits {
-            limit: Duration::from_secs(120),
+            limit: Duration::from_secs(900),
             poll: Duration::from_secs(3),
         },
     };

@@ -126,6 +126,23 @@ fn json(out: &Output) -> Value {
         .unwrap_or_else(|e| panic!("{e}: {}\n{}", text(&out.stdout), text(&out.stderr)))
 }
 
+/// A time in the JSON output.
+fn time(v: &Value) -> chrono::DateTime<chrono::Utc> {
+    v.as_str()
+        .unwrap_or_else(|| panic!("not a time: {v}"))
+        .parse()
+        .unwrap()
+}
+
+/// The audit log's records, oldest first.
+fn audit_records(d: &Deployment) -> Vec<Value> {
+    std::fs::read_to_string(d.audit())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 fn ok(out: &Output) {
     assert_eq!(
         out.status.code(),
@@ -159,6 +176,18 @@ async fn drain_then_restore_a_region_and_read_the_weights_back() {
     ok(&out);
     let v = json(&out);
     assert_eq!(v["outcome"]["result"]["status"], "applied", "{v:#}");
+    // Accepted when ChangeResourceRecordSets returned, settled once GetChange said INSYNC and the
+    // weight read back: both times in the JSON result and in the audit's ended record.
+    let accepted = time(&v["outcome"]["accepted_at"]);
+    let settled = time(&v["outcome"]["settled_at"]);
+    assert!(accepted <= settled, "{v:#}");
+    let recs = audit_records(&d);
+    assert_eq!(recs.len(), 2);
+    assert!(recs[0].get("accepted_at").is_none(), "{}", recs[0]);
+    assert_eq!(recs[1]["phase"], "ended");
+    assert_eq!(time(&recs[1]["accepted_at"]), accepted);
+    assert_eq!(time(&recs[1]["settled_at"]), settled);
+    assert!(time(&recs[1]["time"]) >= settled);
     let set = &v["plan"]["calls"][0]["params"]["ChangeBatch"]["Changes"][0]["ResourceRecordSet"];
     assert_eq!(
         (set["Weight"].as_i64(), set["TTL"].as_i64()),
@@ -391,6 +420,11 @@ async fn scale_a_service_and_read_desired_count_and_bounds_back() {
         .map(|c| c["operation"].as_str().unwrap())
         .collect();
     assert_eq!(ops, ["RegisterScalableTarget", "UpdateService"]);
+    // Settled when DescribeServices shows every desired task running (moto runs them at once).
+    assert!(
+        time(&v["outcome"]["accepted_at"]) <= time(&v["outcome"]["settled_at"]),
+        "{v:#}"
+    );
     assert_eq!(
         (desired().await, bounds().await),
         (6, (6, 10)),
@@ -465,11 +499,20 @@ async fn promote_a_cross_region_replica_sends_exactly_one_promote_request() {
         v["outcome"]["result"]["status"], "not_yet_verified",
         "{v:#}"
     );
+    // Accepted (PromoteReadReplica returned), not settled: the ended record says both.
+    let accepted = time(&v["outcome"]["accepted_at"]);
+    assert!(v["outcome"]["settled_at"].is_null(), "{v:#}");
+    let ended = audit_records(&d).pop().unwrap();
+    assert_eq!(ended["phase"], "ended");
+    assert_eq!(time(&ended["accepted_at"]), accepted);
     assert!(
-        v["outcome"]["result"]["reason"]
-            .as_str()
-            .unwrap()
-            .contains("still reports replicating"),
+        ended["settled_at"].is_null() && ended.get("settled_at").is_some(),
+        "{ended}"
+    );
+    let reason = v["outcome"]["result"]["reason"].as_str().unwrap();
+    assert!(reason.starts_with("not settled after "), "{v:#}");
+    assert!(
+        reason.contains("s: the instance still reports replicating"),
         "{v:#}"
     );
     assert!(text(&out.stderr).contains("not yet verified"));

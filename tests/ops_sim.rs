@@ -16,13 +16,25 @@ fn start() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 22, 14, 0, 0).unwrap()
 }
 
+/// How long the pipeline watches a change settle in these tests: longer than new tasks take to
+/// start (60–90 s of virtual time).
+const SETTLE_LIMIT: Duration = Duration::from_secs(300);
+
 fn setup(dir: &std::path::Path, fleet: Fleet) -> (Fleet, Operator, Arc<Mutex<SimFleet>>) {
+    setup_with(dir, fleet, SETTLE_LIMIT)
+}
+
+fn setup_with(
+    dir: &std::path::Path,
+    fleet: Fleet,
+    limit: Duration,
+) -> (Fleet, Operator, Arc<Mutex<SimFleet>>) {
     let model = Arc::new(Mutex::new(SimFleet::new(&fleet, 11, start())));
     let settings = Settings {
         permission: Permission::Allowed,
         audit_log: dir.join("audit.jsonl"),
         verify: VerifyLimits {
-            limit: Duration::from_secs(30),
+            limit,
             poll: Duration::from_secs(5),
         },
     };
@@ -143,39 +155,80 @@ async fn drain_the_primary_then_the_recommended_scale_up_brings_survivors_under_
     );
 }
 
-#[tokio::test]
-async fn scaling_adds_capacity_after_the_tasks_start_and_undo_restores_the_count() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut fleet = Fleet::builtin();
-    fleet.guards.cooldown_s = 120;
-    let (_, operator, model) = setup(dir.path(), fleet);
-    let scale = Op::Scale {
+fn scale_ap_to_5() -> Op {
+    Op::Scale {
         region: "ap-southeast-1".into(),
         cluster: "atlas-ap".into(),
         service: "api".into(),
         desired: 5,
         bounds: None,
-    };
-    let prepared = operator.prepare(&scale).await.unwrap();
+    }
+}
+
+/// The audit log's lines as JSON, oldest first.
+fn audit_json(operator: &Operator) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(operator.audit().path())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn an_accepted_scale_settles_only_once_its_tasks_run_and_undo_restores_the_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut fleet = Fleet::builtin();
+    fleet.guards.cooldown_s = 300;
+    let (_, operator, model) = setup(dir.path(), fleet);
+    let load = || model.lock().unwrap().region_load("ap-southeast-1").unwrap();
+    assert_eq!((load().desired_tasks, load().running_tasks), (2, 2));
+    let t0 = model.lock().unwrap().now();
+    let prepared = operator.prepare(&scale_ap_to_5()).await.unwrap();
     let confirm = Confirmation {
         typed: "ap-southeast-1".into(),
         ..Default::default()
     };
     let outcome = operator.run(&prepared, &confirm).await.unwrap();
     assert_eq!(outcome.result, OpResult::Applied);
-    let load = || model.lock().unwrap().region_load("ap-southeast-1").unwrap();
+    // Accepted when the calls returned (no virtual time passes there); settled when the three new
+    // tasks ran: 60–90 s later, seen at the next 5 s poll.
+    assert_eq!(outcome.accepted_at, Some(t0));
+    let settled = outcome.settled_at.expect("settled within the limit");
+    let took = (settled - t0).num_seconds();
+    assert!((60..=95).contains(&took), "settled after {took} s");
     assert_eq!(load().desired_tasks, 5);
-    assert!(load().running_tasks < 5, "new tasks take a while to start");
-    model.lock().unwrap().advance(90.0);
     assert_eq!(load().running_tasks, 5);
     assert_eq!(
         (load().min_tasks, load().max_tasks),
         (5, 10),
         "the floor rose with the scale-up"
     );
+    let text = outcome.text();
+    assert_eq!(
+        text,
+        format!(
+            "applied: accepted at 14:00:00 UTC, settled at {} (after {took} s)",
+            settled.format("%H:%M:%S UTC")
+        )
+    );
+    // The ended record carries both times; the requested record neither.
+    let recs = audit_json(&operator);
+    assert_eq!(recs.len(), 2);
+    assert!(recs[0].get("accepted_at").is_none(), "{}", recs[0]);
+    assert!(recs[0].get("settled_at").is_none(), "{}", recs[0]);
+    assert_eq!(recs[1]["phase"], "ended");
+    assert_eq!(recs[1]["result"]["status"], "applied");
+    let time = |v: &serde_json::Value| v.as_str().unwrap().parse::<DateTime<Utc>>().unwrap();
+    assert_eq!(time(&recs[1]["accepted_at"]), t0);
+    assert_eq!(time(&recs[1]["settled_at"]), settled);
+    assert_eq!(
+        operator.audit().read().unwrap()[1].settled_at,
+        Some(Some(settled)),
+        "read back"
+    );
 
     // The undo scales back and restores the recorded bounds (after the cooldown, in virtual time:
-    // 5 s of verification and the 90 s above are not enough).
+    // the settle time alone is not enough).
     let undo = outcome.undo.clone().expect("scale is reversible");
     let prepared = operator.prepare(&undo).await.unwrap();
     assert!(
@@ -183,17 +236,17 @@ async fn scaling_adds_capacity_after_the_tasks_start_and_undo_restores_the_count
         "{:#?}",
         prepared.guards
     );
-    model.lock().unwrap().advance(30.0);
+    model.lock().unwrap().advance(300.0);
     let prepared = operator.prepare(&undo).await.unwrap();
     let confirm = Confirmation {
         typed: "ap-southeast-1".into(),
         undo_of: Some(outcome.id.clone()),
         ..Default::default()
     };
-    assert_eq!(
-        operator.run(&prepared, &confirm).await.unwrap().result,
-        OpResult::Applied
-    );
+    let undone = operator.run(&prepared, &confirm).await.unwrap();
+    assert_eq!(undone.result, OpResult::Applied);
+    // Surplus tasks stop at once: the scale-down settles when it is accepted.
+    assert_eq!(undone.settled_at, undone.accepted_at);
     assert_eq!(
         (load().desired_tasks, load().min_tasks, load().max_tasks),
         (2, 2, 10)
@@ -208,4 +261,76 @@ async fn scaling_adds_capacity_after_the_tasks_start_and_undo_restores_the_count
         .is_none(),
         "undone"
     );
+}
+
+/// The repro: "applied" while the service was at 2/5 with 3 pending. Now the result says the
+/// request was accepted and what is still pending when the watch gives up.
+#[tokio::test]
+async fn a_scale_whose_tasks_are_still_starting_at_the_limit_is_accepted_not_settled() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, operator, model) = setup_with(dir.path(), Fleet::builtin(), Duration::from_secs(30));
+    let t0 = model.lock().unwrap().now();
+    let prepared = operator.prepare(&scale_ap_to_5()).await.unwrap();
+    let confirm = Confirmation {
+        typed: "ap-southeast-1".into(),
+        ..Default::default()
+    };
+    let outcome = operator.run(&prepared, &confirm).await.unwrap();
+    assert_eq!(
+        outcome.result,
+        OpResult::NotYetVerified {
+            reason: "not settled after 30 s: atlas-ap/api at 2/5 running, 3 pending".into()
+        }
+    );
+    assert!(outcome.result.took_effect());
+    assert_eq!(outcome.accepted_at, Some(t0));
+    assert_eq!(outcome.settled_at, None);
+    assert_eq!(
+        outcome.text(),
+        "not yet verified: accepted at 14:00:00 UTC, \
+         not settled after 30 s: atlas-ap/api at 2/5 running, 3 pending"
+    );
+    let recs = audit_json(&operator);
+    assert_eq!(recs[1]["result"]["status"], "not_yet_verified");
+    assert!(recs[1]["accepted_at"].is_string(), "{}", recs[1]);
+    assert!(
+        recs[1]["settled_at"].is_null() && recs[1].get("settled_at").is_some(),
+        "null, not absent: {}",
+        recs[1]
+    );
+    // The tasks do start later: the model was not told anything wrong.
+    model.lock().unwrap().advance(90.0);
+    let load = model.lock().unwrap().region_load("ap-southeast-1").unwrap();
+    assert_eq!(load.running_tasks, 5);
+}
+
+/// Promotion is accepted when PromoteReadReplica returns and settles when the instance, no longer
+/// a replica, is available (the model reports "modifying" for a minute).
+#[tokio::test]
+async fn a_promotion_settles_when_the_instance_is_available() {
+    let dir = tempfile::tempdir().unwrap();
+    let (fleet, operator, model) = setup(dir.path(), Fleet::builtin());
+    let replica = fleet
+        .regions
+        .iter()
+        .find(|r| r.role == opsdeck::fleet::Role::Secondary && r.rds.is_some())
+        .unwrap()
+        .name
+        .clone();
+    let t0 = model.lock().unwrap().now();
+    let op = Op::Promote {
+        region: replica.clone(),
+    };
+    let prepared = operator.prepare(&op).await.unwrap();
+    let overrides: Vec<String> = prepared.blocked().iter().map(|g| g.rule.clone()).collect();
+    let confirm = Confirmation {
+        typed: replica.clone(),
+        overrides,
+        ..Default::default()
+    };
+    let outcome = operator.run(&prepared, &confirm).await.unwrap();
+    assert_eq!(outcome.result, OpResult::Applied, "{outcome:#?}");
+    assert_eq!(outcome.accepted_at, Some(t0));
+    let took = (outcome.settled_at.unwrap() - t0).num_seconds();
+    assert!((60..=65).contains(&took), "settled after {took} s");
 }

@@ -34,8 +34,9 @@ fn operator(
     let settings = Settings {
         permission,
         audit_log: dir.join("audit.jsonl"),
+        // Longer than a promotion takes to settle in the model (a minute of "modifying").
         verify: VerifyLimits {
-            limit: Duration::from_secs(30),
+            limit: Duration::from_secs(300),
             poll: Duration::from_secs(5),
         },
     };
@@ -108,8 +109,31 @@ impl Console {
                     prepared,
                     confirmation,
                 } => {
-                    let mut outcome = self.operator.run(&prepared, &confirmation).await.unwrap();
-                    outcome.id = "20261122T140000000Z-1-0".into();
+                    // As the console's runner does: "accepted" first, then the settled outcome.
+                    let accepted = Arc::new(Mutex::new(None));
+                    let seen = accepted.clone();
+                    let mut outcome = self
+                        .operator
+                        .run_watching(&prepared, &confirmation, move |a| {
+                            *seen.lock().unwrap() = Some(a)
+                        })
+                        .await
+                        .unwrap();
+                    let id = "20261122T140000000Z-1-0".to_string();
+                    if let Some(mut a) = accepted.lock().unwrap().take() {
+                        assert_eq!(a.id, outcome.id);
+                        a.id = id.clone();
+                        update(
+                            &mut self.state,
+                            Action::OpReport(OpReport::Accepted(Box::new(a))),
+                        );
+                        assert!(
+                            matches!(self.state.dialog, Some(Dialog::Accepted(_))),
+                            "{:?}",
+                            self.state.dialog
+                        );
+                    }
+                    outcome.id = id;
                     OpReport::Finished(Box::new(outcome))
                 }
                 OpEffect::WhatIf { region } => {
@@ -247,11 +271,15 @@ async fn drain_plan_confirmation_and_result() {
     assert_eq!(c.weight("eu-west-1"), Some(0));
     insta::assert_snapshot!("drain_result", c.screen());
     assert_eq!(c.operator.audit().read().unwrap().len(), 2);
-    assert!(c
-        .state
-        .events
-        .iter()
-        .any(|e| e.text == "drain eu-west-1: applied"));
+    assert!(c.state.events.iter().any(|e| e.text
+        == "drain eu-west-1: accepted at 14:00:00 UTC; watching until the fleet shows it"));
+    assert!(
+        c.state.events.iter().any(|e| e.text
+            == "drain eu-west-1: applied: accepted at 14:00:00 UTC, settled at 14:00:00 UTC (after 0 s)"),
+        "{:?}",
+        c.state.events
+    );
+    assert!(c.state.watching.is_empty(), "settled: no longer watched");
 }
 
 #[tokio::test]
@@ -588,8 +616,15 @@ async fn undo_from_the_console_restores_the_drained_weight() {
         for e in effects {
             if let Effect::Op(op) = e {
                 runner.handle(op);
-                let report = runner.next().await.unwrap();
-                update(state, report);
+                // A run reports "accepted" before its outcome.
+                loop {
+                    let report = runner.next().await.unwrap();
+                    let accepted = matches!(report, Action::OpReport(OpReport::Accepted(_)));
+                    update(state, report);
+                    if !accepted {
+                        break;
+                    }
+                }
             }
         }
     }

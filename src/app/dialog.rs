@@ -5,6 +5,7 @@
 use super::{Action, Effect, State};
 use crate::fleet::Status;
 use crate::ops::audit::AuditRecord;
+use crate::ops::pipeline::Accepted;
 use crate::ops::plan_lines::Verdict;
 use crate::ops::whatif::WhatIf;
 use crate::ops::{Confirmation, Op, OpResult, Outcome, Prepared};
@@ -114,6 +115,9 @@ pub enum Dialog {
         /// The undo being run, if it is one (kept when the plan must be shown again).
         undo_of: Option<String>,
     },
+    /// AWS took the request; the console watches the fleet until it settles (closing this
+    /// dialog does not stop the watch: the event log says when it settled).
+    Accepted(Box<Accepted>),
     Result(Box<Outcome>),
     WhatIf {
         report: Box<WhatIf>,
@@ -160,6 +164,8 @@ pub enum OpReport {
         prepared: Box<Prepared>,
         undo_of: Option<String>,
     },
+    /// Every call returned; the run goes on watching the fleet until it settles.
+    Accepted(Box<Accepted>),
     Finished(Box<Outcome>),
     WhatIf(Box<WhatIf>),
     Audit(Result<Vec<AuditRecord>, String>),
@@ -368,9 +374,10 @@ pub fn key(state: &mut State, k: DialogKey) -> Vec<Effect> {
         }
         (Dialog::WhatIf { scroll, .. }, DialogKey::Up) => *scroll = scroll.saturating_sub(1),
         (Dialog::WhatIf { scroll, .. }, DialogKey::Down) => *scroll += 1,
-        (Dialog::Result(_) | Dialog::Error { .. } | Dialog::WhatIf { .. }, DialogKey::Enter) => {
-            state.dialog = None
-        }
+        (
+            Dialog::Result(_) | Dialog::Accepted(_) | Dialog::Error { .. } | Dialog::WhatIf { .. },
+            DialogKey::Enter,
+        ) => state.dialog = None,
         _ => {}
     }
     Vec::new()
@@ -453,13 +460,32 @@ pub fn report(state: &mut State, r: OpReport) -> Vec<Effect> {
                 state.dialog = Some(Dialog::Error { title, message });
             }
         }
+        OpReport::Accepted(accepted) => {
+            let text = format!(
+                "{}: accepted at {}; watching until the fleet shows it",
+                accepted.op.summary(),
+                accepted.at.format("%H:%M:%S UTC")
+            );
+            state.log(
+                accepted.at,
+                Some(accepted.op.region().to_string()),
+                Status::Ok,
+                text,
+            );
+            state.watching.push((*accepted).clone());
+            if matches!(state.dialog, Some(Dialog::Running { .. })) {
+                state.dialog = Some(Dialog::Accepted(accepted));
+            }
+            return vec![Effect::Source(SourceCommand::Refresh)];
+        }
         OpReport::Finished(outcome) => {
             let level = match outcome.result {
                 OpResult::Applied => Status::Ok,
                 OpResult::NotYetVerified { .. } | OpResult::Refused { .. } => Status::Warn,
                 OpResult::Failed { .. } => Status::Crit,
             };
-            let text = format!("{}: {}", outcome.plan.op.summary(), outcome.result);
+            // "…: applied: accepted at T, settled at T (after N s)": the settle time drills measure.
+            let text = format!("{}: {}", outcome.plan.op.summary(), outcome.text());
             // At the ended record's time: the same moment reads the same in the log and the audit.
             state.log(outcome.at, Some(outcome.plan.region.clone()), level, text);
             let (running, undo_of) = match &state.dialog {
@@ -486,7 +512,10 @@ pub fn report(state: &mut State, r: OpReport) -> Vec<Effect> {
                     })];
                 }
             }
-            if running {
+            state.watching.retain(|w| w.id != outcome.id);
+            let shown =
+                running || matches!(&state.dialog, Some(Dialog::Accepted(a)) if a.id == outcome.id);
+            if shown {
                 state.dialog = Some(Dialog::Result(outcome));
             }
             return vec![Effect::Source(SourceCommand::Refresh)];

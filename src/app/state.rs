@@ -111,6 +111,8 @@ pub struct State {
     pub flash: Option<String>,
     /// The operation dialog on top, if any (see `app::dialog`).
     pub dialog: Option<super::Dialog>,
+    /// Operations AWS accepted that the console still watches until they settle or time out.
+    pub watching: Vec<crate::ops::pipeline::Accepted>,
     pub audit: super::AuditView,
     /// Since when opsdeck cannot reach AWS at all (see `offline_since`).
     pub offline: Option<DateTime<Utc>>,
@@ -148,6 +150,7 @@ impl State {
             read_only: false,
             flash: None,
             dialog: None,
+            watching: Vec::new(),
             audit: Default::default(),
             offline: None,
         }

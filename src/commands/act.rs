@@ -1,6 +1,6 @@
 //! `opsdeck act {scale|promote|drain|restore}`: print the plan, or run it with
-//! `--execute --confirm REGION`. Exit 0 when the plan is printed or the change is applied (or not
-//! yet verified), 1 when it is refused or fails, 2 for bad usage.
+//! `--execute --confirm REGION`. Exit 0 when the plan is printed or the change is applied (settled,
+//! or accepted but not yet settled), 1 when it is refused or fails, 2 for bad usage.
 
 use crate::cli::{ActOp, Format, GlobalArgs, RunArgs};
 use crate::fleet::{Fleet, SourceKind};
@@ -282,7 +282,7 @@ fn print(
                 is_sim,
             );
             let last = match outcome {
-                Some(o) => format!("RESULT    {} (audit id {}, {audit_log})", o.result, o.id),
+                Some(o) => format!("RESULT    {} (audit id {}, {audit_log})", o.text(), o.id),
                 None if p.plan.is_noop() => "nothing to do".into(),
                 None => format!(
                     "dry run: nothing changed. To run it, add --execute --confirm {}",

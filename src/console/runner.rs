@@ -58,10 +58,21 @@ impl OpsRunner {
                 OpEffect::Run {
                     prepared,
                     confirmation,
-                } => match operator.run(&prepared, &confirmation).await {
-                    Ok(outcome) => Action::OpReport(OpReport::Finished(Box::new(outcome))),
-                    Err(e) => failed("run", e),
-                },
+                } => {
+                    // Say "accepted" as soon as every call returned; the run goes on watching
+                    // the fleet until it settles, and keys keep working meanwhile.
+                    let accepted_tx = tx.clone();
+                    let accepted = move |a| {
+                        let _ = accepted_tx.send(Action::OpReport(OpReport::Accepted(Box::new(a))));
+                    };
+                    match operator
+                        .run_watching(&prepared, &confirmation, accepted)
+                        .await
+                    {
+                        Ok(outcome) => Action::OpReport(OpReport::Finished(Box::new(outcome))),
+                        Err(e) => failed("run", e),
+                    }
+                }
                 OpEffect::WhatIf { region } => match operator.what_if(&region).await {
                     Ok(w) => Action::OpReport(OpReport::WhatIf(Box::new(w))),
                     Err(e) => failed("what-if", e),

@@ -56,6 +56,31 @@ pub struct AuditRecord {
     /// Only on `ended` records.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<OpResult>,
+    /// Only on `ended` records (absent on `requested` ones): when AWS took the request, null when
+    /// nothing was accepted (refused, a call failed, interrupted).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub accepted_at: Option<Option<DateTime<Utc>>>,
+    /// Only on `ended` records: when the fleet showed the new state, null when it did not settle
+    /// within the time limit.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub settled_at: Option<Option<DateTime<Utc>>>,
+}
+
+/// A key that is present (even as null) is `Some`; an absent one is `None` (serde's default).
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 /// A new operation id: time, process, counter.
@@ -159,6 +184,8 @@ impl AuditLog {
                     pid_of(&r.id).unwrap_or(0)
                 ),
             });
+            end.accepted_at = Some(None);
+            end.settled_at = Some(None);
             self.append(&end)?;
             closed.push(r.id.clone());
         }

@@ -1,11 +1,13 @@
 //! Operations against AWS: the plan's calls made with the SDK (ECS UpdateService, Application Auto
 //! Scaling RegisterScalableTarget, RDS PromoteReadReplica, Route53 ChangeResourceRecordSets), then
-//! polled until AWS reports them applied (Route53 GetChange INSYNC, values read back).
+//! polled until the fleet shows them settled (Route53 GetChange INSYNC and the weight read back,
+//! every desired ECS task running, the promoted instance available).
 
 use super::aws_read::{self, Need};
+use super::outcome::not_settled;
 use super::pipeline::Authorized;
 use super::plan::{ApiCall, Plan, WeightedRecordSet, ROUTE53_REGION};
-use super::target::{check_applied, Executed, Target, Verification, VerifyLimits};
+use super::target::{check_settled, Executed, Target, Verification, VerifyLimits};
 use super::view::FleetView;
 use super::Op;
 use crate::fleet::clock::Clock;
@@ -302,18 +304,15 @@ impl Target for AwsTarget {
                 } else {
                     let need = Need::verify(&plan.op);
                     match aws_read::read(&self.clients, &self.fleet, &need).await {
-                        Ok(view) => match check_applied(plan, &view) {
-                            Ok(()) => return Verification::Applied,
+                        Ok(view) => match check_settled(plan, &view) {
+                            Ok(()) => return Verification::Settled(clock.now()),
                             Err(why) => why,
                         },
                         Err(e) => format!("cannot read back: {e}"),
                     }
                 };
                 if elapsed() >= limits.limit {
-                    return Verification::NotYetVerified(format!(
-                        "after {} s: {why}",
-                        elapsed().as_secs()
-                    ));
+                    return Verification::NotYetVerified(not_settled(elapsed().as_secs(), &why));
                 }
                 clock
                     .sleep(limits.poll.min(limits.limit.saturating_sub(elapsed())))

@@ -6,13 +6,15 @@ use super::Op;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-/// How an operation ended.
+/// How an operation ended. `applied` means settled: AWS took the request and the fleet shows the
+/// new state; `not_yet_verified` means accepted but not settled within the time limit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum OpResult {
-    /// The target reports the change in place.
+    /// The calls were accepted and the fleet shows the new state (settled).
     Applied,
-    /// The calls succeeded but the target did not show the change within the time limit.
+    /// The calls were accepted but the fleet did not show the new state within the time limit
+    /// (the reason says what is still pending).
     NotYetVerified { reason: String },
     /// A call failed, or the target shows something else.
     Failed { reason: String },
@@ -71,6 +73,53 @@ pub struct Outcome {
     pub result: OpResult,
     /// The operation that undoes this one, when it took effect and is reversible.
     pub undo: Option<Op>,
+    /// When AWS (or the model) took the request: every call returned; null when nothing was
+    /// accepted (refused, or a call failed).
+    pub accepted_at: Option<DateTime<Utc>>,
+    /// When the fleet showed the new state (tasks running, Route53 INSYNC and the weight read
+    /// back, the instance a writer); null when it did not settle within the time limit.
+    pub settled_at: Option<DateTime<Utc>>,
+}
+
+impl Outcome {
+    /// One line for people: "applied: accepted at 14:00:05 UTC, settled at 14:01:10 UTC (after
+    /// 65 s)", "not yet verified: accepted at …, not settled after 300 s: 4/10 running, 6
+    /// pending", "refused: …".
+    pub fn text(&self) -> String {
+        match self.accepted_at {
+            Some(accepted) => format!(
+                "{}: {}",
+                self.result.label(),
+                settle_text(&self.result, accepted, self.settled_at)
+            ),
+            None => self.result.to_string(),
+        }
+    }
+}
+
+/// "accepted at T, settled at T (after N s)" or "accepted at T, not settled after N s: …".
+pub fn settle_text(
+    result: &OpResult,
+    accepted: DateTime<Utc>,
+    settled: Option<DateTime<Utc>>,
+) -> String {
+    let at = |t: DateTime<Utc>| t.format("%H:%M:%S UTC").to_string();
+    match (settled, result.reason()) {
+        (Some(s), _) => format!(
+            "accepted at {}, settled at {} (after {} s)",
+            at(accepted),
+            at(s),
+            (s - accepted).num_seconds()
+        ),
+        (None, Some(reason)) => format!("accepted at {}, {reason}", at(accepted)),
+        (None, None) => format!("accepted at {}", at(accepted)),
+    }
+}
+
+/// Why an accepted operation has not settled after `waited_s`: "not settled after 300 s: 4/10
+/// running, 6 pending". Targets give this as the `not_yet_verified` reason.
+pub fn not_settled(waited_s: u64, pending: &str) -> String {
+    format!("not settled after {waited_s} s: {pending}")
 }
 
 /// What execution returned that verification needs (e.g. a Route53 change id), and what it did.

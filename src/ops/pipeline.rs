@@ -123,6 +123,25 @@ fn record_request(audit: &AuditLog, record: &AuditRecord) -> Result<Option<Autho
     }))
 }
 
+/// An operation AWS (or the model) took: every call returned. The pipeline then watches the fleet
+/// until it settles or the time limit passes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Accepted {
+    /// The audit id of the operation.
+    pub id: String,
+    pub op: Op,
+    /// When the last call returned, on the target's clock.
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+/// What execute and verify did: the calls made, how it ended, and when it was accepted and settled.
+struct Ran {
+    executed: Option<Executed>,
+    result: OpResult,
+    accepted_at: Option<chrono::DateTime<chrono::Utc>>,
+    settled_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 /// Runs operations on one fleet through one target. Its parts are private: every operation goes
 /// through [`Operator::prepare`] and [`Operator::run`].
 pub struct Operator {
@@ -216,8 +235,20 @@ impl Operator {
     }
 
     /// Run what was shown: plan again from a fresh read, refuse unless the confirmation matches,
-    /// the overrides are valid, nothing moved and no guard blocks; record; execute; verify; record.
+    /// the overrides are valid, nothing moved and no guard blocks; record; execute; watch until
+    /// the fleet settles (or the limit passes); record.
     pub async fn run(&self, shown: &Prepared, confirm: &Confirmation) -> Result<Outcome, OpError> {
+        self.run_watching(shown, confirm, |_| {}).await
+    }
+
+    /// [`Operator::run`], telling `accepted` as soon as every call returned, before the pipeline
+    /// watches the fleet settle (the console reports "accepted" while it keeps watching).
+    pub async fn run_watching(
+        &self,
+        shown: &Prepared,
+        confirm: &Confirmation,
+        accepted: impl FnOnce(Accepted) + Send,
+    ) -> Result<Outcome, OpError> {
         let fresh = self.prepare(&shown.plan.op).await?;
         let mut guards = fresh.guards.clone();
         let refusal = refusal(shown, &fresh, &self.fleet, confirm, &mut guards);
@@ -249,23 +280,30 @@ impl Operator {
             undo_of: confirm.undo_of.clone(),
             executed: None,
             result: None,
+            accepted_at: None,
+            settled_at: None,
         };
         let authorized = record_request(&self.audit, &record)?;
         // The token exists exactly when the record says execute, i.e. when nothing refused.
-        let (executed, result) = match (authorized, refusal) {
-            (Some(token), _) => self.execute_and_verify(&token).await,
-            (None, refusal) => (
-                None,
-                refusal.unwrap_or_else(|| OpResult::Refused {
+        let ran = match (authorized, refusal) {
+            (Some(token), _) => self.execute_and_verify(&token, accepted).await,
+            (None, refusal) => Ran {
+                executed: None,
+                result: refusal.unwrap_or_else(|| OpResult::Refused {
                     reason: "not authorized".into(),
                     rule: None,
                 }),
-            ),
+                accepted_at: None,
+                settled_at: None,
+            },
         };
+        let result = ran.result;
         record.time = clock.now();
         record.phase = Phase::Ended;
-        record.executed = executed;
+        record.executed = ran.executed;
         record.result = Some(result.clone());
+        record.accepted_at = Some(ran.accepted_at);
+        record.settled_at = Some(ran.settled_at);
         self.audit.append(&record).map_err(|e| {
             OpError::Audit(format!(
                 "the operation ended ({result}) but its ended record was not written: {e}"
@@ -284,31 +322,69 @@ impl Operator {
             overrides,
             result,
             undo,
+            accepted_at: ran.accepted_at,
+            settled_at: ran.settled_at,
         })
     }
 
-    async fn execute_and_verify(&self, token: &Authorized) -> (Option<Executed>, OpResult) {
+    async fn execute_and_verify(
+        &self,
+        token: &Authorized,
+        accepted: impl FnOnce(Accepted) + Send,
+    ) -> Ran {
         let plan = token.plan();
         let executed = match self.target.execute(token).await {
             Ok(e) => e,
-            Err(reason) => return (None, OpResult::Failed { reason }),
+            Err(reason) => {
+                return Ran {
+                    executed: None,
+                    result: OpResult::Failed { reason },
+                    accepted_at: None,
+                    settled_at: None,
+                }
+            }
         };
+        let accepted_at = self.target.clock().now();
+        tracing::info!(
+            "{} ({}): accepted at {accepted_at}",
+            plan.op.summary(),
+            token.id()
+        );
+        accepted(Accepted {
+            id: token.id().to_string(),
+            op: plan.op.clone(),
+            at: accepted_at,
+        });
         if let Some(ms) = std::env::var(PAUSE_BEFORE_VERIFY_ENV)
             .ok()
             .and_then(|v| v.parse::<u64>().ok())
         {
             tokio::time::sleep(Duration::from_millis(ms)).await;
         }
-        let result = match self
+        let verification = self
             .target
             .verify(plan, &executed, self.settings.verify)
-            .await
-        {
-            Verification::Applied => OpResult::Applied,
-            Verification::NotYetVerified(reason) => OpResult::NotYetVerified { reason },
-            Verification::Failed(reason) => OpResult::Failed { reason },
+            .await;
+        let (result, settled_at) = match verification {
+            Verification::Settled(at) => (OpResult::Applied, Some(at.max(accepted_at))),
+            Verification::NotYetVerified(reason) => (OpResult::NotYetVerified { reason }, None),
+            Verification::Failed(reason) => (OpResult::Failed { reason }, None),
         };
-        (Some(executed), result)
+        match settled_at {
+            Some(at) => tracing::info!(
+                "{} ({}): settled at {at}, {} s after it was accepted",
+                plan.op.summary(),
+                token.id(),
+                (at - accepted_at).num_seconds()
+            ),
+            None => tracing::warn!("{} ({}): {result}", plan.op.summary(), token.id()),
+        }
+        Ran {
+            executed: Some(executed),
+            result,
+            accepted_at: Some(accepted_at),
+            settled_at,
+        }
     }
 }
 

@@ -1,8 +1,9 @@
 //! Operations on the simulated fleet: the same plans and API calls, applied to the model's levers.
 
+use super::outcome::not_settled;
 use super::pipeline::Authorized;
 use super::plan::{ApiCall, Plan};
-use super::target::{check_applied, Executed, Target, Verification, VerifyLimits};
+use super::target::{check_settled, Executed, Target, Verification, VerifyLimits};
 use super::view::{DatabaseState, FleetView, ProbeState, RecordState, RegionState, ServiceState};
 use super::whatif::{self, LoadModel, WhatIf};
 use super::Bounds;
@@ -218,19 +219,16 @@ impl Target for SimTarget {
             let poll = limits.poll.max(Duration::from_millis(10));
             let start = clock.now();
             loop {
-                clock.sleep(poll).await;
-                let waited = (clock.now() - start).to_std().unwrap_or_default();
                 let view = SimTarget::view_of(&self.lock());
-                match check_applied(plan, &view) {
-                    Ok(()) => return Verification::Applied,
+                let waited = (view.read_at - start).to_std().unwrap_or_default();
+                match check_settled(plan, &view) {
+                    Ok(()) => return Verification::Settled(view.read_at),
                     Err(why) if waited >= limits.limit => {
-                        return Verification::NotYetVerified(format!(
-                            "after {} s: {why}",
-                            waited.as_secs()
-                        ))
+                        return Verification::NotYetVerified(not_settled(waited.as_secs(), &why))
                     }
                     Err(_) => {}
                 }
+                clock.sleep(poll).await;
             }
         }
         .boxed()

@@ -54,11 +54,27 @@ pub fn render(area: Rect, buf: &mut Buffer, state: &State, theme: &Theme) {
             let lines = vec![
                 Line::raw(summary.clone()),
                 Line::styled(
-                    "executing, then polling until the change shows (esc hides this)",
+                    "executing, then watching until the fleet settles (esc hides this)",
                     theme.muted,
                 ),
             ];
             simple(area, buf, theme, " running ", lines, theme.border_focus);
+        }
+        Dialog::Accepted(a) => {
+            let lines = vec![
+                Line::raw(a.op.summary()),
+                Line::raw(""),
+                Line::styled(
+                    format!("ACCEPTED at {}", a.at.format("%H:%M:%S UTC")),
+                    theme.ok,
+                ),
+                Line::raw("watching until the fleet shows the new state;"),
+                Line::raw("the event log says when it settles"),
+                Line::raw(""),
+                Line::styled(format!("audit id {}", a.id), theme.muted),
+                Line::styled("enter / esc close (the watch goes on)", theme.muted),
+            ];
+            simple(area, buf, theme, " accepted ", lines, theme.border_focus);
         }
         Dialog::Plan(p) => plan(area, buf, p, state.now, theme),
         Dialog::Result(o) => result(area, buf, o, theme),
@@ -326,9 +342,18 @@ fn result(area: Rect, buf: &mut Buffer, o: &Outcome, theme: &Theme) {
         Line::raw(""),
         Line::styled(o.result.label().to_uppercase(), style),
     ];
-    if let Some(reason) = o.result.reason() {
+    // "accepted at T, settled at T (after N s)" or "…, not settled after N s: what is pending".
+    let detail = match o.accepted_at {
+        Some(at) => Some(crate::ops::outcome::settle_text(
+            &o.result,
+            at,
+            o.settled_at,
+        )),
+        None => o.result.reason().map(str::to_string),
+    };
+    if let Some(reason) = detail {
         lines.extend(
-            format::wrap(reason, 72)
+            format::wrap(&reason, 72)
                 .into_iter()
                 .map(|l| Line::styled(l, style)),
         );

@@ -80,8 +80,22 @@ pub fn hint_spans(keymap: &Keymap, mode: Mode, theme: &Theme, max: usize) -> Vec
 
 pub fn render(area: Rect, buf: &mut Buffer, state: &State, theme: &Theme, keymap: &Keymap) {
     let w = area.width as usize;
+    // An accepted operation still settling is worth the slot when nothing else is flashed.
+    let watching = state.watching.last().map(|a| {
+        let more = match state.watching.len() {
+            1 => String::new(),
+            n => format!(" (+{} more)", n - 1),
+        };
+        format!(
+            "watching: {} (accepted {}){more}",
+            a.op.summary(),
+            a.at.format("%H:%M:%S")
+        )
+    });
     let flash = state
         .flash
+        .clone()
+        .or(watching)
         .as_deref()
         .map(|f| fit(f, w.saturating_sub(2) * 2 / 3))
         .unwrap_or_default();

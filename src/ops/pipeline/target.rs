@@ -13,16 +13,18 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Whether the change shows in what the target reports. Never a guess.
+/// Whether the fleet shows the accepted change settled ([`check_settled`]). Never a guess.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "status", content = "reason", rename_all = "snake_case")]
 pub enum Verification {
-    Applied,
+    /// The fleet shows the new state; when it first did, on the target's clock.
+    Settled(chrono::DateTime<chrono::Utc>),
+    /// Not settled within the limit: what is still pending ([`crate::ops::outcome::not_settled`]).
     NotYetVerified(String),
     Failed(String),
 }
 
-/// How long verification polls, and how often.
+/// How long verification polls for the change to settle, and how often.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct VerifyLimits {
     pub limit: Duration,
@@ -53,7 +55,8 @@ pub trait Target: Send + Sync {
     /// what ran). Only the pipeline holds an [`Authorized`] token.
     fn execute<'a>(&'a self, token: &'a Authorized) -> BoxFuture<'a, Result<Executed, String>>;
 
-    /// Poll until the target reports the change applied, within `limits`.
+    /// Poll until the fleet shows the accepted change settled ([`check_settled`]), within
+    /// `limits`.
     fn verify<'a>(
         &'a self,
         plan: &'a Plan,
@@ -76,7 +79,51 @@ pub trait Target: Send + Sync {
     }
 }
 
-/// True when `view` shows the plan's change in place; the reason when it does not.
+/// True when `view` shows the plan's change settled: the requested value read back
+/// ([`check_applied`]) and the fleet in the new state — every desired task running and none
+/// pending; the weight read back (Route53 INSYNC is the AWS target's first step); the promoted
+/// instance a writer and `available`. The reason says what is still pending.
+pub fn check_settled(plan: &Plan, view: &FleetView) -> Result<(), String> {
+    use crate::fleet::Replication;
+    use crate::ops::Op;
+    check_applied(plan, view)?;
+    let region = view
+        .region(&plan.region)
+        .ok_or_else(|| format!("{} is no longer in the fleet", plan.region))?;
+    match &plan.op {
+        Op::Scale {
+            cluster,
+            service,
+            desired,
+            ..
+        } => {
+            let s = region
+                .service(&format!("{cluster}/{service}"))
+                .ok_or_else(|| format!("{cluster}/{service} not found"))?;
+            if s.running == *desired && s.pending == 0 {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{cluster}/{service} at {}/{desired} running, {} pending",
+                    s.running, s.pending
+                ))
+            }
+        }
+        Op::Drain { .. } | Op::Restore { .. } => Ok(()),
+        Op::Promote { .. } => match region.database.as_ref().map(|d| &d.replication) {
+            Some(Replication::Primary { status, .. }) if status == "available" => Ok(()),
+            Some(Replication::Primary {
+                instance, status, ..
+            }) => Err(format!(
+                "{instance} is a primary but {status}, not yet available"
+            )),
+            _ => Err("no database reading".into()),
+        },
+    }
+}
+
+/// True when `view` shows the requested value in place (desiredCount, bounds, weight, the
+/// instance no longer a replica); the reason when it does not.
 pub fn check_applied(plan: &Plan, view: &FleetView) -> Result<(), String> {
     use crate::fleet::Replication;
     use crate::ops::Op;
