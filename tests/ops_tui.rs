@@ -728,3 +728,91 @@ async fn the_event_log_and_the_audit_record_say_the_same_time_for_one_moment() {
     assert!(records[0].time >= ended.plan.read_at && records[0].time <= ended.time);
     assert_eq!(ended.time.date_naive(), start().date_naive());
 }
+
+/// An accepted operation is watched in the background: closing the "accepted" dialog leaves the
+/// watch in the footer, keys work (the what-if opens), and when it settles the event log says when
+/// without covering what the operator opened since.
+#[tokio::test]
+async fn an_accepted_operation_is_watched_in_the_background_while_keys_work() {
+    let mut c = Console::new(None);
+    c.state.focus = 2; // ap-southeast-1, 2 tasks
+    c.press(Action::ScaleUp).await;
+    update(&mut c.state, Action::DialogKey(DialogKey::Char('5')));
+    let effects = c.enter();
+    c.apply(effects).await;
+    c.type_text("ap-southeast-1");
+    let effects = c.enter();
+    let [Effect::Op(OpEffect::Run {
+        prepared,
+        confirmation,
+    })] = effects.as_slice()
+    else {
+        panic!("{effects:?}")
+    };
+    // The console's runner sends "accepted" at once and the outcome when the fleet settled.
+    let accepted = Arc::new(Mutex::new(None));
+    let seen = accepted.clone();
+    let outcome = c
+        .operator
+        .run_watching(prepared, confirmation, move |a| {
+            *seen.lock().unwrap() = Some(a)
+        })
+        .await
+        .unwrap();
+    let accepted = accepted.lock().unwrap().take().expect("accepted");
+    assert_eq!(accepted.at, start());
+    let settled = outcome.settled_at.expect("the three new tasks ran");
+    assert!(settled > accepted.at);
+
+    update(
+        &mut c.state,
+        Action::OpReport(OpReport::Accepted(Box::new(accepted.clone()))),
+    );
+    let screen = c.screen();
+    assert!(screen.contains("ACCEPTED at 14:00:00 UTC"), "{screen}");
+    assert!(
+        c.state.events.iter().any(|e| e.text
+            == "scale atlas-ap/api in ap-southeast-1 to 5: accepted at 14:00:00 UTC; \
+                watching until the fleet shows it"),
+        "{:?}",
+        c.state.events
+    );
+    // Closing the dialog does not stop the watch; the footer keeps saying so.
+    update(&mut c.state, Action::DialogKey(DialogKey::Esc));
+    assert!(c.state.dialog.is_none());
+    assert_eq!(c.state.watching, vec![accepted]);
+    let screen = c.screen();
+    assert!(
+        screen.contains("watching: scale atlas-ap/api in ap-southeast-1 to 5 (accepted 14:00:00)"),
+        "{screen}"
+    );
+    // Keys work meanwhile: the what-if opens.
+    c.press(Action::WhatIf).await;
+    assert!(
+        matches!(c.state.dialog, Some(Dialog::WhatIf { .. })),
+        "{:?}",
+        c.state.dialog
+    );
+
+    update(
+        &mut c.state,
+        Action::OpReport(OpReport::Finished(Box::new(outcome))),
+    );
+    assert!(
+        matches!(c.state.dialog, Some(Dialog::WhatIf { .. })),
+        "the result does not cover the what-if: {:?}",
+        c.state.dialog
+    );
+    assert!(c.state.watching.is_empty());
+    let took = (settled - start()).num_seconds();
+    let line = format!(
+        "scale atlas-ap/api in ap-southeast-1 to 5: applied: accepted at 14:00:00 UTC, \
+         settled at {} (after {took} s)",
+        settled.format("%H:%M:%S UTC")
+    );
+    assert!(
+        c.state.events.iter().any(|e| e.text == line),
+        "{line}\n{:?}",
+        c.state.events
+    );
+}
