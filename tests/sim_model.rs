@@ -354,10 +354,10 @@ fn a_replica_falls_behind_and_promotion_ends_replication() {
     assert!(lag(&sim).unwrap() > 30.0);
     assert_eq!(status(&fleet, &sim, "us-east-1"), Status::Crit);
     sim.promote("us-east-1").unwrap();
-    assert!(matches!(
-        view(&sim, "us-east-1").topology,
-        Some(Replication::Primary { .. })
-    ));
+    // Promoting: still listed as a replica, "modifying", taking no writes yet (as RDS shows it).
+    assert!(
+        matches!(view(&sim, "us-east-1").topology, Some(Replication::Replica { ref status, .. }) if status == "modifying")
+    );
     assert_eq!(lag(&sim), None);
     sim.advance(120.0);
     assert_eq!(lag(&sim), None);
@@ -392,10 +392,16 @@ fn an_outage_of_the_primary_breaks_every_replica() {
     }
     sim.promote("us-east-1")
         .expect("a replica of a failed primary can be promoted");
-    assert!(matches!(
-        view(&sim, "us-east-1").topology,
-        Some(Replication::Primary { .. })
-    ));
+    assert!(
+        !view(&sim, "us-east-1")
+            .topology
+            .is_some_and(|t| t.is_writer()),
+        "no writer while the promotion runs"
+    );
+    sim.advance(120.0);
+    assert!(
+        matches!(view(&sim, "us-east-1").topology, Some(Replication::Primary { ref status, .. }) if status == "available")
+    );
 }
 
 #[test]

@@ -104,6 +104,16 @@ impl RegionModel {
         let instance = db.instance.clone();
         let outage = self.has(Scenario::Outage);
         Some(match db.role {
+            // A promotion in progress: RDS still lists the instance as a replica ("modifying")
+            // until it comes back on its own; it takes no writes yet, so nobody may read it as
+            // the new writer before it does.
+            DbRole::Promoted(_) if !outage && self.promotion_status().is_some() => {
+                Replication::Replica {
+                    instance,
+                    source: source.unwrap_or("unknown").to_string(),
+                    status: "modifying".into(),
+                }
+            }
             DbRole::Primary | DbRole::Promoted(_) => {
                 let status = if outage {
                     "failed"
