@@ -152,6 +152,7 @@ fn a_failed_probe_says_why_in_the_region_health() {
     };
     let (status, breaches) = evaluate(
         &Fleet::builtin(),
+        "eu-west-1",
         HealthInput {
             metrics: None,
             ecs: None,

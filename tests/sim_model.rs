@@ -58,7 +58,7 @@ fn status(fleet: &Fleet, sim: &SimFleet, region: &str) -> Status {
         route53: v.route53.as_ref(),
         probe: v.probe.as_ref(),
     };
-    evaluate(fleet, input).0
+    evaluate(fleet, region, input).0
 }
 
 fn metrics(sim: &SimFleet, region: &str) -> MetricValues {

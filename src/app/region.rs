@@ -214,7 +214,7 @@ impl RegionView {
             route53: self.route53.as_ref(),
             probe,
         };
-        let (status, breaches) = evaluate(fleet, input);
+        let (status, breaches) = evaluate(fleet, &self.spec.name, input);
         let checked = health::checked(fleet, input);
         self.onsets.observe(at, &breaches, &checked);
         self.status = if offline || self.all_stale() {

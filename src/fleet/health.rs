@@ -1,4 +1,5 @@
-//! Health evaluation: a region's readings against the fleet's thresholds.
+//! Health evaluation: a region's readings against its thresholds (the fleet's, with the region's
+//! own over them: `Fleet::thresholds_for`).
 
 use super::{EcsCounts, Fleet, MetricValues, ProbeResult, Replication, Route53State};
 use serde::{Deserialize, Serialize};
@@ -146,10 +147,10 @@ pub struct HealthInput<'a> {
     pub probe: Option<&'a ProbeResult>,
 }
 
-/// The region's status (the worst of its breaches) and every breach. `Unknown` when there is no
-/// metrics reading at all.
-pub fn evaluate(fleet: &Fleet, input: HealthInput<'_>) -> (Status, Vec<Breach>) {
-    let t = &fleet.thresholds;
+/// The status of `region` (the worst of its breaches) and every breach, judged by the region's
+/// own thresholds. `Unknown` when there is no metrics reading at all.
+pub fn evaluate(fleet: &Fleet, region: &str, input: HealthInput<'_>) -> (Status, Vec<Breach>) {
+    let t = &fleet.thresholds_for(region);
     let mut breaches = Vec::new();
     let mut push = |family, status, message: String, short: String, affected: f64| {
         if status != Status::Ok {

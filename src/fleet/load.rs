@@ -61,7 +61,8 @@ pub fn overload_error_rate(rho: f64) -> f64 {
     timeouts.max(shed).clamp(0.0, 1.0)
 }
 
-/// The fleet's latency calibration, derived from its target and threshold statistic.
+/// A region's latency calibration, derived from its latency target (the region's own threshold)
+/// and the fleet's threshold statistic.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LatencyModel {
     /// Load-independent part, ms.
@@ -72,8 +73,8 @@ pub struct LatencyModel {
 }
 
 impl LatencyModel {
-    pub fn new(fleet: &Fleet) -> Self {
-        let target_ms = fleet.thresholds.latency_ms.max(1.0);
+    pub fn new(fleet: &Fleet, region: &str) -> Self {
+        let target_ms = fleet.thresholds_for(region).latency_ms.max(1.0);
         let floor_ms = FLOOR_SHARE * target_ms;
         let z = stat_multiplier(fleet.threshold_stat()).max(0.05);
         let service_ms = (target_ms - floor_ms) / (z * FACTOR_AT_CAPACITY);
@@ -182,7 +183,7 @@ mod tests {
     #[test]
     fn the_threshold_statistic_meets_the_target_at_rated_capacity() {
         let fleet = Fleet::builtin();
-        let model = LatencyModel::new(&fleet);
+        let model = LatencyModel::new(&fleet, &fleet.regions[0].name);
         let per_task = fleet.capacity.rps_per_task;
         let at_rated = model
             .predicted_ms(fleet.threshold_stat(), 3.0 * per_task, 3.0, per_task)

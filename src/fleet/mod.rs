@@ -13,6 +13,7 @@ pub mod series;
 pub mod snapshot;
 pub mod spans;
 pub mod text;
+pub mod thresholds;
 pub mod validate;
 
 use serde::{Deserialize, Serialize};
@@ -21,6 +22,7 @@ use std::path::{Path, PathBuf};
 pub use health::{evaluate, Breach, Status};
 pub use kind::SourceKind;
 pub use readings::*;
+pub use thresholds::ThresholdOverrides;
 
 /// The built-in Atlas-like fleet that `opsdeck` runs on when no fleet file is given.
 pub const DEFAULT_FLEET: &str = include_str!("../../fleets/atlas-crm.toml");
@@ -50,6 +52,7 @@ pub struct Fleet {
     pub regions: Vec<RegionSpec>,
 }
 
+/// The fleet's thresholds; a region's own are [`Fleet::thresholds_for`].
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct Thresholds {
@@ -265,6 +268,9 @@ pub struct RegionSpec {
     pub health_url: Option<String>,
     #[serde(default)]
     pub route53: Option<Route53Ref>,
+    /// This region's own thresholds over the fleet's (`thresholds_for`).
+    #[serde(default, skip_serializing_if = "ThresholdOverrides::is_empty")]
+    pub thresholds: ThresholdOverrides,
     #[serde(default)]
     pub sim: SimRegionConfig,
 }

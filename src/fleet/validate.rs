@@ -183,40 +183,46 @@ fn failover(c: &Check, fleet: &Fleet) -> Result<(), FleetError> {
     Ok(())
 }
 
+/// Range of each threshold key: (name, low, low excluded, high).
+const THRESHOLD_RANGES: &[(&str, f64, bool, f64)] = &[
+    ("latency_ms", 0.0, true, 600_000.0),
+    ("error_rate", 0.0, false, 1.0),
+    ("replica_lag_s", 0.0, true, 86_400.0),
+    ("cache_hit_ratio_min", 0.0, false, 1.0),
+];
+
+/// Each threshold key that has a value, checked at `at` + key; `name` prefixes the key in words.
+fn thresholds(
+    c: &Check,
+    at: &[Step],
+    name: &str,
+    values: &[(&str, Option<f64>)],
+) -> Result<(), FleetError> {
+    for (key, value) in values {
+        let Some(v) = value else { continue };
+        let &(_, lo, lo_open, hi) = THRESHOLD_RANGES
+            .iter()
+            .find(|r| r.0 == *key)
+            .expect("every threshold key has a range");
+        let mut path = at.to_vec();
+        path.push(Step::Key(key));
+        c.number(&path, &format!("{name}.{key}"), *v, lo, lo_open, hi)?;
+    }
+    Ok(())
+}
+
 fn settings(c: &Check, fleet: &Fleet) -> Result<(), FleetError> {
     let t = &fleet.thresholds;
-    let th = |k: &'static str| ["thresholds".into(), Step::Key(k)];
-    c.number(
-        &th("latency_ms"),
-        "thresholds.latency_ms",
-        t.latency_ms,
-        0.0,
-        true,
-        600_000.0,
-    )?;
-    c.number(
-        &th("error_rate"),
-        "thresholds.error_rate",
-        t.error_rate,
-        0.0,
-        false,
-        1.0,
-    )?;
-    c.number(
-        &th("replica_lag_s"),
-        "thresholds.replica_lag_s",
-        t.replica_lag_s,
-        0.0,
-        true,
-        86_400.0,
-    )?;
-    c.number(
-        &th("cache_hit_ratio_min"),
-        "thresholds.cache_hit_ratio_min",
-        t.cache_hit_ratio_min,
-        0.0,
-        false,
-        1.0,
+    thresholds(
+        c,
+        &["thresholds".into()],
+        "thresholds",
+        &[
+            ("latency_ms", Some(t.latency_ms)),
+            ("error_rate", Some(t.error_rate)),
+            ("replica_lag_s", Some(t.replica_lag_s)),
+            ("cache_hit_ratio_min", Some(t.cache_hit_ratio_min)),
+        ],
     )?;
     let cap = &fleet.capacity;
     let ca = |k: &'static str| ["capacity".into(), Step::Key(k)];
@@ -463,6 +469,18 @@ fn regions(c: &Check, fleet: &Fleet) -> Result<(), FleetError> {
                 ));
             }
         }
+        let o = &r.thresholds;
+        thresholds(
+            c,
+            &[Step::Key("region"), Step::Index(i), Step::Key("thresholds")],
+            &format!("region {}: thresholds", r.name),
+            &[
+                ("latency_ms", o.latency_ms),
+                ("error_rate", o.error_rate),
+                ("replica_lag_s", o.replica_lag_s),
+                ("cache_hit_ratio_min", o.cache_hit_ratio_min),
+            ],
+        )?;
         sim(c, i, r)?;
     }
     let primaries: Vec<usize> = (0..fleet.regions.len())

@@ -124,7 +124,22 @@ pub fn what_if(w: &WhatIf) -> String {
             .collect();
         out.push_str(&format!("  {}\n", cells.join("  ").trim_end()));
     }
-    out.push_str(&format!("THRESHOLD {} {:.0} ms\n", w.stat, w.threshold_ms));
+    let own: Vec<String> = w
+        .survivors
+        .iter()
+        .filter(|s| s.threshold_ms > 0.0 && s.threshold_ms != w.threshold_ms)
+        .map(|s| format!("{} {:.0} ms", s.region, s.threshold_ms))
+        .collect();
+    out.push_str(&format!(
+        "THRESHOLD {} {:.0} ms{}\n",
+        w.stat,
+        w.threshold_ms,
+        if own.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", own.join(", "))
+        }
+    ));
     if w.writes_down {
         out.push_str(&format!(
             "WRITES    down since {}: no primary takes writes until a replica is promoted\n",

@@ -37,14 +37,19 @@ pub trait LoadModel {
 /// Without a model of demand (AWS): the failed region's requests go to the serving survivors in
 /// proportion to their weights; latency from the shared queueing formula (`fleet::load`).
 pub struct WeightedModel {
-    latency: LatencyModel,
+    /// Each region's calibration (its own latency target), fleet order.
+    latency: Vec<(String, LatencyModel)>,
     rps_per_task: f64,
 }
 
 impl WeightedModel {
     pub fn new(fleet: &Fleet) -> Self {
         WeightedModel {
-            latency: LatencyModel::new(fleet),
+            latency: fleet
+                .regions
+                .iter()
+                .map(|r| (r.name.clone(), LatencyModel::new(fleet, &r.name)))
+                .collect(),
             rps_per_task: fleet.capacity.rps_per_task,
         }
     }
@@ -55,9 +60,9 @@ impl LoadModel for WeightedModel {
         load::shift_by_weight(&view.served(), failed)
     }
 
-    fn latency_ms(&self, _region: &str, stat: &str, rps: f64, tasks: f64) -> Option<f64> {
-        self.latency
-            .predicted_ms(stat, rps, tasks, self.rps_per_task)
+    fn latency_ms(&self, region: &str, stat: &str, rps: f64, tasks: f64) -> Option<f64> {
+        let (_, model) = self.latency.iter().find(|(name, _)| name == region)?;
+        model.predicted_ms(stat, rps, tasks, self.rps_per_task)
     }
 }
 
@@ -80,6 +85,9 @@ pub struct Survivor {
     pub latency_after_ms: Option<f64>,
     /// With `tasks_needed` tasks running.
     pub latency_scaled_ms: Option<f64>,
+    /// This region's own latency threshold (`Fleet::thresholds_for`), ms.
+    #[serde(default)]
+    pub threshold_ms: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -117,6 +125,7 @@ pub struct WhatIf {
     pub failed: String,
     pub at: DateTime<Utc>,
     pub stat: String,
+    /// The fleet's latency threshold; a region with its own says so in its survivor entry.
     pub threshold_ms: f64,
     /// Requests/s the failed region serves now.
     pub moved_rps: Option<f64>,
@@ -210,6 +219,7 @@ pub fn analyse(
                 rps_after,
                 needed.max(running) as f64,
             ),
+            threshold_ms: fleet.thresholds_for(&r.name).latency_ms,
         });
     }
     if !survivors.iter().any(|s| s.serving) {

@@ -77,7 +77,7 @@ fn value_span(text: String, level: Option<Status>, theme: &Theme) -> Span<'stati
 fn plots<'a>(state: &'a State, r: &'a RegionView, theme: &Theme) -> Vec<Plot<'a>> {
     let rows = metrics::rows(state, r);
     let find = |label: &str| rows.iter().find(|x| x.label == label);
-    let t = &state.fleet.thresholds;
+    let t = state.fleet.thresholds_for(&r.spec.name);
     let titled = |name: &str, label: &str| {
         let mut parts = vec![Line::from(Span::styled(format!(" {name} "), theme.title))];
         if let Some(row) = find(label) {

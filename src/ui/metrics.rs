@@ -89,7 +89,7 @@ fn with<'a>(mut row: MetricRow<'a>, series: &'a Series, gauge: Gauge) -> MetricR
 /// Every metric family of `r`, in display order. A value with no data reads "—".
 pub fn rows<'a>(state: &'a State, r: &'a RegionView) -> Vec<MetricRow<'a>> {
     let fleet = &state.fleet;
-    let t = &fleet.thresholds;
+    let t = fleet.thresholds_for(&r.spec.name);
     let m = r.metrics.as_ref();
     let mut out = Vec::with_capacity(12);
     let stats = &fleet.metrics.latency_stats;
@@ -167,7 +167,7 @@ pub fn rows<'a>(state: &'a State, r: &'a RegionView) -> Vec<MetricRow<'a>> {
 }
 
 fn replica_lag_row<'a>(state: &'a State, r: &'a RegionView) -> MetricRow<'a> {
-    let limit = state.fleet.thresholds.replica_lag_s;
+    let limit = state.fleet.thresholds_for(&r.spec.name).replica_lag_s;
     let gauge = Gauge::Above(limit);
     let lag = r.metrics.as_ref().and_then(|m| m.replica_lag_s);
     let primary = match &r.replication {

@@ -60,7 +60,8 @@ pub struct RegionLoad {
 #[derive(Debug, Clone)]
 pub struct SimFleet {
     fleet: Fleet,
-    latency: LatencyModel,
+    /// Each region's latency calibration (its own target), fleet order.
+    latency: Vec<LatencyModel>,
     now: DateTime<Utc>,
     regions: Vec<RegionModel>,
     /// Steps every noise factor each sub-step, whatever else happens.
@@ -81,7 +82,11 @@ impl SimFleet {
             .collect();
         let mut sim = SimFleet {
             fleet: fleet.clone(),
-            latency: LatencyModel::new(fleet),
+            latency: fleet
+                .regions
+                .iter()
+                .map(|r| LatencyModel::new(fleet, &r.name))
+                .collect(),
             now: start,
             regions,
             noise_rng,
@@ -210,7 +215,7 @@ impl SimFleet {
             } else {
                 Vec::new()
             };
-            for reading in r.readings(&self.fleet, &self.latency, self.now, source, replicas) {
+            for reading in r.readings(&self.fleet, &self.latency[i], self.now, source, replicas) {
                 out.push((r.spec.name.clone(), reading));
             }
         }
@@ -256,8 +261,8 @@ impl SimFleet {
         served_rps: f64,
         running_tasks: f64,
     ) -> Option<f64> {
-        self.index_of(region).ok()?;
-        self.latency.predicted_ms(
+        let i = self.index_of(region).ok()?;
+        self.latency[i].predicted_ms(
             stat,
             served_rps,
             running_tasks,

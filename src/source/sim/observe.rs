@@ -208,7 +208,7 @@ impl RegionModel {
         }
         let status = if db.broken.is_some() {
             "unreachable"
-        } else if db.lag_s > fleet.thresholds.replica_lag_s {
+        } else if db.lag_s > fleet.thresholds_for(&self.spec.name).replica_lag_s {
             "lagging"
         } else {
             "healthy"
