@@ -1,0 +1,262 @@
+//! The IAM policies in `docs/iam/` are exactly what opsdeck calls: every request the real binary
+//! makes against the moto server (recorded by moto) is allowed by the policy of its feature, and
+//! every action a policy grants is one some command was seen to call — no missing permission that
+//! fails at 3 a.m., no permission granted for nothing.
+// Each test holds the binary's moto lock for its whole run; each has its own runtime.
+#![allow(clippy::await_holding_lock)]
+
+mod support;
+
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use support::moto::{repo_root, Moto};
+use support::seed::{self, SEEDED};
+use support::{dead_url, moto_env};
+
+const COOLDOWN_S: u64 = 600;
+
+/// The actions a policy document grants (every Allow statement's `Action`).
+fn granted(file: &str) -> BTreeSet<String> {
+    let path = repo_root().join("docs/iam").join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+    let doc: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+    assert_eq!(doc["Version"], "2012-10-17", "{file}");
+    let mut out = BTreeSet::new();
+    for st in doc["Statement"].as_array().expect("Statement list") {
+        assert_eq!(st["Effect"], "Allow", "{file}: {st}");
+        for a in st["Action"].as_array().expect("Action list") {
+            out.insert(a.as_str().unwrap().to_string());
+        }
+    }
+    out
+}
+
+/// The IAM action of one request moto recorded: the service from the signature's credential
+/// scope, the operation from the JSON target, the query `Action`, or Route53's REST path.
+fn action(entry: &Value) -> String {
+    let headers = &entry["headers"];
+    let auth = headers["Authorization"].as_str().unwrap_or_default();
+    let scope: Vec<&str> = auth
+        .split("Credential=")
+        .nth(1)
+        .unwrap_or_default()
+        .split(',')
+        .next()
+        .unwrap_or_default()
+        .split('/')
+        .collect();
+    let service = scope.get(3).copied().unwrap_or("?");
+    let prefix = match service {
+        "monitoring" => "cloudwatch",
+        other => other,
+    };
+    let op = if let Some(target) = headers["X-Amz-Target"].as_str() {
+        target.rsplit('.').next().unwrap_or(target).to_string()
+    } else {
+        let body = entry["body"].as_str().unwrap_or_default();
+        let body = if entry["body_encoded"].as_bool() == Some(true) {
+            String::from_utf8(aws_smithy_types::base64::decode(body).expect("base64"))
+                .unwrap_or_default()
+        } else {
+            body.to_string()
+        };
+        match body.split('&').find_map(|kv| kv.strip_prefix("Action=")) {
+            Some(a) => a.to_string(),
+            None => route53_operation(
+                entry["method"].as_str().unwrap_or_default(),
+                entry["url"].as_str().unwrap_or_default(),
+            ),
+        }
+    };
+    format!("{prefix}:{op}")
+}
+
+/// Route53's REST API: the operation from the method and the path.
+fn route53_operation(method: &str, url: &str) -> String {
+    let path = url.split('?').next().unwrap_or(url);
+    let path = path.split("/2013-04-01/").nth(1).unwrap_or(path);
+    let parts: Vec<&str> = path.split('/').collect();
+    let op = match (method, parts.as_slice()) {
+        ("GET", ["hostedzone"]) => "ListHostedZones",
+        ("GET", ["hostedzone", _]) => "GetHostedZone",
+        ("GET", ["hostedzone", _, "rrset"]) => "ListResourceRecordSets",
+        ("POST", ["hostedzone", _, "rrset"]) => "ChangeResourceRecordSets",
+        ("GET", ["change", _]) => "GetChange",
+        ("GET", ["healthcheck"]) => "ListHealthChecks",
+        ("GET", ["healthcheck", _]) => "GetHealthCheck",
+        ("POST", ["healthcheck", _]) => "UpdateHealthCheck",
+        ("GET", ["healthcheck", _, "status"]) => "GetHealthCheckStatus",
+        _ => return format!("unknown {method} {url}"),
+    };
+    op.to_string()
+}
+
+struct Deployment {
+    endpoint: String,
+    fleet: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+impl Deployment {
+    async fn new(moto: &Moto) -> Deployment {
+        moto_env();
+        let seeded = seed::seed(&moto.url(), moto).await;
+        let urls: Vec<String> = SEEDED.iter().map(|_| dead_url()).collect();
+        let mut text = seed::fleet_toml(&seeded, &urls, "");
+        text.push_str(&format!(
+            "[guards]\ncooldown_s = {COOLDOWN_S}\nallow_actions = true\n"
+        ));
+        let dir = tempfile::tempdir().unwrap();
+        let fleet = dir.path().join("atlas-moto.toml");
+        std::fs::write(&fleet, text).unwrap();
+        Deployment {
+            endpoint: moto.url(),
+            fleet,
+            dir,
+        }
+    }
+
+    /// Run opsdeck with its clock `later_s` seconds ahead (past the cooldown, nobody sleeps).
+    fn run(&self, later_s: u64, fleet: bool, args: &[&str]) -> Output {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_opsdeck"));
+        c.env(
+            opsdeck::fleet::clock::CLOCK_OFFSET_ENV,
+            later_s.to_string(),
+        );
+        if fleet {
+            c.arg("--fleet").arg(&self.fleet);
+        }
+        c.args(["--endpoint-url", &self.endpoint])
+            .args(args)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("OPSDECK_STATE_DIR", self.dir.path())
+            .env("OPSDECK_CONFIG", self.dir.path().join("config"))
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_ENDPOINT_URL")
+            .env_remove("AWS_SESSION_TOKEN");
+        let out = c.output().expect("run opsdeck");
+        assert!(
+            out.status.success(),
+            "{args:?}\nstdout:\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    fn act(&self, later_s: u64, args: &[&str], region: &str) -> Output {
+        let audit = self.dir.path().join("audit.jsonl");
+        let audit = audit.to_str().unwrap();
+        let base = ["act"];
+        let tail = [
+            "--region",
+            region,
+            "--execute",
+            "--confirm",
+            region,
+            "--audit-log",
+            audit,
+            "--wait-s",
+            "2",
+        ];
+        self.run(later_s, true, &[&base[..], args, &tail[..]].concat())
+    }
+}
+
+fn seen(moto: &Moto) -> BTreeSet<String> {
+    moto.recorded().iter().map(action).collect()
+}
+
+fn assert_exact(feature: &str, seen: &BTreeSet<String>, granted: &BTreeSet<String>) {
+    let missing: Vec<_> = seen.difference(granted).collect();
+    assert!(
+        missing.is_empty(),
+        "{feature}: opsdeck called {missing:?}, which docs/iam does not grant"
+    );
+    let unused: Vec<_> = granted.difference(seen).collect();
+    assert!(
+        unused.is_empty(),
+        "{feature}: docs/iam grants {unused:?}, which no command was seen to call"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_documented_policies_grant_exactly_what_opsdeck_calls() {
+    let moto = Moto::shared();
+    let d = Deployment::new(&moto).await;
+    let read = granted("read.json");
+    let act = granted("act.json");
+
+    // Reading: a snapshot (what the console reads each refresh) and discover.
+    moto.start_recording();
+    d.run(0, true, &["snapshot", "--format", "json"]);
+    let regions = SEEDED.map(|r| r.name).join(",");
+    d.run(0, false, &["discover", "--regions", &regions]);
+    moto.stop_recording();
+    let reading = seen(&moto);
+    assert_exact("reading", &reading, &read);
+
+    // eu-west-1's service scales between 2 and 10 tasks: scaling to 6 raises that floor too.
+    {
+        use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
+        let config = seed::sdk_config(&d.endpoint)
+            .to_builder()
+            .region(aws_config::Region::new("eu-west-1"))
+            .build();
+        aws_sdk_applicationautoscaling::Client::new(&config)
+            .register_scalable_target()
+            .service_namespace(ServiceNamespace::Ecs)
+            .resource_id("service/atlas-eu/api")
+            .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+            .min_capacity(2)
+            .max_capacity(10)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    // Acting: every operation once, through the pipeline, each past the last one's cooldown.
+    moto.start_recording();
+    let step = COOLDOWN_S + 1;
+    d.act(0, &["drain"], "us-east-1");
+    d.act(
+        step,
+        &[
+            "restore",
+            // moto runs no ECS task: the region is at 0/N tasks, which the rule refuses.
+            "--override",
+            "restore-unhealthy-region",
+            "--confirm-override",
+            "restore-unhealthy-region",
+        ],
+        "us-east-1",
+    );
+    d.act(
+        2 * step,
+        &["scale", "--service", "api", "--desired", "6"],
+        "eu-west-1",
+    );
+    d.act(3 * step, &["promote"], "us-east-1");
+    moto.stop_recording();
+    let acting = seen(&moto);
+    let needed: BTreeSet<String> = acting.difference(&read).cloned().collect();
+    assert_exact("acting", &needed, &act);
+    assert!(
+        !act.iter().any(|a| read.contains(a)),
+        "act.json repeats read.json"
+    );
+}
+
+/// The README points at the policy files and names each feature's file.
+#[test]
+fn the_readme_points_at_the_policies() {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    for f in ["docs/iam/read.json", "docs/iam/act.json"] {
+        assert!(readme.contains(f), "README names {f}");
+        assert!(Path::new(&repo_root().join(f)).is_file(), "{f} exists");
+    }
+}
