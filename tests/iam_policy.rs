@@ -121,10 +121,7 @@ impl Deployment {
     /// Run opsdeck with its clock `later_s` seconds ahead (past the cooldown, nobody sleeps).
     fn run(&self, later_s: u64, fleet: bool, args: &[&str]) -> Output {
         let mut c = Command::new(env!("CARGO_BIN_EXE_opsdeck"));
-        c.env(
-            opsdeck::fleet::clock::CLOCK_OFFSET_ENV,
-            later_s.to_string(),
-        );
+        c.env(opsdeck::fleet::clock::CLOCK_OFFSET_ENV, later_s.to_string());
         if fleet {
             c.arg("--fleet").arg(&self.fleet);
         }
