@@ -361,3 +361,156 @@ async fn a_probe_answer_cut_short_is_a_failed_probe_with_the_reason() {
     let p = prober.probe(&format!("{}{path}", proxy.url())).await;
     assert!(p.is_ok(), "{p:?}");
 }
+
+/// The child process of [`a_fast_endless_answer_is_cut_at_16_mib_and_memory_stays_bounded`]:
+/// its fleet file and moto's address.
+const CHILD_FLEET: &str = "OPSDECK_TEST_ENDLESS_FLEET";
+const CHILD_MOTO: &str = "OPSDECK_TEST_ENDLESS_MOTO";
+const CHILD_TEST: &str = "fast_endless_child";
+/// The peak resident memory the whole process may reach (it was 189 MB before answers were
+/// capped: the SDK buffered an endless answer until the time limit).
+const PEAK_RSS_LIMIT_KB: u64 = 100 * 1024;
+
+/// The peak resident set of this process so far (VmHWM), in KiB.
+fn peak_rss_kb() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("read /proc/self/status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/self/status")
+}
+
+/// Memory is measured in a process of its own (this binary, running only [`fast_endless_child`]):
+/// the other tests of the binary would count in this one's peak.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fast_endless_answer_is_cut_at_16_mib_and_memory_stays_bounded() {
+    let moto = Moto::shared();
+    moto_env();
+    let seeded = seed::seed(&moto.url(), &moto).await;
+    let health = health_server().await;
+    let text = seed::fleet_toml(&seeded, &vec![health; 4], REFRESH);
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = dir.path().join("atlas-endless.toml");
+    std::fs::write(&fleet, text).unwrap();
+    let child = tokio::process::Command::new(std::env::current_exe().unwrap())
+        .args([CHILD_TEST, "--exact", "--ignored", "--nocapture"])
+        .args(["--test-threads", "1"])
+        .env(CHILD_FLEET, &fleet)
+        .env(CHILD_MOTO, moto.url())
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(180), child)
+        .await
+        .expect("the child ends within 3 minutes")
+        .expect("run the child");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "child: {stdout}\n{stderr}");
+    // It ran the case (not zero tests because of a filter gone stale).
+    assert!(stdout.contains("1 passed"), "{stdout}");
+    let figures = stderr
+        .lines()
+        .find(|l| l.starts_with("figures:"))
+        .unwrap_or_else(|| panic!("the child's figures: {stderr}"));
+    eprintln!("{figures}");
+}
+
+/// Run only by the test above, in a child process; alone it measures itself the same way.
+#[ignore = "run in a child process by a_fast_endless_answer_is_cut_at_16_mib_and_memory_stays_bounded"]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fast_endless_child() {
+    let (Ok(fleet), Ok(moto_url)) = (std::env::var(CHILD_FLEET), std::env::var(CHILD_MOTO)) else {
+        panic!("run by a_fast_endless_answer_is_cut_at_16_mib_and_memory_stays_bounded");
+    };
+    moto_env();
+    let fleet = Fleet::load(Path::new(&fleet)).expect("fleet loads");
+    let proxy = FaultProxy::start(&moto_url, Fault::default())
+        .await
+        .expect("start the fault proxy");
+    let opts = AwsOptions {
+        endpoint_url: Some(proxy.url()),
+        profile: None,
+        retries: 0,
+        refresh: None,
+    };
+    let source = connect(&fleet, &opts).await.expect("connect");
+    let mut handle = source.spawn(fleet);
+    let names: Vec<&str> = SEEDED.iter().map(|r| r.name).collect();
+    let (flooded, healthy) = (names[1], names[3]);
+    let mut seen = Vec::new();
+    let start = Instant::now();
+    let all = |s: &[Arrived]| {
+        names
+            .iter()
+            .all(|r| !readings(s, r, DataKind::Ecs, start).is_empty())
+    };
+    assert!(read_until(&mut handle, &mut seen, Duration::from_secs(30), all).await);
+    let before = peak_rss_kb();
+
+    // 1 MiB every 4 ms: some 256 MB/s over loopback, without end.
+    proxy.add_rule(Rule::new(
+        Scope::service(flooded, "ecs"),
+        Fault::Endless {
+            chunk: 1 << 20,
+            every: Duration::from_millis(4),
+        },
+    ));
+    let fault_start = Instant::now();
+    let enough = |s: &[Arrived]| failures(s, flooded, DataKind::Ecs).len() >= 4;
+    assert!(read_until(&mut handle, &mut seen, Duration::from_secs(60), enough).await);
+    let fault_end = proxy.clear_rules();
+    let peak = peak_rss_kb();
+
+    let reasons: Vec<String> = failures(&seen, flooded, DataKind::Ecs)
+        .iter()
+        .map(|e| e.to_string())
+        .collect();
+    for why in &reasons {
+        assert_eq!(why, "answer larger than 16 MiB", "{reasons:?}");
+    }
+    // Cut at the limit, not held to the time limit: the next call follows on the schedule.
+    let calls = met(&proxy.log(), flooded, "DescribeServices", "endless");
+    // (The newest call may still be under way.)
+    let held: Vec<Duration> = calls
+        .iter()
+        .filter_map(|c| Some(c.answered? - c.received))
+        .collect();
+    assert!(
+        held.len() >= 3,
+        "{} of {} calls over",
+        held.len(),
+        calls.len()
+    );
+    for h in &held {
+        assert!(
+            *h < TIMEOUT,
+            "an endless answer held its call {:?} ms",
+            ms(&held)
+        );
+    }
+    let others = readings(&seen, healthy, DataKind::Ecs, fault_start)
+        .into_iter()
+        .filter(|at| *at < fault_end)
+        .count();
+    assert!(
+        others >= 2,
+        "{healthy}: {others} ECS readings during the flood"
+    );
+    eprintln!(
+        "figures: peak RSS {} MB before the flood, {} MB after {} answers cut (limit {} MB); calls held {:?} ms; reason {:?}",
+        before / 1024,
+        peak / 1024,
+        reasons.len(),
+        PEAK_RSS_LIMIT_KB / 1024,
+        ms(&held),
+        reasons[0]
+    );
+    assert!(
+        peak < PEAK_RSS_LIMIT_KB,
+        "peak RSS {} MB (limit {} MB)",
+        peak / 1024,
+        PEAK_RSS_LIMIT_KB / 1024
+    );
+    handle.commands.send(SourceCommand::Shutdown).unwrap();
+}

@@ -67,13 +67,6 @@ impl AwsTarget {
         }
     }
 
-    fn in_region(&self, region: &str) -> SdkConfig {
-        self.config
-            .to_builder()
-            .region(Region::new(region.to_string()))
-            .build()
-    }
-
     fn clients(&self, region: &str) -> crate::source::aws::RegionClients {
         self.clients
             .region(region)
@@ -233,7 +226,8 @@ impl Target for AwsTarget {
 
     fn identity(&self) -> BoxFuture<'_, String> {
         async move {
-            let sts = aws_sdk_sts::Client::new(&self.in_region(ROUTE53_REGION));
+            // The fleet's STS client (us-east-1, answers capped like every other client's).
+            let sts = &self.clients.global.sts;
             match sts.get_caller_identity().send().await {
                 Ok(out) => out.arn().unwrap_or("unknown (STS gave no ARN)").to_string(),
                 Err(e) => format!("unknown (STS GetCallerIdentity: {})", sdk_error(e)),

@@ -1,6 +1,7 @@
 //! One set of SDK clients per region, plus the global ones (Route53, Cost Explorer and STS live in
 //! us-east-1), all built from one `SdkConfig` loaded through `aws-config`'s standard chain.
 
+use super::body_limit::BodyLimit;
 use super::{AwsOptions, AwsSetupError};
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
@@ -106,21 +107,25 @@ impl RegionClients {
             cloudwatch: aws_sdk_cloudwatch::Client::from_conf(
                 aws_sdk_cloudwatch::config::Builder::from(config)
                     .region(region.clone())
+                    .interceptor(BodyLimit::default())
                     .build(),
             ),
             ecs: aws_sdk_ecs::Client::from_conf(
                 aws_sdk_ecs::config::Builder::from(config)
                     .region(region.clone())
+                    .interceptor(BodyLimit::default())
                     .build(),
             ),
             rds: aws_sdk_rds::Client::from_conf(
                 aws_sdk_rds::config::Builder::from(config)
                     .region(region.clone())
+                    .interceptor(BodyLimit::default())
                     .build(),
             ),
             autoscaling: aws_sdk_applicationautoscaling::Client::from_conf(
                 aws_sdk_applicationautoscaling::config::Builder::from(config)
                     .region(region)
+                    .interceptor(BodyLimit::default())
                     .build(),
             ),
         }
@@ -134,16 +139,19 @@ impl GlobalClients {
             route53: aws_sdk_route53::Client::from_conf(
                 aws_sdk_route53::config::Builder::from(config)
                     .region(region.clone())
+                    .interceptor(BodyLimit::default())
                     .build(),
             ),
             cost: aws_sdk_costexplorer::Client::from_conf(
                 aws_sdk_costexplorer::config::Builder::from(config)
                     .region(region.clone())
+                    .interceptor(BodyLimit::default())
                     .build(),
             ),
             sts: aws_sdk_sts::Client::from_conf(
                 aws_sdk_sts::config::Builder::from(config)
                     .region(region)
+                    .interceptor(BodyLimit::default())
                     .build(),
             ),
         }
@@ -153,6 +161,32 @@ impl GlobalClients {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_smithy_runtime_api::client::interceptors::Intercept;
+
+    fn capped(names: impl Iterator<Item = &'static str>) -> bool {
+        names
+            .into_iter()
+            .any(|n| n == super::super::body_limit::NAME)
+    }
+
+    #[test]
+    fn every_client_caps_its_answers() {
+        let config = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .build();
+        let r = RegionClients::new(&config, "eu-west-1");
+        let g = GlobalClients::new(&config);
+        let each = [
+            capped(r.cloudwatch.config().interceptors().map(|i| i.name())),
+            capped(r.ecs.config().interceptors().map(|i| i.name())),
+            capped(r.rds.config().interceptors().map(|i| i.name())),
+            capped(r.autoscaling.config().interceptors().map(|i| i.name())),
+            capped(g.route53.config().interceptors().map(|i| i.name())),
+            capped(g.cost.config().interceptors().map(|i| i.name())),
+            capped(g.sts.config().interceptors().map(|i| i.name())),
+        ];
+        assert_eq!(each, [true; 7]);
+    }
 
     #[test]
     fn endpoints_must_be_http_urls() {

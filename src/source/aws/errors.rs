@@ -82,6 +82,10 @@ where
     if let Some(cred) = find_credentials_error(err) {
         return credentials_error(cred);
     }
+    // An answer cut at the size limit: a broken answer like any other, said in words.
+    if let Some(cut) = super::body_limit::too_large(err) {
+        return SourceError::Other(cut.to_string());
+    }
     match err {
         SdkError::TimeoutError(_) => {
             SourceError::Timeout("the call took longer than the timeout".into())

@@ -4,6 +4,7 @@
 //! an emulator such as moto.
 
 pub mod autoscaling;
+pub mod body_limit;
 pub mod clients;
 pub mod cost;
 pub mod discover;
