@@ -8,6 +8,7 @@ use opsdeck::app::dialog::{Dialog, DialogKey, OpEffect, OpReport, PlanDialog};
 use opsdeck::app::{update, Action, Effect, State, View};
 use opsdeck::config::{Keymap, Mode, Theme};
 use opsdeck::fleet::Fleet;
+use opsdeck::ops::audit::tail::VIEW_RECORDS;
 use opsdeck::ops::plan_lines::{self, PlanLine, Verdict};
 use opsdeck::ops::sim::SimTarget;
 use opsdeck::ops::target::VerifyLimits;
@@ -565,13 +566,17 @@ async fn the_audit_view_lists_the_records_newest_first() {
     update(&mut c.state, Action::DialogKey(DialogKey::Esc));
     let effects = update(&mut c.state, Action::AuditLog);
     assert_eq!(effects, vec![Effect::Op(OpEffect::LoadAudit)]);
-    let records = c.operator.audit().read();
+    let records = c.operator.audit().read_last(VIEW_RECORDS);
     update(&mut c.state, Action::OpReport(OpReport::Audit(records)));
     let screen = c.screen();
     let applied = screen.find("applied").expect(&screen);
     let requested = screen.find("requested").expect(&screen);
     assert!(applied < requested, "newest first:\n{screen}");
     assert!(screen.contains("drain eu-west-1"), "{screen}");
+    assert!(
+        screen.contains("audit log · 2 records "),
+        "the whole (small) log:\n{screen}"
+    );
     // Back and scrolling go to the view on top — the audit view — and nowhere else.
     c.state.view = View::Events;
     assert_eq!(c.state.audit.records.len(), 2, "requested and applied");

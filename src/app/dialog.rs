@@ -4,6 +4,7 @@
 
 use super::{Action, Effect, State};
 use crate::fleet::Status;
+use crate::ops::audit::tail::AuditTail;
 use crate::ops::audit::AuditRecord;
 use crate::ops::pipeline::Accepted;
 use crate::ops::plan_lines::Verdict;
@@ -129,11 +130,16 @@ pub enum Dialog {
     },
 }
 
-/// The audit log overlay: the last records, newest first.
+/// The audit log overlay: the last records, newest first (read from the end of the log, never
+/// all of it: `AuditLog::read_last`).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct AuditView {
     pub open: bool,
     pub records: Vec<AuditRecord>,
+    /// Older records exist that are not loaded.
+    pub partial: bool,
+    /// Unreadable lines skipped among those read.
+    pub bad_lines: usize,
     pub error: Option<String>,
     pub scroll: usize,
 }
@@ -168,7 +174,8 @@ pub enum OpReport {
     Accepted(Box<Accepted>),
     Finished(Box<Outcome>),
     WhatIf(Box<WhatIf>),
-    Audit(Result<Vec<AuditRecord>, String>),
+    /// The newest records of the log.
+    Audit(Result<AuditTail, String>),
     /// Planning, running or the what-if failed before anything ran (or could be recorded).
     Failed {
         title: String,
@@ -521,9 +528,10 @@ pub fn report(state: &mut State, r: OpReport) -> Vec<Effect> {
             return vec![Effect::Source(SourceCommand::Refresh)];
         }
         OpReport::Audit(result) => match result {
-            Ok(mut records) => {
-                records.reverse();
-                state.audit.records = records;
+            Ok(tail) => {
+                state.audit.records = tail.records;
+                state.audit.partial = tail.partial;
+                state.audit.bad_lines = tail.bad_lines;
                 state.audit.error = None;
             }
             Err(e) => state.audit.error = Some(e),

@@ -3,6 +3,7 @@
 
 use crate::app::dialog::{OpEffect, OpReport};
 use crate::app::Action;
+use crate::ops::audit::tail::VIEW_RECORDS;
 use crate::ops::pipeline::Operator;
 use std::sync::Arc;
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
@@ -77,7 +78,10 @@ impl OpsRunner {
                     Ok(w) => Action::OpReport(OpReport::WhatIf(Box::new(w))),
                     Err(e) => failed("what-if", e),
                 },
-                OpEffect::LoadAudit => Action::OpReport(OpReport::Audit(operator.audit().read())),
+                // What the view shows, from the end of the log: never the whole of it.
+                OpEffect::LoadAudit => {
+                    Action::OpReport(OpReport::Audit(operator.audit().read_last(VIEW_RECORDS)))
+                }
                 OpEffect::PlanUndo => undo(&operator).await,
             };
             let _ = tx.send(report);

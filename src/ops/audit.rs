@@ -4,6 +4,7 @@
 //! next opsdeck to use the log appends the missing `ended` record ("interrupted, not yet verified").
 
 pub mod file;
+pub mod tail;
 
 use super::guards::GuardResult;
 use super::outcome::{Executed, OpResult};
@@ -138,8 +139,10 @@ impl AuditLog {
         file.sync_all().map_err(fail)
     }
 
-    /// Every record, oldest first. A missing file is an empty log; a line that does not parse
-    /// (torn by a crash mid-write, garbage, not UTF-8) is skipped and reported in the log file
+    /// Every record, oldest first: the whole log, for tests and tools on small logs (opsdeck
+    /// itself reads only the end: [`AuditLog::read_last`] for the console's view, the guard
+    /// queries of `file`). A missing file is an empty log; a line that does not parse (torn by a
+    /// crash mid-write, garbage, not UTF-8) is skipped and reported in the log file
     /// (`read_report` gives the line numbers).
     pub fn read(&self) -> Result<Vec<AuditRecord>, String> {
         self.read_report().map(|r| r.records)

@@ -29,6 +29,18 @@ fn outcome(r: &AuditRecord, theme: &Theme) -> (String, Style) {
     }
 }
 
+/// " audit log · newest 200 records · 1 unreadable line skipped ".
+fn title(view: &crate::app::AuditView) -> String {
+    let newest = if view.partial { "newest " } else { "" };
+    let mut t = format!(" audit log · {newest}{} records ", view.records.len());
+    match view.bad_lines {
+        0 => {}
+        1 => t.push_str("· 1 unreadable line skipped "),
+        n => t.push_str(&format!("· {n} unreadable lines skipped ")),
+    }
+    t
+}
+
 pub fn render(area: Rect, buf: &mut Buffer, state: &State, theme: &Theme) {
     let view = &state.audit;
     if !view.open {
@@ -42,10 +54,7 @@ pub fn render(area: Rect, buf: &mut Buffer, state: &State, theme: &Theme) {
     let block = Block::bordered()
         .border_type(BorderType::Rounded)
         .border_style(theme.border_focus)
-        .title(Span::styled(
-            format!(" audit log · {} records ", view.records.len()),
-            theme.title,
-        ))
+        .title(Span::styled(title(view), theme.title))
         .title_bottom(
             Line::styled(
                 " u undo last reversible · ↑/↓ scroll · esc close ",
