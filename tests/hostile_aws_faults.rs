@@ -2,7 +2,8 @@
 //! source's pollers under throttling, 5xx, timeouts, truncated and endless answers. Throttling
 //! backs off with jitter, 5xx and timeouts keep the normal schedule, data is fresh again within one
 //! interval plus jitter once the fault ends, a broken answer fails that call with a reason and
-//! never holds it past its time limit, and the other regions read on meanwhile.
+//! never holds it past its time limit, an answer streamed fast without end is cut at 16 MiB with
+//! the process's peak memory bounded, and the other regions read on meanwhile.
 //!
 //! Intervals are short (`metrics_s = 1`, `allow_fast`); waits are bounded waits for whole
 //! conditions; schedule figures come from the proxy's log of when each request came and went.
