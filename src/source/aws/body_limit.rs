@@ -152,7 +152,7 @@ mod tests {
             read: 0,
             max: 1 << 20,
         };
-        let err = capped.collect().await.err().expect("cut");
+        let err = capped.collect().await.expect_err("cut");
         assert_eq!(err.to_string(), "answer larger than 1 MiB");
         assert_eq!(too_large(&*err), Some(AnswerTooLarge { max: 1 << 20 }));
         // Exactly at the limit passes.
