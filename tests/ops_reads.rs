@@ -173,13 +173,14 @@ async fn a_plan_and_the_what_if_read_every_region_at_once_in_two_round_trips() {
     let regions = SEEDED.len();
     let checks = SEEDED.iter().filter(|r| r.health_check).count();
     // One DescribeServices per cluster, one DescribeDBInstances and one GetMetricData per region,
-    // one listing for the shared record name, then its health checks.
+    // one listing for the shared record name, then its health checks (status and inversion).
     let per_region = [
         ("DescribeServices", regions),
         ("DescribeDBInstances", regions),
         ("GetMetricData", regions),
         ("ListResourceRecordSets", 1),
         ("GetHealthCheckStatus", checks),
+        ("GetHealthCheck", checks),
     ];
 
     let (calls, depth, plan) = b.run(&["act", "drain", "--region", "us-east-1"]);

@@ -41,6 +41,9 @@ pub fn build(state: &State) -> FleetSnapshot {
                     .map(|x| Route53Report {
                         weight: x.weight,
                         healthy: x.healthy,
+                        policy: x.policy.map(|p| p.as_str().to_string()),
+                        health_check_id: x.health_check_id.clone(),
+                        health_check_inverted: x.health_check_inverted,
                     })
                     .unwrap_or_default(),
                 cost: r.cost.clone().unwrap_or_default(),

@@ -9,6 +9,7 @@ pub mod impact;
 mod kind;
 pub mod load;
 pub mod readings;
+pub mod routing;
 pub mod series;
 pub mod snapshot;
 pub mod spans;
@@ -48,6 +49,9 @@ pub struct Fleet {
     /// Which replica region takes over the writes when the primary's fails, first choice first.
     #[serde(default, skip_serializing_if = "failover::FailoverConfig::is_default")]
     pub failover: failover::FailoverConfig,
+    /// Round trips between regions for latency routing, over the built-in table.
+    #[serde(default, skip_serializing_if = "routing::RoutingConfig::is_default")]
+    pub routing: routing::RoutingConfig,
     #[serde(rename = "region", default)]
     pub regions: Vec<RegionSpec>,
 }
@@ -221,6 +225,16 @@ pub struct Route53Ref {
     pub record_type: String,
     #[serde(default)]
     pub health_check_id: Option<String>,
+    /// The record's routing policy (weighted when not given).
+    #[serde(default, skip_serializing_if = "routing::Policy::is_weighted")]
+    pub policy: routing::Policy,
+    /// Geolocation: the location the record answers for (continent or country code, `*` for the
+    /// default record).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// Failover: PRIMARY or SECONDARY.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failover: Option<routing::FailoverRole>,
 }
 
 fn default_record_type() -> String {

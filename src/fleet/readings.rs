@@ -163,8 +163,24 @@ impl Replication {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct Route53State {
     pub weight: Option<i64>,
-    /// None where no health check is attached.
+    /// The verdict Route53 routes on (the checkers' verdict, inverted when the check is); None
+    /// where no health check is attached.
     pub healthy: Option<bool>,
+    /// The record's routing policy as read; None when not known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<super::routing::Policy>,
+    /// Geolocation: the record's location (`*`: the default record).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// Failover: the record's role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failover: Option<super::routing::FailoverRole>,
+    /// The health check attached to the record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_check_id: Option<String>,
+    /// The health check is inverted (a region drained by inverting it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_check_inverted: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]

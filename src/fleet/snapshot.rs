@@ -55,4 +55,12 @@ pub struct RegionReport {
 pub struct Route53Report {
     pub weight: Option<i64>,
     pub healthy: Option<bool>,
+    /// "weighted", "latency", "geolocation", "failover", "multivalue"; null when unknown.
+    #[serde(default)]
+    pub policy: Option<String>,
+    #[serde(default)]
+    pub health_check_id: Option<String>,
+    /// Whether the record's health check is inverted (a drained region); null without one.
+    #[serde(default)]
+    pub health_check_inverted: Option<bool>,
 }

@@ -7,6 +7,8 @@ use super::{diagnose, Fleet, FleetError, Role};
 use std::collections::HashMap;
 use std::path::Path;
 
+mod routing;
+
 /// The AWS regions opsdeck knows (commercial, GovCloud, China). A fleet naming another is a typo.
 pub const AWS_REGIONS: &[&str] = &[
     "af-south-1",
@@ -146,6 +148,7 @@ pub fn validate(fleet: &Fleet, text: &str, path: &Path) -> Result<(), FleetError
     }
     settings(&c, fleet)?;
     regions(&c, fleet)?;
+    routing::check(&c, fleet)?;
     failover(&c, fleet)
 }
 

@@ -1,7 +1,8 @@
 //! Operations against AWS: the plan's calls made with the SDK (ECS UpdateService, Application Auto
-//! Scaling RegisterScalableTarget, RDS PromoteReadReplica, Route53 ChangeResourceRecordSets), then
-//! polled until the fleet shows them settled (Route53 GetChange INSYNC and the weight read back,
-//! every desired ECS task running, the promoted instance available).
+//! Scaling RegisterScalableTarget, RDS PromoteReadReplica, Route53 ChangeResourceRecordSets and
+//! UpdateHealthCheck), then polled until the fleet shows them settled (Route53 GetChange INSYNC and
+//! the weight read back, or the health check's inversion read back with GetHealthCheck; every
+//! desired ECS task running, the promoted instance available).
 
 use super::aws_read::{self, Need};
 use super::outcome::not_settled;
@@ -155,6 +156,19 @@ impl AwsTarget {
                     .await
                     .map_err(sdk_error)?;
                 Ok(out.change_info().map(|c| c.id().to_string()))
+            }
+            ApiCall::UpdateHealthCheck {
+                health_check_id,
+                inverted,
+            } => {
+                self.route53()
+                    .update_health_check()
+                    .health_check_id(health_check_id)
+                    .inverted(*inverted)
+                    .send()
+                    .await
+                    .map_err(sdk_error)?;
+                Ok(None)
             }
         }
     }

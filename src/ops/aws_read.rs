@@ -274,7 +274,12 @@ fn database_state(spec: &RegionSpec, raw: Replication, m: &MetricsOutcome) -> Da
 
 fn record_state(r: &Route53Ref, read: WeightedRecord) -> RecordState {
     let s = read.set;
+    let (policy, location, failover) = route53::routing_of(&s);
     RecordState {
+        policy: policy.unwrap_or(r.policy),
+        location,
+        failover,
+        health_check_inverted: read.inverted,
         zone_id: r.zone_id.clone(),
         name: s.name().to_string(),
         record_type: s.r#type().as_str().to_string(),

@@ -5,7 +5,7 @@
 
 use super::view::FleetView;
 use super::Op;
-use crate::fleet::{load, Fleet};
+use crate::fleet::Fleet;
 
 /// Load added that is smaller than this share of the rated capacity (two percentage points: the
 /// trickle a dead region still receives) moves nothing that matters.
@@ -90,7 +90,9 @@ impl SurvivorLoad {
 pub fn survivors_after(view: &FleetView, op: &Op, fleet: &Fleet) -> Vec<SurvivorLoad> {
     let per_task = fleet.capacity.rps_per_task;
     match op {
-        Op::Drain { region } => load::shift_by_weight(&view.served(), region)
+        Op::Drain { region } => view
+            .route_without(region, fleet)
+            .0
             .into_iter()
             .filter_map(|(name, rps)| {
                 let r = view

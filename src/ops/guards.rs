@@ -14,6 +14,8 @@ pub const READ_ONLY: &str = "read-only";
 pub const COOLDOWN: &str = "cooldown";
 pub const LAST_SERVING_REGION: &str = "last-serving-region";
 pub const ALL_WEIGHTS_ZERO: &str = "all-weights-zero";
+/// The latency/geolocation/failover/multivalue form of `all-weights-zero`.
+pub const ALL_RECORDS_UNHEALTHY: &str = "all-records-unhealthy";
 pub const REPLICA_LAG_OVER_RPO: &str = "replica-lag-over-rpo";
 pub const REPLICATION_BROKEN: &str = "replication-broken";
 pub const AUTOSCALING_BOUNDS: &str = "autoscaling-bounds";
@@ -21,11 +23,12 @@ pub const RESTORE_UNHEALTHY_REGION: &str = "restore-unhealthy-region";
 pub const SURVIVOR_CAPACITY: &str = "survivor-capacity";
 
 /// Every rule and whether it can be overridden.
-pub const RULES: [(&str, bool); 9] = [
+pub const RULES: [(&str, bool); 10] = [
     (READ_ONLY, false),
     (COOLDOWN, false),
     (LAST_SERVING_REGION, false),
     (ALL_WEIGHTS_ZERO, false),
+    (ALL_RECORDS_UNHEALTHY, false),
     (REPLICA_LAG_OVER_RPO, true),
     (REPLICATION_BROKEN, true),
     (AUTOSCALING_BOUNDS, true),
@@ -239,15 +242,48 @@ fn last_serving(i: &GuardInput) -> GuardResult {
     }
 }
 
+/// Every weighted record of the name at 0 — or, for the other policies, every record of the name
+/// unhealthy: Route53 then answers with all of them, drained ones included.
 fn all_weights_zero(i: &GuardInput) -> GuardResult {
     let after = i.before.after(&i.plan.op);
-    let Some(key) = after
+    let Some((key, policy)) = after
         .region(&i.plan.region)
         .and_then(|r| r.record.as_ref())
-        .map(|r| r.key())
+        .map(|r| (r.key(), r.policy))
     else {
         return GuardResult::new(ALL_WEIGHTS_ZERO, true, "no weighted record".into());
     };
+    if !policy.is_weighted() {
+        let records: Vec<&super::view::RecordState> = after
+            .regions
+            .iter()
+            .filter_map(|r| r.record.as_ref())
+            .filter(|r| r.key() == key)
+            .collect();
+        let answering = records.iter().filter(|r| r.answers()).count();
+        return if answering == 0 {
+            GuardResult::new(
+                ALL_RECORDS_UNHEALTHY,
+                false,
+                format!(
+                    "every {} record of {} would be unhealthy: Route53 then answers with all of them, drained ones included",
+                    policy.as_str(),
+                    key.1
+                ),
+            )
+        } else {
+            GuardResult::new(
+                ALL_RECORDS_UNHEALTHY,
+                true,
+                format!(
+                    "{answering} of {} {} records of {} stay healthy",
+                    records.len(),
+                    policy.as_str(),
+                    key.1
+                ),
+            )
+        };
+    }
     let weights: Vec<i64> = after
         .regions
         .iter()

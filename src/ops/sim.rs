@@ -66,6 +66,10 @@ impl SimTarget {
                     values: Vec::new(),
                     alias: None,
                     health_check_id: r.health_check_id.clone(),
+                    policy: r.policy,
+                    location: r.location.clone(),
+                    failover: r.failover,
+                    health_check_inverted: None,
                 }),
                 served_rps: None,
                 probe: None,
@@ -109,6 +113,7 @@ impl SimTarget {
                     if let Some(rec) = &mut r.record {
                         rec.weight = state.weight;
                         rec.healthy = state.healthy;
+                        rec.health_check_inverted = state.health_check_inverted;
                     }
                 }
                 Reading::Probe(p) => r.probe = Some(ProbeState::of(&p)),
@@ -172,6 +177,23 @@ impl SimTarget {
                         .and_then(|r| sim.set_weight(&r, record_set.weight))
                 }
                 ApiCall::PromoteReadReplica { region, .. } => sim.promote(region),
+                ApiCall::UpdateHealthCheck {
+                    health_check_id,
+                    inverted,
+                } => sim
+                    .fleet()
+                    .regions
+                    .iter()
+                    .find(|r| {
+                        r.route53
+                            .as_ref()
+                            .is_some_and(|x| x.health_check_id.as_ref() == Some(health_check_id))
+                    })
+                    .map(|r| r.name.clone())
+                    .ok_or_else(|| {
+                        format!("no region's record has the health check `{health_check_id}`")
+                    })
+                    .and_then(|r| sim.set_inverted(&r, *inverted)),
             };
             match result {
                 Ok(()) => done.ok(call),

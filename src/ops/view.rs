@@ -2,7 +2,8 @@
 //! projected forward ("after") so the guards can compare.
 
 use super::{Bounds, Op};
-use crate::fleet::{Replication, Role, SourceKind};
+use crate::fleet::routing::{self, FailoverRole, Policy};
+use crate::fleet::{Fleet, Replication, Role, SourceKind};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -78,7 +79,7 @@ pub struct AliasTarget {
     pub evaluate_target_health: bool,
 }
 
-/// The region's weighted record, as read (an UPSERT repeats everything but the weight).
+/// The region's record, as read (an UPSERT of a weighted one repeats everything but the weight).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecordState {
     pub zone_id: String,
@@ -92,6 +93,17 @@ pub struct RecordState {
     pub values: Vec<String>,
     pub alias: Option<AliasTarget>,
     pub health_check_id: Option<String>,
+    /// The record's routing policy (weighted when not read).
+    #[serde(default)]
+    pub policy: Policy,
+    /// Geolocation: the record's location (`*` for the default record).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failover: Option<FailoverRole>,
+    /// Whether the attached health check is inverted; None without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_check_inverted: Option<bool>,
 }
 
 impl RecordState {
@@ -101,6 +113,37 @@ impl RecordState {
             self.zone_id.clone(),
             self.name.trim_end_matches('.').to_ascii_lowercase(),
         )
+    }
+
+    /// Route53 may answer with it: a weight above 0 when weighted, and a health check that does
+    /// not fail (an inverted one fails while the endpoint is healthy).
+    pub fn answers(&self) -> bool {
+        let weighted = !self.policy.is_weighted() || self.weight.unwrap_or(0) > 0;
+        let drained = !self.policy.is_weighted()
+            && self.health_check_inverted == Some(true)
+            && self.healthy.is_none();
+        weighted && self.healthy != Some(false) && !drained
+    }
+
+    /// The endpoint's own health, whatever the inversion: what the checkers see.
+    pub fn endpoint_healthy(&self) -> Option<bool> {
+        self.healthy
+            .map(|h| h != self.health_check_inverted.unwrap_or(false))
+    }
+
+    /// "w70", "latency", "geolocation EU", "failover PRIMARY".
+    pub fn routing_label(&self) -> String {
+        match (self.policy, &self.location, self.failover) {
+            (Policy::Weighted, _, _) => format!(
+                "weight {}",
+                self.weight
+                    .map(|w| w.to_string())
+                    .unwrap_or_else(|| "—".into())
+            ),
+            (Policy::Geolocation, Some(l), _) => format!("geolocation {l}"),
+            (Policy::Failover, _, Some(r)) => format!("failover {}", r.as_str()),
+            (p, _, _) => p.as_str().to_string(),
+        }
     }
 }
 
@@ -117,8 +160,7 @@ impl RegionState {
         let Some(record) = &self.record else {
             return false;
         };
-        record.weight.unwrap_or(0) > 0
-            && record.healthy != Some(false)
+        record.answers()
             && (self.services.is_empty() || self.services.iter().all(|s| s.desired > 0))
     }
 
@@ -150,6 +192,79 @@ impl FleetView {
                 serving: r.serving(),
             })
             .collect()
+    }
+
+    /// True when every region's record is weighted (or the fleet has no records).
+    pub fn all_weighted(&self) -> bool {
+        self.regions
+            .iter()
+            .filter_map(|r| r.record.as_ref())
+            .all(|r| r.policy.is_weighted())
+    }
+
+    /// Requests/s each region would serve if `failed` stopped serving now, fleet order, and where
+    /// its users go, as Route53 would send them under the records' policy (`fleet::routing`).
+    pub fn route_without(
+        &self,
+        failed: &str,
+        fleet: &Fleet,
+    ) -> (Vec<(String, f64)>, Option<String>) {
+        if self.all_weighted() {
+            return (
+                crate::fleet::load::shift_by_weight(&self.served(), failed),
+                None,
+            );
+        }
+        let with_record: Vec<&RegionState> =
+            self.regions.iter().filter(|r| r.record.is_some()).collect();
+        let Some(at) = with_record.iter().position(|r| r.name == failed) else {
+            return (
+                self.regions
+                    .iter()
+                    .map(|r| {
+                        (
+                            r.name.clone(),
+                            if r.name == failed {
+                                0.0
+                            } else {
+                                r.served_rps.unwrap_or(0.0)
+                            },
+                        )
+                    })
+                    .collect(),
+                Some(format!(
+                    "{failed} has no Route53 record: its users are not moved"
+                )),
+            );
+        };
+        let entries: Vec<routing::Entry> = with_record
+            .iter()
+            .map(|r| {
+                let rec = r.record.as_ref().expect("filtered on a record");
+                routing::Entry {
+                    region: &r.name,
+                    policy: rec.policy,
+                    weight: rec.weight.unwrap_or(0),
+                    location: rec.location.as_deref(),
+                    failover: rec.failover,
+                    serving: r.serving(),
+                }
+            })
+            .collect();
+        let rps: Vec<Option<f64>> = with_record.iter().map(|r| r.served_rps).collect();
+        let (after, line) = routing::shift(&entries, &rps, at, &fleet.routing);
+        let out = self
+            .regions
+            .iter()
+            .map(|r| {
+                let rps = match with_record.iter().position(|w| w.name == r.name) {
+                    Some(i) => after[i],
+                    None => r.served_rps.unwrap_or(0.0),
+                };
+                (r.name.clone(), rps)
+            })
+            .collect();
+        (out, Some(line))
     }
 
     /// Names of the regions that take traffic.
@@ -186,16 +301,16 @@ impl FleetView {
                     }
                 }
             }
-            Op::Drain { .. } => {
-                if let Some(rec) = &mut r.record {
-                    rec.weight = Some(0);
-                }
-            }
-            Op::Restore { weight, .. } => {
-                if let (Some(rec), Some(w)) = (&mut r.record, weight) {
-                    rec.weight = Some(*w);
-                }
-            }
+            Op::Drain { .. } => match &mut r.record {
+                Some(rec) if !rec.policy.is_weighted() => invert(rec, true),
+                Some(rec) => rec.weight = Some(0),
+                None => {}
+            },
+            Op::Restore { weight, .. } => match (&mut r.record, weight) {
+                (Some(rec), _) if !rec.policy.is_weighted() => invert(rec, false),
+                (Some(rec), Some(w)) => rec.weight = Some(*w),
+                _ => {}
+            },
             Op::Promote { .. } => {
                 if let Some(db) = &mut r.database {
                     db.replication = Replication::Primary {
@@ -208,4 +323,20 @@ impl FleetView {
         }
         v
     }
+}
+
+/// The record once its health check is inverted (`to`) or no longer: the verdict Route53 routes on
+/// flips with the inversion; a drained record fails whatever the checkers saw.
+fn invert(rec: &mut RecordState, to: bool) {
+    if rec.health_check_id.is_none() || rec.health_check_inverted == Some(to) {
+        return;
+    }
+    let was = rec.health_check_inverted.unwrap_or(false);
+    rec.healthy = match rec.healthy {
+        Some(h) if was != to => Some(!h),
+        Some(h) => Some(h),
+        None if to => Some(false),
+        None => None,
+    };
+    rec.health_check_inverted = Some(to);
 }

@@ -6,7 +6,7 @@
 use super::view::{FleetView, RegionState};
 use super::Op;
 use crate::fleet::failover::Writes;
-use crate::fleet::load::{self, LatencyModel};
+use crate::fleet::load::LatencyModel;
 use crate::fleet::Fleet;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -34,12 +34,14 @@ pub trait LoadModel {
     }
 }
 
-/// Without a model of demand (AWS): the failed region's requests go to the serving survivors in
-/// proportion to their weights; latency from the shared queueing formula (`fleet::load`).
+/// Without a model of demand (AWS): the failed region's requests go where Route53 would send them
+/// under the record's policy (by weight, to the nearest serving region, to the default record, to
+/// the secondary: `fleet::routing`); latency from the shared queueing formula (`fleet::load`).
 pub struct WeightedModel {
     /// Each region's calibration (its own latency target), fleet order.
     latency: Vec<(String, LatencyModel)>,
     rps_per_task: f64,
+    fleet: Fleet,
 }
 
 impl WeightedModel {
@@ -51,13 +53,14 @@ impl WeightedModel {
                 .map(|r| (r.name.clone(), LatencyModel::new(fleet, &r.name)))
                 .collect(),
             rps_per_task: fleet.capacity.rps_per_task,
+            fleet: fleet.clone(),
         }
     }
 }
 
 impl LoadModel for WeightedModel {
     fn route_without(&self, view: &FleetView, failed: &str) -> Vec<(String, f64)> {
-        load::shift_by_weight(&view.served(), failed)
+        view.route_without(failed, &self.fleet).0
     }
 
     fn latency_ms(&self, region: &str, stat: &str, rps: f64, tasks: f64) -> Option<f64> {
@@ -221,6 +224,9 @@ pub fn analyse(
             ),
             threshold_ms: fleet.thresholds_for(&r.name).latency_ms,
         });
+    }
+    if let (_, Some(line)) = view.route_without(failed, fleet) {
+        notes.push(line);
     }
     if !survivors.iter().any(|s| s.serving) {
         notes.push("no other region is serving: Route53 would answer with every record, the failed one included".into());

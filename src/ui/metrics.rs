@@ -246,6 +246,7 @@ fn ecs_rows<'a>(r: &'a RegionView) -> Vec<MetricRow<'a>> {
 fn route53_row(r: &RegionView) -> MetricRow<'_> {
     let (value, compact, level) = match &r.route53 {
         None => (NO_DATA.to_string(), None, None),
+        Some(s) if s.policy.is_some_and(|p| !p.is_weighted()) => policy_value(s),
         Some(s) => {
             let w = s
                 .weight
@@ -268,6 +269,29 @@ fn route53_row(r: &RegionView) -> MetricRow<'_> {
     let mut row = MetricRow::new("route53", value, level, DataKind::Route53, 6);
     row.compact = compact;
     row
+}
+
+/// A latency, geolocation, failover or multivalue record: "latency ✔ healthy", "geo EU ✔ healthy",
+/// "failover PRIMARY ✖ drained" (its health check inverted), "latency no check".
+fn policy_value(s: &crate::fleet::Route53State) -> (String, Option<String>, Option<Status>) {
+    use crate::fleet::routing::Policy;
+    let label = match (s.policy.unwrap_or_default(), &s.location, s.failover) {
+        (Policy::Geolocation, Some(l), _) => format!("geo {l}"),
+        (Policy::Geolocation, None, _) => "geo".to_string(),
+        (Policy::Failover, _, Some(role)) => format!("failover {}", role.as_str()),
+        (p, _, _) => p.as_str().to_string(),
+    };
+    let (word, mark, level) = match (s.health_check_inverted, s.healthy) {
+        (Some(true), _) => ("drained", " ✖", Some(Status::Warn)),
+        (_, Some(false)) => ("unhealthy", " ✖", Some(Status::Crit)),
+        (_, Some(true)) => ("healthy", " ✔", Some(Status::Ok)),
+        (_, None) => ("no check", "", Some(Status::Warn)),
+    };
+    (
+        format!("{label}{mark} {word}"),
+        Some(format!("{label}{mark}")),
+        level,
+    )
 }
 
 fn cost_row(r: &RegionView) -> MetricRow<'_> {

@@ -154,6 +154,7 @@ fn step_region(state: &mut State, idx: usize, p: &Profile, step: i64) {
             Reading::Route53(Route53State {
                 weight: Some(100),
                 healthy: Some(true),
+                ..Default::default()
             }),
         );
     }

@@ -307,6 +307,8 @@ fn route53_operation(method: &str, path: &str) -> Option<&'static str> {
             ("GET", ["hostedzone", _, "rrset"]) => "ListResourceRecordSets",
             ("POST", ["hostedzone", _, "rrset"]) => "ChangeResourceRecordSets",
             ("GET", ["healthcheck", _, "status"]) => "GetHealthCheckStatus",
+            ("GET", ["healthcheck", _]) => "GetHealthCheck",
+            ("POST", ["healthcheck", _]) => "UpdateHealthCheck",
             ("GET", ["change", _]) => "GetChange",
             _ => return None,
         },

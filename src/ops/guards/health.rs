@@ -20,7 +20,9 @@ pub(super) fn restore_unhealthy_region(i: &GuardInput) -> GuardResult {
             "{running}/{desired} tasks running (under half of desired)"
         ));
     }
-    if r.record.as_ref().and_then(|x| x.healthy) == Some(false) {
+    // A drained latency/geolocation/failover record fails because its check is inverted: what
+    // counts is whether the endpoint itself is healthy.
+    if r.record.as_ref().and_then(|x| x.endpoint_healthy()) == Some(false) {
         why.push("its Route53 health check fails".to_string());
     }
     if let Some(p) = r.probe.as_ref().filter(|p| !p.ok) {
@@ -31,7 +33,7 @@ pub(super) fn restore_unhealthy_region(i: &GuardInput) -> GuardResult {
             Some(_) => ", probe ok",
             None => "",
         };
-        let check = match r.record.as_ref().and_then(|x| x.healthy) {
+        let check = match r.record.as_ref().and_then(|x| x.endpoint_healthy()) {
             Some(true) => ", health check ok",
             _ => "",
         };

@@ -151,7 +151,8 @@ pub fn check_applied(plan: &Plan, view: &FleetView) -> Result<(), String> {
                 } => Some((*min_capacity, *max_capacity)),
                 ApiCall::UpdateService { .. }
                 | ApiCall::PromoteReadReplica { .. }
-                | ApiCall::ChangeResourceRecordSets { .. } => None,
+                | ApiCall::ChangeResourceRecordSets { .. }
+                | ApiCall::UpdateHealthCheck { .. } => None,
             });
             if let (Some((min, max)), Some(b)) = (want, s.bounds) {
                 if (b.min, b.max) != (min, max) {
@@ -161,6 +162,26 @@ pub fn check_applied(plan: &Plan, view: &FleetView) -> Result<(), String> {
             Ok(())
         }
         Op::Drain { .. } | Op::Restore { .. } => {
+            let inversion = plan.calls.iter().find_map(|c| match c {
+                ApiCall::UpdateHealthCheck {
+                    health_check_id,
+                    inverted,
+                } => Some((health_check_id, *inverted)),
+                ApiCall::UpdateService { .. }
+                | ApiCall::RegisterScalableTarget { .. }
+                | ApiCall::PromoteReadReplica { .. }
+                | ApiCall::ChangeResourceRecordSets { .. } => None,
+            });
+            if let Some((id, want)) = inversion {
+                let got = region.record.as_ref().and_then(|r| r.health_check_inverted);
+                return match got {
+                    Some(g) if g == want => Ok(()),
+                    Some(g) => Err(format!(
+                        "health check {id} reads Inverted {g} (want {want})"
+                    )),
+                    None => Err(format!("health check {id} not read")),
+                };
+            }
             let want = match &plan.op {
                 Op::Restore {
                     weight: Some(w), ..

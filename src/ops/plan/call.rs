@@ -44,6 +44,12 @@ pub enum ApiCall {
         comment: String,
         record_set: WeightedRecordSet,
     },
+    /// Route53 `UpdateHealthCheck`: invert a health check or revert it (in us-east-1). Takes a
+    /// region out of a latency, geolocation, failover or multivalue record and puts it back.
+    UpdateHealthCheck {
+        health_check_id: String,
+        inverted: bool,
+    },
 }
 
 /// A weighted record set as an UPSERT writes it: everything the record has, with the new weight.
@@ -66,7 +72,9 @@ impl ApiCall {
             ApiCall::UpdateService { .. } => "ecs",
             ApiCall::RegisterScalableTarget { .. } => "application-autoscaling",
             ApiCall::PromoteReadReplica { .. } => "rds",
-            ApiCall::ChangeResourceRecordSets { .. } => "route53",
+            ApiCall::ChangeResourceRecordSets { .. } | ApiCall::UpdateHealthCheck { .. } => {
+                "route53"
+            }
         }
     }
 
@@ -77,6 +85,7 @@ impl ApiCall {
             ApiCall::RegisterScalableTarget { .. } => "RegisterScalableTarget",
             ApiCall::PromoteReadReplica { .. } => "PromoteReadReplica",
             ApiCall::ChangeResourceRecordSets { .. } => "ChangeResourceRecordSets",
+            ApiCall::UpdateHealthCheck { .. } => "UpdateHealthCheck",
         }
     }
 
@@ -86,7 +95,9 @@ impl ApiCall {
             ApiCall::UpdateService { region, .. }
             | ApiCall::RegisterScalableTarget { region, .. }
             | ApiCall::PromoteReadReplica { region, .. } => region,
-            ApiCall::ChangeResourceRecordSets { .. } => ROUTE53_REGION,
+            ApiCall::ChangeResourceRecordSets { .. } | ApiCall::UpdateHealthCheck { .. } => {
+                ROUTE53_REGION
+            }
         }
     }
 
@@ -132,6 +143,10 @@ impl ApiCall {
                     "Changes": [{ "Action": "UPSERT", "ResourceRecordSet": record_set.to_json() }],
                 },
             }),
+            ApiCall::UpdateHealthCheck {
+                health_check_id,
+                inverted,
+            } => json!({ "HealthCheckId": health_check_id, "Inverted": inverted }),
         }
     }
 
@@ -205,6 +220,12 @@ impl ApiCall {
                         .map_err(|e| format!("{what}: {e}"))?,
                 }
             }
+            ("route53", "UpdateHealthCheck") => ApiCall::UpdateHealthCheck {
+                health_check_id: text("HealthCheckId")?,
+                inverted: p["Inverted"]
+                    .as_bool()
+                    .ok_or_else(|| format!("{what}: no `Inverted`"))?,
+            },
             (s, o) => return Err(format!("opsdeck makes no {s} {o} calls")),
         })
     }
@@ -362,6 +383,22 @@ mod tests {
             "{text}"
         );
         assert_eq!(serde_json::from_str::<ApiCall>(&text).unwrap(), call);
+    }
+
+    #[test]
+    fn a_health_check_inversion_round_trips() {
+        let line = r#"{"service":"route53","operation":"UpdateHealthCheck","region":"us-east-1","params":{"HealthCheckId":"hc-eu","Inverted":true}}"#;
+        let call: ApiCall = serde_json::from_str(line).unwrap();
+        assert_eq!(
+            call,
+            ApiCall::UpdateHealthCheck {
+                health_check_id: "hc-eu".into(),
+                inverted: true
+            }
+        );
+        assert_eq!(serde_json::to_string(&call).unwrap(), line);
+        let bad = line.replace("true", "\"yes\"");
+        assert!(serde_json::from_str::<ApiCall>(&bad).is_err());
     }
 
     #[test]

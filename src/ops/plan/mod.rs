@@ -3,6 +3,7 @@
 
 mod call;
 mod promote;
+mod route53_policy;
 mod scale;
 pub mod weighed;
 mod weight;
@@ -140,6 +141,23 @@ pub fn build(
         } => scale::plan(
             &mut plan, region, fleet, cluster, service, *desired, *bounds,
         )?,
+        Op::Drain { .. } if !weighted(region) => {
+            route53_policy::plan(&mut plan, region, view, fleet, true)?
+        }
+        Op::Restore { weight: w, .. } if !weighted(region) => {
+            if let Some(w) = w {
+                return Err(OpError::Input(format!(
+                    "{}'s record is {}: it has no weight to restore to {w} (leave out --weight)",
+                    region.name,
+                    region
+                        .record
+                        .as_ref()
+                        .map(|r| r.policy.as_str())
+                        .unwrap_or("not weighted")
+                )));
+            }
+            route53_policy::plan(&mut plan, region, view, fleet, false)?
+        }
         Op::Drain { .. } => weight::plan(&mut plan, region, view, fleet, 0)?,
         Op::Restore { weight: w, .. } => {
             let w = w.or(recorded_weight).ok_or_else(|| {
@@ -166,6 +184,14 @@ pub fn build(
     Ok(plan)
 }
 
+/// The region's record is weighted (or it has none: the weighted plan says so).
+fn weighted(region: &RegionState) -> bool {
+    region
+        .record
+        .as_ref()
+        .is_none_or(|r| r.policy.is_weighted())
+}
+
 pub(super) fn change(
     resource: &str,
     field: &str,
@@ -184,12 +210,20 @@ pub(super) fn change(
 pub fn describe_region(r: &RegionState) -> String {
     let mut parts = Vec::new();
     if let Some(rec) = &r.record {
-        let w = rec
-            .weight
-            .map(|w| w.to_string())
-            .unwrap_or_else(|| "—".into());
+        let check = match (
+            rec.policy.is_weighted(),
+            rec.health_check_inverted,
+            rec.healthy,
+        ) {
+            (true, _, _) => "",
+            (false, Some(true), _) => " (health check inverted)",
+            (false, _, Some(false)) => " (unhealthy)",
+            (false, _, Some(true)) => " (healthy)",
+            (false, _, None) => " (no health check)",
+        };
         parts.push(format!(
-            "weight {w}, {}",
+            "{}{check}, {}",
+            rec.routing_label(),
             if r.serving() {
                 "serving"
             } else {

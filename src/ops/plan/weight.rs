@@ -110,7 +110,12 @@ pub(super) fn plan(
 /// Survivors that the drained traffic would push near or past their rated capacity: the plan says
 /// so before anyone types the region's name, and points at the what-if for the tasks to add. (Past
 /// 100 % the `survivor-capacity` guard blocks too.)
-fn overload_notes(plan: &mut Plan, region: &RegionState, view: &FleetView, fleet: &Fleet) {
+pub(super) fn overload_notes(
+    plan: &mut Plan,
+    region: &RegionState,
+    view: &FleetView,
+    fleet: &Fleet,
+) {
     let op = crate::ops::Op::Drain {
         region: region.name.clone(),
     };

@@ -1,8 +1,10 @@
-//! Route53 is global: one `ListResourceRecordSets` per weighted record name of the fleet (not per
-//! region), all at once, then `GetHealthCheckStatus` for every health check at once: two round
-//! trips whatever the fleet's size.
+//! Route53 is global: one `ListResourceRecordSets` per record name of the fleet (not per region),
+//! all at once, then `GetHealthCheck` (is it inverted?) and `GetHealthCheckStatus` for every health
+//! check at once: two round trips whatever the fleet's size. Every routing policy is read from the
+//! record set itself: weighted, latency, geolocation, failover, multivalue answer.
 
 use super::errors::classify;
+use crate::fleet::routing::{FailoverRole, Policy, DEFAULT_LOCATION};
 use crate::fleet::{Fleet, Route53Ref, Route53State, SourceError};
 use aws_sdk_route53::types::{ResourceRecordSet, RrType};
 use futures::future::join_all;
@@ -36,12 +38,42 @@ pub fn weighted_sets(sets: &[ResourceRecordSet], name: &str, record_type: &str) 
         .collect()
 }
 
-/// A region's weighted record as read: the whole set (an UPSERT repeats everything but the
-/// weight) and the verdict of its health check (None without one, or when not asked).
+/// A region's record as read: the whole set (an UPSERT repeats everything but the weight), the
+/// verdict Route53 routes on (the checkers' verdict, inverted when the check is; None without a
+/// check, or when not asked) and whether its health check is inverted (None without one).
 #[derive(Debug, Clone, PartialEq)]
 pub struct WeightedRecord {
     pub set: ResourceRecordSet,
     pub healthy: Option<bool>,
+    pub inverted: Option<bool>,
+}
+
+/// The routing of a record set: its policy, a geolocation record's location (`*` for the default),
+/// a failover record's role.
+pub fn routing_of(s: &ResourceRecordSet) -> (Option<Policy>, Option<String>, Option<FailoverRole>) {
+    if s.weight().is_some() {
+        (Some(Policy::Weighted), None, None)
+    } else if s.region().is_some() {
+        (Some(Policy::Latency), None, None)
+    } else if let Some(g) = s.geo_location() {
+        let location = match (g.continent_code(), g.country_code(), g.subdivision_code()) {
+            (_, Some(c), Some(sub)) => format!("{c}-{sub}"),
+            (_, Some(c), None) => c.to_string(),
+            (Some(c), None, _) => c.to_string(),
+            (None, None, _) => DEFAULT_LOCATION.to_string(),
+        };
+        (Some(Policy::Geolocation), Some(location), None)
+    } else if let Some(f) = s.failover() {
+        let role = match f.as_str() {
+            "SECONDARY" => FailoverRole::Secondary,
+            _ => FailoverRole::Primary,
+        };
+        (Some(Policy::Failover), None, Some(role))
+    } else if s.multi_value_answer() == Some(true) {
+        (Some(Policy::Multivalue), None, None)
+    } else {
+        (None, None, None)
+    }
 }
 
 /// Zone, name and type: the records one listing covers.
@@ -107,6 +139,21 @@ pub fn healthy_from(statuses: &[&str]) -> Option<bool> {
     Some(ok as f64 / statuses.len() as f64 > HEALTHY_SHARE)
 }
 
+/// Whether the health check is inverted (`GetHealthCheck`).
+async fn inverted(client: &aws_sdk_route53::Client, id: &str) -> Result<bool, SourceError> {
+    let out = client
+        .get_health_check()
+        .health_check_id(id)
+        .send()
+        .await
+        .map_err(|e| classify(&e))?;
+    Ok(out
+        .health_check()
+        .and_then(|h| h.health_check_config())
+        .and_then(|c| c.inverted())
+        .unwrap_or(false))
+}
+
 async fn health(client: &aws_sdk_route53::Client, id: &str) -> Result<Option<bool>, SourceError> {
     let out = client
         .get_health_check_status()
@@ -122,9 +169,9 @@ async fn health(client: &aws_sdk_route53::Client, id: &str) -> Result<Option<boo
     Ok(healthy_from(&statuses))
 }
 
-/// The weighted record of each `(region, reference)`, in that order: one listing per distinct
-/// record name, all at once, then (with `health`) every health check at once. A failing call fails
-/// only the regions that needed it.
+/// The record of each `(region, reference)`, in that order: one listing per distinct record name,
+/// all at once, then every attached health check at once (`GetHealthCheck` always: whether it is
+/// inverted; with `health` its status too). A failing call fails only the regions that needed it.
 pub async fn records(
     client: &aws_sdk_route53::Client,
     refs: &[(&str, &Route53Ref)],
@@ -147,7 +194,7 @@ pub async fn records(
                 Err(e) => Err(e.clone()),
                 Ok(sets) => sets.get(&r.set_identifier).cloned().ok_or_else(|| {
                     SourceError::NotFound(format!(
-                        "no weighted {} record {} with set identifier {}",
+                        "no {} record {} with set identifier {}",
                         r.record_type, r.record, r.set_identifier
                     ))
                 }),
@@ -159,31 +206,44 @@ pub async fn records(
         &(&str, &Route53Ref),
     )| {
         let attached = set.as_ref().ok()?.health_check_id();
-        r.health_check_id.as_deref().or(attached).map(String::from)
+        attached
+            .or(r.health_check_id.as_deref().filter(|_| health))
+            .map(String::from)
     };
-    let checks: Vec<Option<String>> = if health {
-        sets.iter().zip(refs).map(check_of).collect()
-    } else {
-        vec![None; refs.len()]
-    };
+    let checks: Vec<Option<String>> = sets.iter().zip(refs).map(check_of).collect();
     let mut ids: Vec<String> = checks.iter().flatten().cloned().collect();
     ids.sort();
     ids.dedup();
-    let verdicts = join_all(ids.iter().map(|id| self::health(client, id))).await;
+    let status = async {
+        match health {
+            true => join_all(ids.iter().map(|id| self::health(client, id))).await,
+            false => ids.iter().map(|_| Ok(None)).collect(),
+        }
+    };
+    let (verdicts, inversions) =
+        futures::join!(status, join_all(ids.iter().map(|id| inverted(client, id))));
     sets.into_iter()
         .zip(checks)
         .map(|(set, check)| {
             let set = set?;
-            let healthy = match check.and_then(|c| ids.iter().position(|id| *id == c)) {
-                Some(i) => verdicts[i].clone()?,
-                None => None,
+            let (healthy, inverted) = match check.and_then(|c| ids.iter().position(|id| *id == c)) {
+                Some(i) => {
+                    let inverted = inversions[i].clone()?;
+                    let seen = verdicts[i].clone()?;
+                    (seen.map(|h| h != inverted), Some(inverted))
+                }
+                None => (None, None),
             };
-            Ok(WeightedRecord { set, healthy })
+            Ok(WeightedRecord {
+                set,
+                healthy,
+                inverted,
+            })
         })
         .collect()
 }
 
-/// Weight and health of every region's record. Regions without a `route53` entry get an empty
+/// Policy, weight and health of every region's record. Regions without a `route53` entry get an empty
 /// state; a failing call fails only the regions that needed it.
 pub async fn fetch(
     client: &aws_sdk_route53::Client,
@@ -204,9 +264,17 @@ pub async fn fetch(
                 Some(_) => read
                     .next()
                     .unwrap_or_else(|| Err(SourceError::Other("no answer".into())))
-                    .map(|w| Route53State {
-                        weight: w.set.weight(),
-                        healthy: w.healthy,
+                    .map(|w| {
+                        let (policy, location, failover) = routing_of(&w.set);
+                        Route53State {
+                            weight: w.set.weight(),
+                            healthy: w.healthy,
+                            policy,
+                            location,
+                            failover,
+                            health_check_id: w.set.health_check_id().map(str::to_string),
+                            health_check_inverted: w.inverted,
+                        }
                     }),
             };
             (region.name.clone(), state)

@@ -73,6 +73,20 @@ impl SimFleet {
         Ok(())
     }
 
+    /// Invert the region's Route53 health check or revert it (`UpdateHealthCheck`): an inverted
+    /// check fails while the region is healthy, which takes a latency, geolocation, failover or
+    /// multivalue record out of Route53's answers.
+    pub fn set_inverted(&mut self, region: &str, inverted: bool) -> Result<(), String> {
+        let i = self.index_of(region)?;
+        match &self.regions[i].spec.route53 {
+            Some(r) if r.health_check_id.is_some() => {
+                self.regions[i].inverted = inverted;
+                Ok(())
+            }
+            _ => Err(format!("{region}'s record has no health check")),
+        }
+    }
+
     /// Promote the region's read replica to a standalone primary: replication ends, its lag no
     /// longer applies. The instance reports "modifying" for a minute, then "available".
     pub fn promote(&mut self, region: &str) -> Result<(), String> {

@@ -92,7 +92,7 @@ impl SimFleet {
             noise_rng,
             event_rng,
         };
-        let routed = route(&sim.route_inputs(None));
+        let routed = route(&sim.route_inputs(None), &sim.fleet.routing);
         for (r, rps) in sim.regions.iter_mut().zip(routed) {
             r.arrival_rps = rps;
         }
@@ -132,7 +132,7 @@ impl SimFleet {
         for r in &mut self.regions {
             r.noise.step(&mut self.noise_rng, dt_s);
         }
-        let routed = route(&self.route_inputs(None));
+        let routed = route(&self.route_inputs(None), &self.fleet.routing);
         let primary = self.primary_state();
         let (now, per_task) = (self.now, self.fleet.capacity.rps_per_task);
         for (r, rps) in self.regions.iter_mut().zip(routed) {
@@ -155,16 +155,26 @@ impl SimFleet {
         }
     }
 
-    /// Route53's view of every region; `failed` is treated as unhealthy.
+    /// Route53's view of every region; `failed` is treated as unhealthy. A region with no record
+    /// keeps its own users.
     fn route_inputs(&self, failed: Option<usize>) -> Vec<RouteInput> {
         self.regions
             .iter()
             .enumerate()
             .map(|(i, r)| RouteInput {
+                region: r.spec.name.clone(),
+                policy: r
+                    .spec
+                    .route53
+                    .as_ref()
+                    .map(|x| x.policy)
+                    .unwrap_or_default(),
+                location: r.spec.route53.as_ref().and_then(|x| x.location.clone()),
+                failover: r.spec.route53.as_ref().and_then(|x| x.failover),
                 demand_rps: r.own_demand_rps(self.now),
                 weight: r.weight,
                 base_weight: r.params.weight,
-                healthy: r.health.healthy && Some(i) != failed,
+                healthy: r.route_healthy() && Some(i) != failed,
             })
             .collect()
     }
@@ -231,7 +241,7 @@ impl SimFleet {
             running_tasks: limit.running,
             desired_tasks: limit.desired,
             weight: r.weight,
-            healthy: r.health.healthy,
+            healthy: r.route_healthy(),
             demand_rps: r.own_demand_rps(self.now),
             min_tasks: limit.min_tasks,
             max_tasks: limit.max_tasks,
@@ -242,7 +252,7 @@ impl SimFleet {
     /// redistribution of the current demand), fleet order.
     pub fn route_without(&self, failed: &str) -> Option<Vec<(String, f64)>> {
         let i = self.index_of(failed).ok()?;
-        let routed = route(&self.route_inputs(Some(i)));
+        let routed = route(&self.route_inputs(Some(i)), &self.fleet.routing);
         Some(
             self.regions
                 .iter()

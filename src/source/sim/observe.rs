@@ -143,11 +143,19 @@ impl RegionModel {
     }
 
     pub fn route53(&self) -> Route53State {
-        match self.spec.route53 {
-            Some(_) => Route53State {
-                weight: Some(self.weight),
-                healthy: Some(self.health.healthy),
-            },
+        match &self.spec.route53 {
+            Some(r) => {
+                let checked = r.policy.is_weighted() || r.health_check_id.is_some();
+                Route53State {
+                    weight: r.policy.is_weighted().then_some(self.weight),
+                    healthy: checked.then(|| self.route_healthy()),
+                    policy: Some(r.policy),
+                    location: r.location.clone(),
+                    failover: r.failover,
+                    health_check_id: r.health_check_id.clone(),
+                    health_check_inverted: r.health_check_id.as_ref().map(|_| self.inverted),
+                }
+            }
             None => Route53State::default(),
         }
     }

@@ -102,6 +102,9 @@ pub(crate) struct RegionModel {
     pub autoscaler: Autoscaler,
     pub weight: i64,
     pub health: HealthCheck,
+    /// Its Route53 health check is inverted (a drain of a latency, geolocation, failover or
+    /// multivalue record).
+    pub inverted: bool,
     /// Requests/s arriving at the region's ALB.
     pub arrival_rps: f64,
     /// Underlying cache hit ratio (readings add noise).
@@ -171,6 +174,7 @@ impl RegionModel {
             services,
             autoscaler: Autoscaler::new(true),
             health: HealthCheck::new(phase),
+            inverted: false,
             arrival_rps: 0.0,
             cache_hit: WARM_HIT_RATIO,
             db,
@@ -181,6 +185,15 @@ impl RegionModel {
         };
         region.arrival_rps = region.own_demand_rps(start);
         region
+    }
+
+    /// The verdict Route53 routes on: the model's check, inverted when it is. A latency,
+    /// geolocation, failover or multivalue record without a health check always answers.
+    pub fn route_healthy(&self) -> bool {
+        match &self.spec.route53 {
+            Some(r) if !r.policy.is_weighted() && r.health_check_id.is_none() => true,
+            _ => self.health.healthy != self.inverted,
+        }
     }
 
     pub fn has(&self, scenario: Scenario) -> bool {

@@ -1,6 +1,7 @@
-//! Demand and routing: each region's own users follow a daily curve; Route53's weighted records
-//! decide which region serves them.
+//! Demand and routing: each region's own users follow a daily curve; Route53's records decide
+//! which region serves them, by weight or by the record's policy (`fleet::routing`).
 
+use crate::fleet::routing::{self, Answer, FailoverRole, Policy, RoutingConfig};
 use chrono::{DateTime, Timelike, Utc};
 
 /// Share of the daily peak at the trough (03:00 local).
@@ -21,8 +22,12 @@ pub fn daily_curve(local_hour: f64) -> f64 {
 }
 
 /// One region as Route53 sees it.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RouteInput {
+    pub region: String,
+    pub policy: Policy,
+    pub location: Option<String>,
+    pub failover: Option<FailoverRole>,
     /// Requests/s of the region's own users.
     pub demand_rps: f64,
     pub weight: i64,
@@ -34,7 +39,7 @@ pub struct RouteInput {
 
 impl RouteInput {
     fn serving(&self) -> bool {
-        self.healthy && self.weight > 0
+        self.healthy && (!self.policy.is_weighted() || self.weight > 0)
     }
 
     /// Share of its own users a region keeps: all at its fleet-file weight, proportionally less
@@ -53,7 +58,10 @@ impl RouteInput {
 /// Requests/s each region receives. Users a region does not keep go to the serving regions in
 /// proportion to their weights. When no region is serving, Route53 answers with every record, so
 /// each region receives its own users again (and fails them if it is down).
-pub fn route(regions: &[RouteInput]) -> Vec<f64> {
+pub fn route(regions: &[RouteInput], config: &RoutingConfig) -> Vec<f64> {
+    if regions.iter().any(|r| !r.policy.is_weighted()) {
+        return by_policy(regions, config);
+    }
     let pool: i64 = regions
         .iter()
         .filter(|r| r.serving())
@@ -77,4 +85,29 @@ pub fn route(regions: &[RouteInput]) -> Vec<f64> {
             r.demand_rps * r.kept_share() + gained
         })
         .collect()
+}
+
+/// Latency, geolocation, failover and multivalue records: each region's users go where Route53
+/// answers them (`fleet::routing::answer`); users Route53 gives no answer are not served.
+fn by_policy(regions: &[RouteInput], config: &RoutingConfig) -> Vec<f64> {
+    let entries: Vec<routing::Entry> = regions
+        .iter()
+        .map(|r| routing::Entry {
+            region: &r.region,
+            policy: r.policy,
+            weight: r.weight,
+            location: r.location.as_deref(),
+            failover: r.failover,
+            serving: r.serving(),
+        })
+        .collect();
+    let mut out = vec![0.0; regions.len()];
+    for (i, r) in regions.iter().enumerate() {
+        if let Answer::Shares(shares) = routing::answer(&entries, i, config) {
+            for (j, share) in shares {
+                out[j] += r.demand_rps * share;
+            }
+        }
+    }
+    out
 }
