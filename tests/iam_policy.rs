@@ -216,6 +216,7 @@ async fn the_documented_policies_grant_exactly_what_opsdeck_calls() {
             .unwrap();
     }
 
+    let latency = latency_fleet(&d).await;
     // Acting: every operation once, through the pipeline, each past the last one's cooldown.
     moto.start_recording();
     let step = COOLDOWN_S + 1;
@@ -238,6 +239,24 @@ async fn the_documented_policies_grant_exactly_what_opsdeck_calls() {
         "eu-west-1",
     );
     d.act(3 * step, &["promote"], "us-east-1");
+    // A latency record is drained by inverting its health check.
+    d.run(
+        4 * step,
+        false,
+        &[
+            "--fleet",
+            latency.to_str().unwrap(),
+            "act",
+            "drain",
+            "--region",
+            "us-east-1",
+            "--execute",
+            "--confirm",
+            "us-east-1",
+            "--wait-s",
+            "2",
+        ],
+    );
     moto.stop_recording();
     let acting = seen(&moto);
     let needed: BTreeSet<String> = acting.difference(&read).cloned().collect();
@@ -246,6 +265,86 @@ async fn the_documented_policies_grant_exactly_what_opsdeck_calls() {
         !act.iter().any(|a| read.contains(a)),
         "act.json repeats read.json"
     );
+}
+
+/// A one-region fleet whose latency record carries a health check, in a zone of its own.
+async fn latency_fleet(d: &Deployment) -> PathBuf {
+    use aws_sdk_route53::types::{
+        Change, ChangeAction, ChangeBatch, HealthCheckConfig, HealthCheckType, ResourceRecord,
+        ResourceRecordSet, ResourceRecordSetRegion, RrType,
+    };
+    let r53 = aws_sdk_route53::Client::new(&seed::sdk_config(&d.endpoint));
+    let zone = r53
+        .create_hosted_zone()
+        .name("latency.test.")
+        .caller_reference("iam-latency")
+        .send()
+        .await
+        .unwrap();
+    let zone_id = zone
+        .hosted_zone()
+        .unwrap()
+        .id()
+        .trim_start_matches("/hostedzone/")
+        .to_string();
+    let config = HealthCheckConfig::builder()
+        .r#type(HealthCheckType::Https)
+        .fully_qualified_domain_name("use1.latency.test")
+        .port(443)
+        .resource_path("/health")
+        .build()
+        .unwrap();
+    let hc = r53
+        .create_health_check()
+        .caller_reference("iam-hc")
+        .health_check_config(config)
+        .send()
+        .await
+        .unwrap();
+    // us-east-1 carries the health check; eu-west-1 (none) keeps answering once it is drained.
+    let mut changes = Vec::new();
+    for (region, value) in [("us-east-1", "192.0.2.1"), ("eu-west-1", "192.0.2.2")] {
+        let mut set = ResourceRecordSet::builder()
+            .name("api.latency.test.")
+            .r#type(RrType::A)
+            .set_identifier(region)
+            .region(ResourceRecordSetRegion::from(region))
+            .ttl(60)
+            .resource_records(ResourceRecord::builder().value(value).build().unwrap());
+        if region == "us-east-1" {
+            set = set.health_check_id(hc.health_check().unwrap().id());
+        }
+        changes.push(
+            Change::builder()
+                .action(ChangeAction::Create)
+                .resource_record_set(set.build().unwrap())
+                .build()
+                .unwrap(),
+        );
+    }
+    r53.change_resource_record_sets()
+        .hosted_zone_id(&zone_id)
+        .change_batch(
+            ChangeBatch::builder()
+                .set_changes(Some(changes))
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let path = d.dir.path().join("latency.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "name = \"latency\"\n[guards]\nallow_actions = true\n[[region]]\nname = \"us-east-1\"\nrole = \"primary\"\n\
+             route53 = {{ zone_id = \"{zone_id}\", record = \"api.latency.test.\", set_identifier = \"us-east-1\", policy = \"latency\" }}\n\
+             [[region]]\nname = \"eu-west-1\"\nrole = \"secondary\"\n\
+             route53 = {{ zone_id = \"{zone_id}\", record = \"api.latency.test.\", set_identifier = \"eu-west-1\", policy = \"latency\" }}\n"
+        ),
+    )
+    .unwrap();
+    path
 }
 
 /// The README points at the policy files and names each feature's file.
