@@ -79,7 +79,8 @@ pub fn scenario(g: &GlobalArgs, fleet: &Fleet) -> Result<Option<(String, Scenari
     })?;
     let region = match region {
         Some(r) => {
-            if fleet.region(&r).is_none() {
+            let cdn = r == crate::source::sim::CDN_TARGET && fleet.cdn.is_some();
+            if fleet.region(&r).is_none() && !cdn {
                 let names: Vec<_> = fleet.regions.iter().map(|r| r.name.as_str()).collect();
                 return Err(CliError::Input(format!(
                     "--scenario: fleet `{}` has no region `{r}` (regions: {})",

@@ -2,6 +2,7 @@
 
 pub mod action;
 pub mod alerts;
+pub mod cdn;
 pub mod dialog;
 pub mod look;
 pub mod region;

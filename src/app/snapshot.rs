@@ -1,7 +1,9 @@
 //! The snapshot contract built from the console state: the same data the panes show.
 
 use super::State;
-use crate::fleet::snapshot::{FleetSnapshot, RegionReport, Route53Report, WorstReport};
+use crate::fleet::snapshot::{
+    CdnReport, CloudFrontReport, FleetSnapshot, RegionReport, Route53Report, WorstReport,
+};
 use crate::fleet::Role;
 
 pub fn build(state: &State) -> FleetSnapshot {
@@ -66,6 +68,21 @@ pub fn build(state: &State) -> FleetSnapshot {
             since: w
                 .since
                 .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        }),
+        cdn: state.cdn().map(|c| {
+            let v = c.values.unwrap_or_default();
+            CdnReport {
+                cloudfront: CloudFrontReport {
+                    distribution: c.distribution,
+                    cache_hit_ratio: v.cache_hit_ratio,
+                    error_rate: v.error_rate,
+                    error_rate_4xx: v.error_rate_4xx,
+                    requests_per_s: v.requests_per_s,
+                    status: c.status,
+                    note: c.note,
+                    breaches: c.breaches,
+                },
+            }
         }),
     }
 }

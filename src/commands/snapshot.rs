@@ -120,6 +120,25 @@ fn opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
     v.map(f).unwrap_or_else(|| "—".into())
 }
 
+/// "cdn: CloudFront E2QWRUHEXAMPLE OK  hit 92%  5xx 0.10%  4xx 1.20%  412 req/s", then what is
+/// missing and why, and each breach.
+fn cdn_line(c: &crate::fleet::snapshot::CloudFrontReport) -> String {
+    let pct = |v: Option<f64>, digits: usize| opt(v, |v| format!("{:.digits$}%", v * 100.0));
+    let mut out = format!(
+        "cdn: CloudFront {} {}  hit {}  5xx {}  4xx {}  {} req/s\n",
+        c.distribution,
+        c.status.as_str().to_uppercase(),
+        pct(c.cache_hit_ratio, 0),
+        pct(c.error_rate, 2),
+        pct(c.error_rate_4xx, 2),
+        opt(c.requests_per_s, |v| format!("{v:.0}")),
+    );
+    for line in c.note.iter().chain(&c.breaches) {
+        out.push_str(&format!("     {line}\n"));
+    }
+    out
+}
+
 /// A plain table, one row per region.
 pub fn table(s: &FleetSnapshot) -> String {
     let stats: Vec<String> = s
@@ -205,6 +224,9 @@ pub fn table(s: &FleetSnapshot) -> String {
             .collect();
         out.push_str(line.join("  ").trim_end());
         out.push('\n');
+    }
+    if let Some(c) = &s.cdn {
+        out.push_str(&cdn_line(&c.cloudfront));
     }
     if let Some(w) = &s.worst {
         let since = w

@@ -91,7 +91,7 @@ pub fn stat_tail(stat: &str) -> f64 {
 pub const RISK_SHARE: f64 = 0.01;
 
 /// "(warn > 160 ms, crit > 200 ms)" or "(crit > 200 ms)": the threshold a value crossed.
-fn crossed(status: Status, cmp: &str, warn: String, crit: String) -> String {
+pub fn crossed(status: Status, cmp: &str, warn: String, crit: String) -> String {
     match status {
         Status::Warn => format!("(warn {cmp} {warn}, crit {cmp} {crit})"),
         _ => format!("(crit {cmp} {crit})"),

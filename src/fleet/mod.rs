@@ -1,6 +1,7 @@
 //! The domain: the fleet file (regions, roles, resources, thresholds, capacity), what a source
 //! reads about a region, time series and health evaluation.
 
+pub mod cdn;
 pub mod clock;
 pub mod diagnose;
 pub mod failover;
@@ -34,6 +35,9 @@ pub const DEFAULT_FLEET: &str = include_str!("../../fleets/atlas-crm.toml");
 #[serde(deny_unknown_fields)]
 pub struct Fleet {
     pub name: String,
+    /// The fleet's CDN: `cdn = { cloudfront = "E2QWRUHEXAMPLE" }` (CloudFront, read in us-east-1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cdn: Option<cdn::CdnConfig>,
     #[serde(default)]
     pub thresholds: Thresholds,
     #[serde(default)]
@@ -66,6 +70,8 @@ pub struct Thresholds {
     pub error_rate: f64,
     pub replica_lag_s: f64,
     pub cache_hit_ratio_min: f64,
+    /// The CDN's cache hit ratio minimum, 0..1 (fleet-wide: the CDN serves every region).
+    pub cdn_hit_ratio_min: f64,
 }
 
 impl Default for Thresholds {
@@ -75,6 +81,7 @@ impl Default for Thresholds {
             error_rate: 0.05,
             replica_lag_s: 10.0,
             cache_hit_ratio_min: 0.80,
+            cdn_hit_ratio_min: 0.80,
         }
     }
 }

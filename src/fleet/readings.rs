@@ -50,6 +50,27 @@ pub struct MetricValues {
     pub replica_lag_s: Option<f64>,
     /// CacheHits / (CacheHits + CacheMisses).
     pub cache_hit_ratio: Option<f64>,
+    /// The fleet's CloudFront distribution, read in this region's call (us-east-1 only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cdn: Option<CdnValues>,
+}
+
+/// What CloudWatch says of the distribution over the last period with data. Ratios are 0..1
+/// (CloudFront reports percentages). `None` is no data, never a made-up number.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct CdnValues {
+    pub distribution: String,
+    /// `Requests` / period; 0 when CloudFront has no data points (no requests).
+    pub requests_per_s: Option<f64>,
+    /// `CacheHitRate` / 100 (an additional metric).
+    pub cache_hit_ratio: Option<f64>,
+    /// `5xxErrorRate` / 100.
+    pub error_rate: Option<f64>,
+    /// `4xxErrorRate` / 100.
+    pub error_rate_4xx: Option<f64>,
+    /// Requests were served but CloudFront reported no `CacheHitRate`: the distribution's
+    /// additional metrics are not enabled.
+    pub additional_metrics_off: bool,
 }
 
 /// One ECS service's task counts.

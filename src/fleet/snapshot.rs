@@ -15,6 +15,40 @@ pub struct FleetSnapshot {
     /// region in service is ok.
     #[serde(default)]
     pub worst: Option<WorstReport>,
+    /// The fleet's CDN; null when the fleet has none.
+    #[serde(default)]
+    pub cdn: Option<CdnReport>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CdnReport {
+    pub cloudfront: CloudFrontReport,
+}
+
+/// CloudFront's values, ratios 0..1; null when CloudFront has none, and `note` says why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CloudFrontReport {
+    pub distribution: String,
+    pub cache_hit_ratio: Option<f64>,
+    /// CloudFront's 5xxErrorRate.
+    pub error_rate: Option<f64>,
+    /// CloudFront's 4xxErrorRate.
+    #[serde(default)]
+    pub error_rate_4xx: Option<f64>,
+    #[serde(default)]
+    pub requests_per_s: Option<f64>,
+    #[serde(default = "unknown")]
+    pub status: Status,
+    /// "additional metrics not enabled: ...", "no requests: ...", "not read: ...", "stale 45 s: ...".
+    #[serde(default)]
+    pub note: Option<String>,
+    /// Human sentences for each threshold breach.
+    #[serde(default)]
+    pub breaches: Vec<String>,
+}
+
+fn unknown() -> Status {
+    Status::Unknown
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -129,6 +129,9 @@ pub fn clean_reading(reading: &mut super::Reading) {
                 .into_iter()
                 .map(|(k, v)| (clean(&k).into_owned(), v))
                 .collect();
+            if let Some(c) = &mut m.cdn {
+                clean_in_place(&mut c.distribution);
+            }
         }
         Reading::Ecs(list) => {
             for e in list {

@@ -5,7 +5,8 @@
 use super::{Fleet, Thresholds};
 use serde::{Deserialize, Serialize};
 
-/// The keys a region overrides; a key left out is the fleet's.
+/// The keys a region overrides; a key left out is the fleet's. `cdn_hit_ratio_min` is not among
+/// them: the CDN is fleet-wide.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct ThresholdOverrides {
@@ -31,6 +32,7 @@ impl ThresholdOverrides {
             error_rate: self.error_rate.unwrap_or(base.error_rate),
             replica_lag_s: self.replica_lag_s.unwrap_or(base.replica_lag_s),
             cache_hit_ratio_min: self.cache_hit_ratio_min.unwrap_or(base.cache_hit_ratio_min),
+            ..base.clone()
         }
     }
 }

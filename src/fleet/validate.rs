@@ -192,6 +192,7 @@ const THRESHOLD_RANGES: &[(&str, f64, bool, f64)] = &[
     ("error_rate", 0.0, false, 1.0),
     ("replica_lag_s", 0.0, true, 86_400.0),
     ("cache_hit_ratio_min", 0.0, false, 1.0),
+    ("cdn_hit_ratio_min", 0.0, false, 1.0),
 ];
 
 /// Each threshold key that has a value, checked at `at` + key; `name` prefixes the key in words.
@@ -225,8 +226,13 @@ fn settings(c: &Check, fleet: &Fleet) -> Result<(), FleetError> {
             ("error_rate", Some(t.error_rate)),
             ("replica_lag_s", Some(t.replica_lag_s)),
             ("cache_hit_ratio_min", Some(t.cache_hit_ratio_min)),
+            ("cdn_hit_ratio_min", Some(t.cdn_hit_ratio_min)),
         ],
     )?;
+    if let Some(cdn) = &fleet.cdn {
+        super::cdn::validate_config(cdn)
+            .map_err(|m| c.fail(&["cdn".into(), "cloudfront".into()], m))?;
+    }
     let cap = &fleet.capacity;
     let ca = |k: &'static str| ["capacity".into(), Step::Key(k)];
     c.number(

@@ -21,7 +21,12 @@ pub const PANE_MIN_WIDTH: u16 = 40;
 
 /// The area the region panes share on the overview.
 pub fn panes_area(area: Rect) -> Rect {
-    let top = area.y + HEADER_ROWS;
+    panes_area_below(area, 0)
+}
+
+/// The area the region panes share under `fleet_rows` fleet-wide lines (the CDN's).
+pub fn panes_area_below(area: Rect, fleet_rows: u16) -> Rect {
+    let top = (area.y + HEADER_ROWS + fleet_rows).min(area.y + area.height);
     let bottom = area.y
         + area
             .height
@@ -36,10 +41,22 @@ pub fn columns(width: u16, n: usize) -> usize {
 
 /// Where each region's pane is on the overview, in fleet order (row-major grid).
 pub fn overview_region_rects(area: Rect, n: usize) -> Vec<Rect> {
+    overview_region_rects_below(area, n, 0)
+}
+
+/// The fleet-wide lines under the status line (the CDN's), `fleet_rows` high.
+pub fn fleet_lines_area(area: Rect, fleet_rows: u16) -> Rect {
+    let top = (area.y + HEADER_ROWS).min(area.y + area.height);
+    let h = fleet_rows.min(area.y + area.height - top);
+    Rect::new(area.x, top, area.width, h)
+}
+
+/// Where each region's pane is under `fleet_rows` fleet-wide lines.
+pub fn overview_region_rects_below(area: Rect, n: usize, fleet_rows: u16) -> Vec<Rect> {
     if n == 0 {
         return Vec::new();
     }
-    let panes = panes_area(area);
+    let panes = panes_area_below(area, fleet_rows);
     let cols = columns(panes.width, n);
     let rows = n.div_ceil(cols);
     let h = (panes.height / rows as u16).max(1);
@@ -76,10 +93,10 @@ pub fn body_area(area: Rect) -> Rect {
 }
 
 /// The empty grid cells right of the last region pane, when the last grid row is not full.
-pub fn spare_grid_area(area: Rect, n: usize) -> Option<Rect> {
-    let rects = overview_region_rects(area, n);
+pub fn spare_grid_area(area: Rect, n: usize, fleet_rows: u16) -> Option<Rect> {
+    let rects = overview_region_rects_below(area, n, fleet_rows);
     let last = rects.last()?;
-    let panes = panes_area(area);
+    let panes = panes_area_below(area, fleet_rows);
     let right = panes.x + panes.width;
     let x = last.x + last.width;
     (x < right && last.width > 0 && last.height > 0)

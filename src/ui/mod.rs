@@ -2,6 +2,7 @@
 //! No I/O and no clocks here; the time shown is `state.now`.
 
 pub mod audit_view;
+pub mod cdn_line;
 pub mod chart;
 pub mod detail;
 pub mod dialogs;
@@ -76,7 +77,7 @@ pub fn draw(frame: &mut Frame, state: &State, theme: &Theme, keymap: &Keymap) ->
     dialogs::render(body, buf, state, theme);
     scrub(buf);
     if state.view == View::Overview && !state.help {
-        hits.regions = layout::overview_region_rects(area, state.regions.len());
+        hits.regions = overview::region_rects(area, state);
     }
     hits
 }

@@ -18,11 +18,16 @@ const MIN_CELL: u16 = 17;
 
 /// Draw the region panes, the spare grid cells and the event strip of a whole-frame `area`.
 pub fn render(area: Rect, buf: &mut Buffer, state: &State, theme: &Theme) {
-    let rects = layout::overview_region_rects(area, state.regions.len());
+    let fleet_rows = fleet_rows(state);
+    if fleet_rows > 0 {
+        let line = layout::fleet_lines_area(area, fleet_rows);
+        super::cdn_line::render(line, buf, state, theme);
+    }
+    let rects = region_rects(area, state);
     for (i, (r, rect)) in state.regions.iter().zip(rects).enumerate() {
         region_pane(rect, buf, state, r, i == state.focus, theme);
     }
-    if let Some(spare) = layout::spare_grid_area(area, state.regions.len()) {
+    if let Some(spare) = layout::spare_grid_area(area, state.regions.len(), fleet_rows) {
         let block = Block::bordered()
             .border_style(theme.border)
             .title(Span::styled(" recent events ", theme.title));
@@ -37,6 +42,16 @@ pub fn render(area: Rect, buf: &mut Buffer, state: &State, theme: &Theme) {
             .title(Span::styled(title, theme.title));
         events::render_recent(strip, buf, state, theme, block);
     }
+}
+
+/// Fleet-wide lines above the region panes: one for the CDN when the fleet has one.
+pub fn fleet_rows(state: &State) -> u16 {
+    u16::from(state.fleet.cdn.is_some())
+}
+
+/// Where each region's pane is on the overview of a whole-frame `area`.
+pub fn region_rects(area: Rect, state: &State) -> Vec<Rect> {
+    layout::overview_region_rects_below(area, state.regions.len(), fleet_rows(state))
 }
 
 /// The pane title: region name, role, status symbol and word, fitted to `width`. A region whose

@@ -1,13 +1,11 @@
 //! CloudWatch: exactly one `GetMetricData` call per region and refresh, carrying every metric of
 //! the region. Ratios are computed here from the Sums; no data points means no requests.
 
+use super::cw_query::{latest, points, query_dims, Points};
 use super::errors::classify;
 use crate::fleet::{MetricValues, MetricsConfig, RegionSpec, SourceError};
-use aws_sdk_cloudwatch::types::{
-    Dimension, Metric, MetricDataQuery, MetricDataResult, MetricStat, ScanBy,
-};
+use aws_sdk_cloudwatch::types::{MetricDataQuery, MetricDataResult, ScanBy};
 use chrono::{DateTime, TimeZone, Utc};
-use std::collections::BTreeMap;
 
 /// How far back a query looks for the most recent complete period with data.
 const LOOKBACK_S: i64 = 15 * 60;
@@ -51,27 +49,7 @@ fn query(
     stat: &str,
     period: i32,
 ) -> MetricDataQuery {
-    let metric = Metric::builder()
-        .namespace(namespace)
-        .metric_name(metric)
-        .dimensions(
-            Dimension::builder()
-                .name(dimension.0)
-                .value(dimension.1)
-                .build(),
-        )
-        .build();
-    MetricDataQuery::builder()
-        .id(id)
-        .metric_stat(
-            MetricStat::builder()
-                .metric(metric)
-                .period(period)
-                .stat(stat)
-                .build(),
-        )
-        .return_data(true)
-        .build()
+    query_dims(id, namespace, metric, &[dimension], stat, period)
 }
 
 /// Which of a region's metrics one call asks for.
@@ -192,25 +170,6 @@ pub fn queries_of(
     q
 }
 
-/// The data points of one query, by timestamp (seconds).
-type Points = BTreeMap<i64, f64>;
-
-fn points(results: &[MetricDataResult]) -> BTreeMap<String, Points> {
-    let mut out: BTreeMap<String, Points> = BTreeMap::new();
-    for r in results {
-        let Some(id) = r.id() else { continue };
-        let p = out.entry(id.to_string()).or_default();
-        for (t, v) in r.timestamps().iter().zip(r.values()) {
-            p.insert(t.secs(), *v);
-        }
-    }
-    out
-}
-
-fn latest(p: Option<&Points>) -> Option<(i64, f64)> {
-    p.and_then(|p| p.iter().next_back()).map(|(t, v)| (*t, *v))
-}
-
 fn at(p: Option<&Points>, t: i64) -> f64 {
     p.and_then(|p| p.get(&t)).copied().unwrap_or(0.0)
 }
@@ -308,7 +267,20 @@ pub async fn fetch(
     include_lag: bool,
     now: DateTime<Utc>,
 ) -> Result<MetricsOutcome, SourceError> {
-    fetch_of(client, region, cfg, Select::all(include_lag), now).await
+    fetch_region(client, region, cfg, include_lag, None, now).await
+}
+
+/// What the console reads: one `GetMetricData` call for every metric of the region and, in
+/// us-east-1, the fleet's CloudFront distribution `cdn` in the same call.
+pub async fn fetch_region(
+    client: &aws_sdk_cloudwatch::Client,
+    region: &RegionSpec,
+    cfg: &MetricsConfig,
+    include_lag: bool,
+    cdn: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<MetricsOutcome, SourceError> {
+    fetch_select(client, region, cfg, Select::all(include_lag), cdn, now).await
 }
 
 /// One `GetMetricData` call for the `select`ed metrics of the region (none when it has nothing
@@ -320,9 +292,29 @@ pub async fn fetch_of(
     select: Select,
     now: DateTime<Utc>,
 ) -> Result<MetricsOutcome, SourceError> {
-    let q = queries_of(region, cfg, select);
+    fetch_select(client, region, cfg, select, None, now).await
+}
+
+async fn fetch_select(
+    client: &aws_sdk_cloudwatch::Client,
+    region: &RegionSpec,
+    cfg: &MetricsConfig,
+    select: Select,
+    cdn: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<MetricsOutcome, SourceError> {
+    let mut q = queries_of(region, cfg, select);
+    if let Some(id) = cdn {
+        q.extend(super::cloudfront::queries(id, cfg));
+    }
+    let with_cdn = |mut out: MetricsOutcome, results: &[MetricDataResult]| {
+        if let Some(id) = cdn {
+            out.values.cdn = Some(super::cloudfront::interpret(id, cfg, results));
+        }
+        out
+    };
     if q.is_empty() {
-        return Ok(interpret_of(region, cfg, select, &[]));
+        return Ok(with_cdn(interpret_of(region, cfg, select, &[]), &[]));
     }
     let (start, end) = window(now, cfg.period_s);
     let out = client
@@ -334,7 +326,11 @@ pub async fn fetch_of(
         .send()
         .await
         .map_err(|e| classify(&e))?;
-    Ok(interpret_of(region, cfg, select, out.metric_data_results()))
+    let results = out.metric_data_results();
+    Ok(with_cdn(
+        interpret_of(region, cfg, select, results),
+        results,
+    ))
 }
 
 #[cfg(test)]

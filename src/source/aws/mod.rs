@@ -6,7 +6,9 @@
 pub mod autoscaling;
 pub mod body_limit;
 pub mod clients;
+pub mod cloudfront;
 pub mod cost;
+pub mod cw_query;
 pub mod discover;
 pub mod ecs;
 pub mod errors;
@@ -217,6 +219,11 @@ impl AwsSource {
                 clients,
                 probe: prober.clone(),
                 metrics: fleet.metrics.clone(),
+                cdn: fleet
+                    .cdn
+                    .as_ref()
+                    .filter(|_| spec.name == crate::fleet::cdn::METRICS_REGION)
+                    .map(|c| c.cloudfront.clone()),
                 intervals: refresh.clone(),
                 last_topology: None,
                 replication_stopped: false,

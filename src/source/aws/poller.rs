@@ -189,6 +189,8 @@ pub(crate) struct RegionPoll {
     pub clients: RegionClients,
     pub probe: probe::Prober,
     pub metrics: MetricsConfig,
+    /// The fleet's CloudFront distribution, read in this region's call (us-east-1 only).
+    pub cdn: Option<String>,
     pub intervals: crate::fleet::RefreshConfig,
     /// The latest topology as RDS describes it, before the ReplicaLag signal is applied.
     pub last_topology: Option<Replication>,
@@ -264,8 +266,11 @@ impl Poll for RegionPoll {
             DataKind::Metrics => {
                 let cfg = self.metrics.clone();
                 let lag = self.include_lag();
+                let cdn = self.cdn.clone();
                 async move {
-                    metrics::fetch(&clients.cloudwatch, &spec, &cfg, lag, Utc::now())
+                    let now = Utc::now();
+                    let cw = &clients.cloudwatch;
+                    metrics::fetch_region(cw, &spec, &cfg, lag, cdn.as_deref(), now)
                         .await
                         .map(RegionValue::Metrics)
                 }

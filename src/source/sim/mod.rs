@@ -9,6 +9,7 @@
 //! runs the model in the background as a source.
 
 mod autoscale;
+mod cdn;
 mod ecs;
 mod levers;
 mod noise;
@@ -20,6 +21,7 @@ mod task;
 mod traffic;
 
 pub use autoscale::TARGET_UTILISATION;
+pub use cdn::TARGET as CDN_TARGET;
 pub use params::{guess_utc_offset, DEFAULT_MONTHLY_COST_USD, DEFAULT_PEAK_RPS, DEFAULT_WEIGHT};
 pub use region::{HEALTH_CHECK_INTERVAL_S, HEALTH_CHECK_THRESHOLD, HOURS_PER_MONTH, PROMOTION_S};
 pub use task::{spawn, spawn_shared, SimOptions, IDENTITY};
@@ -62,6 +64,8 @@ pub struct SimFleet {
     fleet: Fleet,
     /// Each region's latency calibration (its own target), fleet order.
     latency: Vec<LatencyModel>,
+    /// The fleet's CloudFront distribution, when it has one.
+    cdn: Option<cdn::CdnModel>,
     now: DateTime<Utc>,
     regions: Vec<RegionModel>,
     /// Steps every noise factor each sub-step, whatever else happens.
@@ -87,6 +91,10 @@ impl SimFleet {
                 .iter()
                 .map(|r| LatencyModel::new(fleet, &r.name))
                 .collect(),
+            cdn: fleet
+                .cdn
+                .as_ref()
+                .map(|c| cdn::CdnModel::new(&c.cloudfront, seed)),
             now: start,
             regions,
             noise_rng,
@@ -138,6 +146,21 @@ impl SimFleet {
         for (r, rps) in self.regions.iter_mut().zip(routed) {
             r.step(dt_s, now, rps, per_task, &primary, &mut self.event_rng);
         }
+        if let Some(c) = &mut self.cdn {
+            c.step(dt_s);
+        }
+    }
+
+    /// The distribution's values now: its edges serve every region's users.
+    fn cdn_values(&self) -> Option<crate::fleet::cdn::CdnValues> {
+        let c = self.cdn.as_ref()?;
+        let origin: f64 = self.regions.iter().map(|r| r.arrival_rps).sum();
+        let errors: f64 = self
+            .regions
+            .iter()
+            .map(|r| r.arrival_rps * r.error_rate(&self.fleet))
+            .sum();
+        Some(c.values(origin, if origin > 0.0 { errors / origin } else { 0.0 }))
     }
 
     /// Recompute every replica's replication state from the scenarios now running.
@@ -225,7 +248,14 @@ impl SimFleet {
             } else {
                 Vec::new()
             };
-            for reading in r.readings(&self.fleet, &self.latency[i], self.now, source, replicas) {
+            for mut reading in r.readings(&self.fleet, &self.latency[i], self.now, source, replicas)
+            {
+                // CloudFront's metrics are read in us-east-1's call, as on AWS.
+                if let Reading::Metrics(m) = &mut reading {
+                    if r.spec.name == crate::fleet::cdn::METRICS_REGION {
+                        m.cdn = self.cdn_values();
+                    }
+                }
                 out.push((r.spec.name.clone(), reading));
             }
         }

@@ -81,6 +81,7 @@ impl RegionModel {
                 .cache
                 .as_ref()
                 .map(|_| (self.cache_hit + self.noise.cache.value).clamp(0.0, 1.0)),
+            cdn: None,
         }
     }
 

@@ -1,7 +1,8 @@
 //! Incidents injected into the model. Their effects live where the model reads them: an outage
 //! kills tasks and fails health checks (`region`, `ecs`), an error storm adds 5xx (`observe`), a
 //! replica falling behind grows its lag (`region`), a cache flush empties the cache, which then
-//! warms back and the scenario ends by itself.
+//! warms back and the scenario ends by itself. `cache-flush@cdn` invalidates the fleet's CloudFront
+//! distribution (`cdn`): its edge hit ratio collapses and warms back.
 
 use super::SimFleet;
 use crate::source::Scenario;
@@ -9,6 +10,9 @@ use rand::Rng;
 
 impl SimFleet {
     pub fn inject(&mut self, region: &str, scenario: Scenario) -> Result<(), String> {
+        if region == super::cdn::TARGET && self.index_of(region).is_err() {
+            return self.inject_cdn(scenario);
+        }
         let i = self.index_of(region)?;
         let r = &mut self.regions[i];
         match scenario {
@@ -44,14 +48,44 @@ impl SimFleet {
             r.scenarios.clear();
             r.storm_level = 0.0;
         }
+        if let Some(c) = &mut self.cdn {
+            c.flushed = false;
+        }
         self.sync_replication();
     }
 
-    /// Running incidents, fleet order, oldest first within a region.
+    /// Running incidents, fleet order, oldest first within a region; a CDN warming after a flush
+    /// last.
     pub fn active_scenarios(&self) -> Vec<(String, Scenario)> {
+        let cdn = self
+            .cdn
+            .as_ref()
+            .filter(|c| c.flushed)
+            .map(|_| (super::cdn::TARGET.to_string(), Scenario::CacheFlush));
         self.regions
             .iter()
             .flat_map(|r| r.scenarios.iter().map(|s| (r.spec.name.clone(), *s)))
+            .chain(cdn)
             .collect()
+    }
+
+    /// `cache-flush@cdn`: an invalidation of every path of the fleet's distribution.
+    fn inject_cdn(&mut self, scenario: Scenario) -> Result<(), String> {
+        let Some(c) = &mut self.cdn else {
+            return Err(format!(
+                "fleet `{}` has no CDN (`cdn = {{ cloudfront = \"...\" }}`) to flush",
+                self.fleet.name
+            ));
+        };
+        match scenario {
+            Scenario::CacheFlush => {
+                c.flush();
+                Ok(())
+            }
+            other => Err(format!(
+                "only cache-flush applies to the CDN, not {}",
+                other.name()
+            )),
+        }
     }
 }
