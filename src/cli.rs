@@ -378,6 +378,10 @@ pub struct RunArgs {
     /// verified: … not settled after N s" with what is still pending).
     #[arg(long, default_value_t = 120)]
     pub wait_s: u64,
+    /// When another operation holds the fleet's lease, wait this long for it (e.g. 30s) instead
+    /// of refusing at once.
+    #[arg(long = "wait", value_name = "DURATION", value_parser = parse_duration_s)]
+    pub lease_wait: Option<f64>,
     #[command(flatten)]
     pub fleet: FleetArgs,
     #[command(flatten)]

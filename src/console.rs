@@ -49,6 +49,7 @@ pub async fn run(g: &GlobalArgs) -> Result<(), CliError> {
         );
         let target = crate::ops::sim::SimTarget::new(model, false);
         let operator = Operator::new(fleet.clone(), Arc::new(target), settings);
+        let operator = setup::coordinate(g, &fleet, kind, operator, Duration::ZERO).await?;
         (handle, operator)
     } else {
         // Not eprintln!: a closed or dead stderr must not panic.
@@ -75,6 +76,7 @@ pub async fn run(g: &GlobalArgs) -> Result<(), CliError> {
         )
         .await;
         let operator = Operator::new(fleet.clone(), Arc::new(target), settings);
+        let operator = setup::coordinate(g, &fleet, kind, operator, Duration::ZERO).await?;
         (handle, operator)
     };
     // The simulated fleet starts at `start`; against AWS, the time of the clock operations read.

@@ -199,6 +199,46 @@ pub fn ops_settings(g: &GlobalArgs, fleet: &Fleet, kind: SourceKind) -> crate::o
     }
 }
 
+/// Where `operator`'s leases live and whether it writes a shared audit trail: with the fleet's
+/// `[shared]` table against AWS, the DynamoDB lock table and the CloudWatch Logs group in
+/// `shared.region`; otherwise lock files in the state directory (the simulated fleet never
+/// touches AWS). `wait`: how long an operation waits for a held lease (`act --wait`).
+pub async fn coordinate(
+    g: &GlobalArgs,
+    fleet: &Fleet,
+    kind: SourceKind,
+    operator: crate::ops::Operator,
+    wait: Duration,
+) -> Result<crate::ops::Operator, CliError> {
+    use crate::ops::lease::{dynamo::DynamoLeases, local::LocalLeases, Leases};
+    let (mut leases, operator) = match (&fleet.shared, kind) {
+        (Some(shared), SourceKind::Aws) => {
+            let config =
+                crate::source::aws::clients::load_config(&aws_options(g), fleet.refresh.timeout_s)
+                    .await
+                    .map_err(aws_error)?
+                    .to_builder()
+                    .region(aws_config::Region::new(shared.region.clone()))
+                    .build();
+            let trail = crate::ops::audit::shared::SharedLog::new(&config, &shared.audit_log_group);
+            let leases = Leases::new(std::sync::Arc::new(DynamoLeases::new(
+                &config,
+                &shared.lock_table,
+            )));
+            (leases, operator.with_shared_trail(trail))
+        }
+        _ => {
+            let dir = crate::logging::state_dir().join("leases");
+            (
+                Leases::new(std::sync::Arc::new(LocalLeases::new(dir))),
+                operator,
+            )
+        }
+    };
+    leases.wait = wait;
+    Ok(operator.with_leases(leases))
+}
+
 /// The clock against AWS: the wall clock, shifted only by the hidden test hook
 /// [`crate::fleet::clock::CLOCK_OFFSET_ENV`].
 pub fn wall_clock() -> crate::fleet::clock::WallClock {

@@ -70,6 +70,7 @@ fn each_help_lists_exactly_the_flags_its_command_uses() {
         "format",
         "after",
         "wait-s",
+        "wait",
     ];
     let cases: Vec<(Vec<&str>, BTreeSet<String>)> = vec![
         (

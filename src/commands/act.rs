@@ -10,9 +10,7 @@ use crate::ops::plan::{self, Plan};
 use crate::ops::sim::SimTarget;
 use crate::ops::target::VerifyLimits;
 use crate::ops::text;
-use crate::ops::{
-    AuditLog, Confirmation, Op, OpError, OpResult, Operator, Outcome, Prepared, Settings, Target,
-};
+use crate::ops::{Confirmation, Op, OpError, OpResult, Operator, Outcome, Prepared, Target};
 use crate::setup::{self, CliError};
 use crate::source::sim::SimFleet;
 use serde::Serialize;
@@ -81,14 +79,11 @@ pub async fn run(g: &GlobalArgs, act: &ActOp) -> Result<(), CliError> {
         SourceKind::Aws
     };
     let mut settings = setup::ops_settings(g, &fleet, kind);
-    let (op, args, undo_of) = match act {
-        ActOp::Undo { run } => {
-            let (op, id) = last_undo(&settings, &fleet, kind)?;
-            (op, run, Some(id))
-        }
+    let (requested, args) = match act {
+        ActOp::Undo { run } => (None, run),
         _ => {
             let (op, args) = request(&fleet, act)?;
-            (op, args, None)
+            (Some(op), args)
         }
     };
     check_usage(args)?;
@@ -102,7 +97,19 @@ pub async fn run(g: &GlobalArgs, act: &ActOp) -> Result<(), CliError> {
         limit: Duration::from_secs(args.wait_s),
         poll,
     };
-    let operator = Operator::new(fleet, target, settings);
+    let wait = Duration::try_from_secs_f64(args.lease_wait.unwrap_or(0.0)).unwrap_or_default();
+    let operator = Operator::new(fleet.clone(), target, settings);
+    let operator = setup::coordinate(g, &fleet, kind, operator, wait).await?;
+    let mut leases = operator.leases().clone();
+    leases.on_wait = Some(Arc::new(|m: &str| super::output::say(m)));
+    let operator = operator.with_leases(leases);
+    let (op, undo_of) = match requested {
+        Some(op) => (op, None),
+        None => {
+            let (op, id) = last_undo(&operator).await?;
+            (op, Some(id))
+        }
+    };
     let prepared = operator.prepare(&op).await.map_err(op_error)?;
     let audit_log = operator.audit().path().display().to_string();
     if !args.execute || prepared.plan.is_noop() {
@@ -117,6 +124,9 @@ pub async fn run(g: &GlobalArgs, act: &ActOp) -> Result<(), CliError> {
         .run(&prepared, &confirmation)
         .await
         .map_err(op_error)?;
+    if let Some(note) = &outcome.abandoned {
+        super::output::say(note);
+    }
     // What happened decides the exit code, even when nobody reads the report any more.
     let printed = print(args.format, &prepared, Some(&outcome), &audit_log, is_sim);
     match &outcome.result {
@@ -133,16 +143,14 @@ pub async fn run(g: &GlobalArgs, act: &ActOp) -> Result<(), CliError> {
     }
 }
 
-/// The undo of the last reversible operation on this fleet and source in the audit log, and that
-/// operation's id.
-fn last_undo(
-    settings: &Settings,
-    fleet: &Fleet,
-    source: SourceKind,
-) -> Result<(Op, String), CliError> {
-    let audit = AuditLog::new(&settings.audit_log);
-    let last = audit
-        .last_reversible_of(&fleet.name, source)
+/// The undo of the last reversible operation on this fleet and source in the audit trail (the
+/// shared one too, with `[shared]`), and that operation's id.
+async fn last_undo(operator: &Operator) -> Result<(Op, String), CliError> {
+    let (audit, fleet, source) = (operator.audit(), operator.fleet(), operator.kind());
+    let last = operator
+        .trail()
+        .last_reversible_of(&fleet.name, source, operator.clock().now())
+        .await
         .map_err(CliError::Runtime)?;
     let last = last.ok_or_else(|| {
         CliError::Input(format!(

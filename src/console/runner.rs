@@ -78,10 +78,14 @@ impl OpsRunner {
                     Ok(w) => Action::OpReport(OpReport::WhatIf(Box::new(w))),
                     Err(e) => failed("what-if", e),
                 },
-                // What the view shows, from the end of the log: never the whole of it.
-                OpEffect::LoadAudit => {
-                    Action::OpReport(OpReport::Audit(operator.audit().read_last(VIEW_RECORDS)))
-                }
+                // What the view shows, from the end of the log (never the whole of it), with the
+                // shared trail's newest records merged in.
+                OpEffect::LoadAudit => Action::OpReport(OpReport::Audit(
+                    operator
+                        .trail()
+                        .read_last(VIEW_RECORDS, operator.clock().now())
+                        .await,
+                )),
                 OpEffect::PlanUndo => undo(&operator).await,
             };
             let _ = tx.send(report);
@@ -92,8 +96,13 @@ impl OpsRunner {
 /// Plan the undo of the newest reversible operation that took effect and is not undone yet.
 async fn undo(operator: &Operator) -> Action {
     let last = match operator
-        .audit()
-        .last_reversible_of(&operator.fleet().name, operator.kind())
+        .trail()
+        .last_reversible_of(
+            &operator.fleet().name,
+            operator.kind(),
+            operator.clock().now(),
+        )
+        .await
     {
         Ok(last) => last,
         Err(e) => return failed("undo", e),

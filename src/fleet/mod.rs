@@ -12,6 +12,7 @@ pub mod load;
 pub mod readings;
 pub mod routing;
 pub mod series;
+pub mod shared;
 pub mod snapshot;
 pub mod spans;
 pub mod text;
@@ -56,6 +57,9 @@ pub struct Fleet {
     /// Round trips between regions for latency routing, over the built-in table.
     #[serde(default, skip_serializing_if = "routing::RoutingConfig::is_default")]
     pub routing: routing::RoutingConfig,
+    /// Where several operators coordinate (lease table, shared audit trail); none: this machine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared: Option<shared::SharedConfig>,
     #[serde(rename = "region", default)]
     pub regions: Vec<RegionSpec>,
 }

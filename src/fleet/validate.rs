@@ -149,7 +149,44 @@ pub fn validate(fleet: &Fleet, text: &str, path: &Path) -> Result<(), FleetError
     settings(&c, fleet)?;
     regions(&c, fleet)?;
     routing::check(&c, fleet)?;
-    failover(&c, fleet)
+    failover(&c, fleet)?;
+    shared(&c, fleet)
+}
+
+/// `[shared]`: a known region, a valid table name and log group name.
+fn shared(c: &Check, fleet: &Fleet) -> Result<(), FleetError> {
+    let Some(s) = &fleet.shared else {
+        return Ok(());
+    };
+    let at = |k: &'static str| [Step::Key("shared"), Step::Key(k)];
+    if !AWS_REGIONS.contains(&s.region.as_str()) {
+        return Err(c.fail(
+            &at("region"),
+            format!(
+                "`shared.region` = `{}` is not an AWS region opsdeck knows",
+                super::text::clean(&s.region)
+            ),
+        ));
+    }
+    let problems = [
+        (
+            "lock_table",
+            super::shared::table_name_problem(&s.lock_table),
+        ),
+        (
+            "audit_log_group",
+            super::shared::log_group_problem(&s.audit_log_group),
+        ),
+    ];
+    for (key, problem) in problems {
+        if let Some(p) = problem {
+            return Err(c.fail(
+                &at(key),
+                format!("`shared.{key}`: {}", super::text::clean(&p)),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// `[failover] order`: each name a region of the fleet, once, with a replica (`rds`, secondary).

@@ -4,7 +4,9 @@
 //! next opsdeck to use the log appends the missing `ended` record ("interrupted, not yet verified").
 
 pub mod file;
+pub mod shared;
 pub mod tail;
+pub mod trail;
 
 use super::guards::GuardResult;
 use super::outcome::{Executed, OpResult};

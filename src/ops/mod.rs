@@ -15,6 +15,7 @@ mod aws_read;
 pub mod capacity;
 pub mod failover;
 pub mod guards;
+pub mod lease;
 pub mod outcome;
 pub mod pipeline;
 pub mod plan;

@@ -79,6 +79,9 @@ pub struct Outcome {
     /// When the fleet showed the new state (tasks running, Route53 INSYNC and the weight read
     /// back, the instance a writer); null when it did not settle within the time limit.
     pub settled_at: Option<DateTime<Utc>>,
+    /// An earlier operation whose lease this one found abandoned (its process died holding it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abandoned: Option<String>,
 }
 
 impl Outcome {

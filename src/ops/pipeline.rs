@@ -1,8 +1,11 @@
 //! The one pipeline: request → plan → guards → typed confirmation → execute → verify → audit →
 //! undo entry. The CLI and the console both go through [`Operator`].
 
+use super::audit::shared::SharedLog;
+use super::audit::trail::Trail;
 use super::audit::{self, AuditLog, AuditRecord, Decision, Phase};
 use super::guards::{self, GuardInput, GuardResult, Permission};
+use super::lease::{self, Holder, Leases};
 use super::outcome::{OpResult, Outcome};
 use super::plan::{self, Plan};
 pub mod target;
@@ -21,6 +24,10 @@ use target::{Executed, Target, Verification, VerifyLimits};
 /// A hidden test hook: sleep this many milliseconds between execute and verify, so a test can
 /// kill the process there.
 pub const PAUSE_BEFORE_VERIFY_ENV: &str = "OPSDECK_TEST_PAUSE_BEFORE_VERIFY_MS";
+
+/// A hidden test hook: between execute and verify, wait while this file exists, so a test holds
+/// an operation (and its lease) in flight until it removes the file.
+pub const HOLD_WHILE_FILE_ENV: &str = "OPSDECK_TEST_HOLD_WHILE_FILE";
 
 /// What the pipeline takes from the command line and the fleet file: built once, in `setup`.
 #[derive(Debug, Clone, PartialEq)]
@@ -113,14 +120,30 @@ impl Authorized {
     }
 }
 
-/// Append the `requested` record (written and fsync'd before it returns); only then, when the
-/// pipeline decided to execute, the token for the record's plan.
-fn record_request(audit: &AuditLog, record: &AuditRecord) -> Result<Option<Authorized>, OpError> {
+/// Append the `requested` record (to the shared trail first, when there is one, then to the
+/// local log, written and fsync'd before it returns); only then, when the pipeline decided to
+/// execute, the token for the record's plan. A shared trail that cannot be written turns the
+/// record into a refusal (written locally): nothing runs. Also whether the shared trail took it.
+async fn record_request(
+    trail: Trail<'_>,
+    record: &mut AuditRecord,
+    refusal: &mut Option<OpResult>,
+) -> Result<(Option<Authorized>, bool), OpError> {
+    let shared = trail.put_shared(record).await;
+    if let (Err(e), Decision::Execute) = (&shared, record.decision) {
+        record.decision = Decision::Refused;
+        *refusal = Some(OpResult::Refused {
+            reason: format!("the shared audit trail could not be written: {e}; nothing ran"),
+            rule: Some(SHARED_TRAIL_RULE.into()),
+        });
+    }
+    let audit = trail.local;
     audit.append(record).map_err(OpError::Audit)?;
-    Ok((record.decision == Decision::Execute).then(|| Authorized {
+    let token = (record.decision == Decision::Execute).then(|| Authorized {
         plan: record.plan.clone(),
         id: record.id.clone(),
-    }))
+    });
+    Ok((token, shared.is_ok()))
 }
 
 /// An operation AWS (or the model) took: every call returned. The pipeline then watches the fleet
@@ -142,6 +165,9 @@ struct Ran {
     settled_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
+/// The audit rule name of a refusal because the shared trail could not be written.
+pub const SHARED_TRAIL_RULE: &str = "shared-audit-trail";
+
 /// Runs operations on one fleet through one target. Its parts are private: every operation goes
 /// through [`Operator::prepare`] and [`Operator::run`].
 pub struct Operator {
@@ -149,15 +175,49 @@ pub struct Operator {
     target: Arc<dyn Target>,
     audit: AuditLog,
     settings: Settings,
+    shared: Option<Arc<SharedLog>>,
+    leases: Leases,
 }
 
 impl Operator {
     pub fn new(fleet: Fleet, target: Arc<dyn Target>, settings: Settings) -> Self {
+        // Leases default to lock files beside the audit log; `setup` puts them in the state dir.
+        let dir = settings
+            .audit_log
+            .parent()
+            .map(|d| d.join("leases"))
+            .unwrap_or_else(|| PathBuf::from("leases"));
         Operator {
             audit: AuditLog::new(&settings.audit_log),
             fleet,
             target,
             settings,
+            shared: None,
+            leases: Leases::new(Arc::new(lease::local::LocalLeases::new(dir))),
+        }
+    }
+
+    /// Where this operator's leases live, how long they last and how long to wait for one.
+    pub fn with_leases(mut self, leases: Leases) -> Self {
+        self.leases = leases;
+        self
+    }
+
+    /// Also write (and read) the shared audit trail.
+    pub fn with_shared_trail(mut self, shared: SharedLog) -> Self {
+        self.shared = Some(Arc::new(shared));
+        self
+    }
+
+    pub fn leases(&self) -> &Leases {
+        &self.leases
+    }
+
+    /// The local audit log and the shared trail, when the fleet has one.
+    pub fn trail(&self) -> Trail<'_> {
+        Trail {
+            local: &self.audit,
+            shared: self.shared.as_deref(),
         }
     }
 
@@ -209,15 +269,17 @@ impl Operator {
         }
         // Read from the end of the log, never all of it (`audit::file`).
         let recorded = self
-            .audit
-            .recorded_weight_of(&self.fleet.name, op.region())
+            .trail()
+            .recorded_weight_of(&self.fleet.name, op.region(), clock.now())
+            .await
             .map_err(OpError::Audit)?;
         let plan = plan::build(op, &before, &self.fleet, recorded)?;
         let now = clock.now();
         let since = now - chrono::Duration::seconds(self.fleet.guards.cooldown_s as i64);
         let last_change = self
-            .audit
+            .trail()
             .last_change_since(&self.fleet.name, &plan.resource, since)
+            .await
             .map_err(OpError::Audit)?;
         let guards = guards::evaluate(&GuardInput {
             plan: &plan,
@@ -234,9 +296,11 @@ impl Operator {
         })
     }
 
-    /// Run what was shown: plan again from a fresh read, refuse unless the confirmation matches,
-    /// the overrides are valid, nothing moved and no guard blocks; record; execute; watch until
-    /// the fleet settles (or the limit passes); record.
+    /// Run what was shown under the fleet's lease: plan again from a fresh read taken under the
+    /// lease, refuse unless the confirmation matches, the overrides are valid, nothing moved and
+    /// no guard blocks; record; execute; watch until the fleet settles (or the limit passes);
+    /// record; release the lease. A lease held by someone else refuses (recorded like any
+    /// refusal).
     pub async fn run(&self, shown: &Prepared, confirm: &Confirmation) -> Result<Outcome, OpError> {
         self.run_watching(shown, confirm, |_| {}).await
     }
@@ -249,9 +313,73 @@ impl Operator {
         confirm: &Confirmation,
         accepted: impl FnOnce(Accepted) + Send,
     ) -> Result<Outcome, OpError> {
+        let operator = self.target.identity().await;
+        let clock = self.target.clock();
+        let id = audit::new_id(clock.now());
+        let holder = Holder {
+            identity: operator.clone(),
+            host: lease::host_name(),
+            pid: std::process::id(),
+            token: lease::new_token(clock.now()),
+            audit_id: id.clone(),
+            op: shown.plan.op.clone(),
+            since: clock.now(),
+            until: clock.now(),
+        };
+        match self.leases.take(&self.fleet.name, holder, clock).await {
+            Ok(held) => {
+                let abandoned = held.abandoned().map(lease::abandoned_note);
+                let out = self
+                    .run_leased(shown, confirm, operator, id, accepted)
+                    .await;
+                held.release().await;
+                out.map(|o| Outcome { abandoned, ..o })
+            }
+            Err(refused) => {
+                let refusal = OpResult::Refused {
+                    reason: refused.reason,
+                    rule: Some(lease::RULE.into()),
+                };
+                let ids = (operator, id);
+                self.record(
+                    shown.clone(),
+                    shown.guards.clone(),
+                    confirm,
+                    ids,
+                    Some(refusal),
+                    accepted,
+                )
+                .await
+            }
+        }
+    }
+
+    /// [`Operator::run_watching`] once the lease is held.
+    async fn run_leased(
+        &self,
+        shown: &Prepared,
+        confirm: &Confirmation,
+        operator: String,
+        id: String,
+        accepted: impl FnOnce(Accepted) + Send,
+    ) -> Result<Outcome, OpError> {
         let fresh = self.prepare(&shown.plan.op).await?;
         let mut guards = fresh.guards.clone();
         let refusal = refusal(shown, &fresh, &self.fleet, confirm, &mut guards);
+        self.record(fresh, guards, confirm, (operator, id), refusal, accepted)
+            .await
+    }
+
+    /// Record the request; unless refused, execute and verify; record the end.
+    async fn record(
+        &self,
+        fresh: Prepared,
+        guards: Vec<GuardResult>,
+        confirm: &Confirmation,
+        (operator, id): (String, String),
+        mut refusal: Option<OpResult>,
+        accepted: impl FnOnce(Accepted) + Send,
+    ) -> Result<Outcome, OpError> {
         let plan = fresh.plan;
         let overrides: Vec<String> = guards
             .iter()
@@ -263,8 +391,8 @@ impl Operator {
         let mut record = AuditRecord {
             time: now,
             phase: Phase::Requested,
-            id: audit::new_id(now),
-            operator: self.target.identity().await,
+            id,
+            operator,
             fleet: self.fleet.name.clone(),
             source: self.target.kind(),
             region: plan.region.clone(),
@@ -283,7 +411,8 @@ impl Operator {
             accepted_at: None,
             settled_at: None,
         };
-        let authorized = record_request(&self.audit, &record)?;
+        let (authorized, shared_took_it) =
+            record_request(self.trail(), &mut record, &mut refusal).await?;
         // The token exists exactly when the record says execute, i.e. when nothing refused.
         let ran = match (authorized, refusal) {
             (Some(token), _) => self.execute_and_verify(&token, accepted).await,
@@ -304,11 +433,17 @@ impl Operator {
         record.result = Some(result.clone());
         record.accepted_at = Some(ran.accepted_at);
         record.settled_at = Some(ran.settled_at);
+        let shared_end = self.trail().put_shared(&record).await;
         self.audit.append(&record).map_err(|e| {
             OpError::Audit(format!(
                 "the operation ended ({result}) but its ended record was not written: {e}"
             ))
         })?;
+        if let (true, Err(e)) = (shared_took_it, shared_end) {
+            return Err(OpError::Audit(format!(
+                "the operation ended ({result}) but its ended record was not written to the shared trail: {e}"
+            )));
+        }
         let undo = if result.took_effect() && plan.reversible {
             plan.undo.clone()
         } else {
@@ -324,6 +459,7 @@ impl Operator {
             undo,
             accepted_at: ran.accepted_at,
             settled_at: ran.settled_at,
+            abandoned: None,
         })
     }
 
@@ -360,6 +496,11 @@ impl Operator {
             .and_then(|v| v.parse::<u64>().ok())
         {
             tokio::time::sleep(Duration::from_millis(ms)).await;
+        }
+        if let Some(hold) = std::env::var_os(HOLD_WHILE_FILE_ENV) {
+            while std::path::Path::new(&hold).exists() {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
         }
         let verification = self
             .target

@@ -4,8 +4,10 @@
 
 pub mod fault_proxy;
 pub mod moto;
+pub mod operators;
 pub mod pty;
 pub mod seed;
+pub mod serial_proxy;
 
 use opsdeck::fleet::{DataKind, Reading, SourceError};
 use opsdeck::source::{SourceEvent, SourceHandle};
