@@ -13,6 +13,7 @@ pub mod readings;
 pub mod routing;
 pub mod series;
 pub mod shared;
+pub mod slo;
 pub mod snapshot;
 pub mod spans;
 pub mod text;
@@ -60,6 +61,9 @@ pub struct Fleet {
     /// Where several operators coordinate (lease table, shared audit trail); none: this machine.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shared: Option<shared::SharedConfig>,
+    /// What the weekly review holds each region to, and the monthly cost budget.
+    #[serde(default, skip_serializing_if = "slo::Slo::is_default")]
+    pub slo: slo::Slo,
     #[serde(rename = "region", default)]
     pub regions: Vec<RegionSpec>,
 }
@@ -296,6 +300,12 @@ pub struct RegionSpec {
     /// This region's own thresholds over the fleet's (`thresholds_for`).
     #[serde(default, skip_serializing_if = "ThresholdOverrides::is_empty")]
     pub thresholds: ThresholdOverrides,
+    /// This region's own objectives over the fleet's `[slo]` (`Fleet::slo_for`).
+    #[serde(default, skip_serializing_if = "slo::SloOverrides::is_empty")]
+    pub slo: slo::SloOverrides,
+    /// This region's monthly cost budget, USD (`Fleet::budget_for`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_usd: Option<f64>,
     #[serde(default)]
     pub sim: SimRegionConfig,
 }

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 mod routing;
+mod slo;
 
 /// The AWS regions opsdeck knows (commercial, GovCloud, China). A fleet naming another is a typo.
 pub const AWS_REGIONS: &[&str] = &[
@@ -150,6 +151,7 @@ pub fn validate(fleet: &Fleet, text: &str, path: &Path) -> Result<(), FleetError
     regions(&c, fleet)?;
     routing::check(&c, fleet)?;
     failover(&c, fleet)?;
+    slo::check(&c, fleet)?;
     shared(&c, fleet)
 }
 
