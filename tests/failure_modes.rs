@@ -11,7 +11,7 @@ use matrix::*;
 use opsdeck::fleet::health::Family;
 use opsdeck::fleet::Status;
 use opsdeck::ops::guards::{
-    REPLICATION_BROKEN, REPLICA_LAG_OVER_RPO, RESTORE_UNHEALTHY_REGION, SURVIVOR_CAPACITY,
+    PRIMARY_TAKES_WRITES, REPLICATION_BROKEN, REPLICA_LAG_OVER_RPO, RESTORE_UNHEALTHY_REGION, SURVIVOR_CAPACITY,
 };
 use opsdeck::ops::whatif;
 use Part::{First, Other, Primary};
@@ -122,7 +122,12 @@ fn rows() -> Vec<Row> {
                 promote: Some((First, BASIS_LIVE)),
                 writes_down: false,
             }),
-            guards: [ByLoad, Pass, ByLoad, Pass],
+            guards: [
+                ByLoad,
+                Pass,
+                ByLoad,
+                Block(&[PRIMARY_TAKES_WRITES]),
+            ],
         },
         Row {
             mode: Mode::ReplicaOutage,
@@ -138,7 +143,7 @@ fn rows() -> Vec<Row> {
                 Pass,
                 Block(&[RESTORE_UNHEALTHY_REGION]),
                 Pass,
-                Block(&[REPLICATION_BROKEN]),
+                Block(&[PRIMARY_TAKES_WRITES, REPLICATION_BROKEN]),
             ],
         },
         Row {
@@ -163,7 +168,12 @@ fn rows() -> Vec<Row> {
                 promote: Some((Other, BASIS_LIVE)),
                 writes_down: false,
             }),
-            guards: [ByLoad, Pass, ByLoad, Block(&[REPLICATION_BROKEN])],
+            guards: [
+                ByLoad,
+                Pass,
+                ByLoad,
+                Block(&[PRIMARY_TAKES_WRITES, REPLICATION_BROKEN]),
+            ],
         },
         Row {
             mode: Mode::LagOverRpo,
@@ -175,7 +185,12 @@ fn rows() -> Vec<Row> {
                 promote: Some((Other, BASIS_LIVE)),
                 writes_down: false,
             }),
-            guards: [ByLoad, Pass, ByLoad, Block(&[REPLICA_LAG_OVER_RPO])],
+            guards: [
+                ByLoad,
+                Pass,
+                ByLoad,
+                Block(&[PRIMARY_TAKES_WRITES, REPLICA_LAG_OVER_RPO]),
+            ],
         },
         Row {
             mode: Mode::ErrorStorm,
@@ -187,7 +202,12 @@ fn rows() -> Vec<Row> {
                 promote: None,
                 writes_down: false,
             }),
-            guards: [ByLoad, Block(&[RESTORE_UNHEALTHY_REGION]), ByLoad, Pass],
+            guards: [
+                ByLoad,
+                Block(&[RESTORE_UNHEALTHY_REGION]),
+                ByLoad,
+                Block(&[PRIMARY_TAKES_WRITES]),
+            ],
         },
         Row {
             mode: Mode::Overload,
@@ -199,7 +219,12 @@ fn rows() -> Vec<Row> {
                 promote: None,
                 writes_down: false,
             }),
-            guards: [ByLoad, Pass, Block(&[SURVIVOR_CAPACITY]), Pass],
+            guards: [
+                ByLoad,
+                Pass,
+                Block(&[SURVIVOR_CAPACITY]),
+                Block(&[PRIMARY_TAKES_WRITES]),
+            ],
         },
         Row {
             mode: Mode::CacheFlush,
@@ -211,7 +236,12 @@ fn rows() -> Vec<Row> {
                 promote: None,
                 writes_down: false,
             }),
-            guards: [ByLoad, Pass, ByLoad, Pass],
+            guards: [
+                ByLoad,
+                Pass,
+                ByLoad,
+                Block(&[PRIMARY_TAKES_WRITES]),
+            ],
         },
         Row {
             mode: Mode::ConnectionLost,
@@ -231,7 +261,12 @@ fn rows() -> Vec<Row> {
                 promote: None,
                 writes_down: false,
             }),
-            guards: [ByLoad, Pass, ByLoad, Pass],
+            guards: [
+                ByLoad,
+                Pass,
+                ByLoad,
+                Block(&[PRIMARY_TAKES_WRITES]),
+            ],
         },
         Row {
             mode: Mode::Drained,
@@ -243,7 +278,12 @@ fn rows() -> Vec<Row> {
                 promote: None,
                 writes_down: false,
             }),
-            guards: [Pass, Pass, Pass, Pass],
+            guards: [
+                Pass,
+                Pass,
+                Pass,
+                Block(&[PRIMARY_TAKES_WRITES]),
+            ],
         },
         Row {
             mode: Mode::DrainedAndDead,
@@ -259,7 +299,7 @@ fn rows() -> Vec<Row> {
                 Pass,
                 Block(&[RESTORE_UNHEALTHY_REGION]),
                 Pass,
-                Block(&[REPLICATION_BROKEN]),
+                Block(&[PRIMARY_TAKES_WRITES, REPLICATION_BROKEN]),
             ],
         },
         Row {

@@ -238,7 +238,17 @@ async fn the_documented_policies_grant_exactly_what_opsdeck_calls() {
         &["scale", "--service", "api", "--desired", "6"],
         "eu-west-1",
     );
-    d.act(3 * step, &["promote"], "us-east-1");
+    d.act(
+        3 * step,
+        &[
+            "promote",
+            "--override",
+            "primary-takes-writes",
+            "--confirm-override",
+            "primary-takes-writes",
+        ],
+        "us-east-1",
+    );
     // A latency record is drained by inverting its health check.
     d.run(
         4 * step,

@@ -133,16 +133,52 @@ fn scale(desired: i64) -> Op {
 #[test]
 fn every_rule_passes_on_a_healthy_fleet() {
     let v = healthy_fleet();
-    for op in [
-        drain("eu-west-1"),
-        scale(5),
-        Op::Promote {
-            region: "us-east-1".into(),
-        },
-    ] {
+    for op in [drain("eu-west-1"), scale(5)] {
         let gs = guards(&v, op.clone(), OPEN);
         assert!(gs.iter().all(|g| g.passed), "{op:?}: {gs:#?}");
         assert!(guards::first_block(&gs).is_none());
+    }
+    // Promotion: every rule but the one against a second writer.
+    let gs = guards(&v, promote_us(), OPEN);
+    let blocked: Vec<&str> = gs.iter().filter(|g| !g.passed).map(|g| g.rule.as_str()).collect();
+    assert_eq!(blocked, [guards::PRIMARY_TAKES_WRITES], "{gs:#?}");
+}
+
+fn promote_us() -> Op {
+    Op::Promote {
+        region: "us-east-1".into(),
+    }
+}
+
+#[test]
+fn promoting_while_the_primary_takes_writes_is_blocked_but_overridable() {
+    let mut v = healthy_fleet();
+    let gs = guards(&v, promote_us(), OPEN);
+    let g = verdict(&gs, guards::PRIMARY_TAKES_WRITES);
+    assert!(!g.passed && g.overridable, "{g:?}");
+    assert!(
+        g.reason.contains("in eu-west-1 is available and takes writes")
+            && g.reason.contains("second writer"),
+        "{}",
+        g.reason
+    );
+    // Its region fails its health check but RDS still reports it available: still a writer.
+    v.regions[0].record.as_mut().unwrap().healthy = Some(false);
+    let g = guards(&v, promote_us(), OPEN);
+    let g = verdict(&g, guards::PRIMARY_TAKES_WRITES);
+    assert!(!g.passed && g.reason.contains("fails its Route53 health check"), "{g:?}");
+    // The primary is down: no writer, nothing to split.
+    for status in ["failed", "stopped", "unreachable"] {
+        let mut down = healthy_fleet();
+        let db = down.regions[0].database.as_mut().unwrap();
+        if let Replication::Primary { status: s, .. } = &mut db.replication {
+            *s = status.into();
+        } else {
+            panic!("eu-west-1 holds the primary: {db:?}");
+        }
+        let gs = guards(&down, promote_us(), OPEN);
+        let g = verdict(&gs, guards::PRIMARY_TAKES_WRITES);
+        assert!(g.passed && g.reason.contains("no primary takes writes"), "{status}: {g:?}");
     }
 }
 
@@ -328,6 +364,12 @@ fn only_overridable_rules_can_be_overridden() {
     guards::apply_overrides(&mut gs, &[guards::REPLICA_LAG_OVER_RPO.into()]).unwrap();
     let g = verdict(&gs, guards::REPLICA_LAG_OVER_RPO);
     assert!(g.overridden && !g.blocks());
+    // Each blocking rule needs its own override: the second writer still blocks.
+    assert_eq!(
+        guards::first_block(&gs).map(|g| g.rule.as_str()),
+        Some(guards::PRIMARY_TAKES_WRITES)
+    );
+    guards::apply_overrides(&mut gs, &[guards::PRIMARY_TAKES_WRITES.into()]).unwrap();
     assert!(guards::first_block(&gs).is_none());
 }
 
@@ -546,9 +588,10 @@ async fn an_override_is_confirmed_separately_and_recorded() {
         region: "us-east-1".into(),
     };
     let prepared = operator.prepare(&promote).await.unwrap();
+    let blocked: Vec<&str> = prepared.blocked().iter().map(|g| g.rule.as_str()).collect();
     assert_eq!(
-        prepared.blocked()[0].rule,
-        guards::REPLICA_LAG_OVER_RPO,
+        blocked,
+        [guards::PRIMARY_TAKES_WRITES, guards::REPLICA_LAG_OVER_RPO],
         "{:#?}",
         prepared.guards
     );
@@ -574,8 +617,23 @@ async fn an_override_is_confirmed_separately_and_recorded() {
             .is_primary()
     };
     assert!(!replica(&model));
-    let with = Confirmation {
+    // Overriding one of the two rules is not enough.
+    let one = Confirmation {
         overrides: vec![guards::REPLICA_LAG_OVER_RPO.into()],
+        ..plain.clone()
+    };
+    let still = operator.run(&prepared, &one).await.unwrap();
+    assert!(
+        matches!(&still.result, OpResult::Refused { .. }),
+        "{:?}",
+        still.result
+    );
+    assert!(!replica(&model));
+    let with = Confirmation {
+        overrides: vec![
+            guards::PRIMARY_TAKES_WRITES.into(),
+            guards::REPLICA_LAG_OVER_RPO.into(),
+        ],
         ..plain
     };
     let outcome = operator.run(&prepared, &with).await.unwrap();
@@ -590,7 +648,10 @@ async fn an_override_is_confirmed_separately_and_recorded() {
     );
     assert_eq!(
         last.overrides,
-        vec![guards::REPLICA_LAG_OVER_RPO.to_string()]
+        vec![
+            guards::PRIMARY_TAKES_WRITES.to_string(),
+            guards::REPLICA_LAG_OVER_RPO.to_string()
+        ]
     );
     assert!(last
         .guards

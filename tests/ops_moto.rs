@@ -439,19 +439,39 @@ async fn promote_a_cross_region_replica_sends_exactly_one_promote_request() {
     let moto = Moto::shared();
     let d = deploy(&moto).await;
     moto.start_recording();
-    let out = d.opsdeck(&[
-        "act",
-        "promote",
-        "--region",
-        "us-east-1",
-        "--allow-actions",
-        "--execute",
-        "--confirm",
-        "us-east-1",
-        "--wait-s",
-        "2",
-        "--format",
-        "json",
+    let promote = |overrides: &[&str]| {
+        let mut args = vec![
+            "act",
+            "promote",
+            "--region",
+            "us-east-1",
+            "--allow-actions",
+            "--execute",
+            "--confirm",
+            "us-east-1",
+            "--wait-s",
+            "2",
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(overrides);
+        d.opsdeck(&args)
+    };
+    // The primary in eu-west-1 is available: a promotion would make a second writer.
+    let refused = promote(&[]);
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused.stderr));
+    let r = json(&refused);
+    assert_eq!(r["executed"], false, "{r:#}");
+    assert_eq!(r["outcome"]["result"]["status"], "refused", "{r:#}");
+    assert!(
+        r["outcome"]["result"].to_string().contains("primary-takes-writes"),
+        "{r:#}"
+    );
+    let out = promote(&[
+        "--override",
+        "primary-takes-writes",
+        "--confirm-override",
+        "primary-takes-writes",
     ]);
     moto.stop_recording();
     ok(&out);

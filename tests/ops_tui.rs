@@ -340,6 +340,11 @@ async fn an_override_is_typed_before_the_confirmation() {
     // The region name does not pass the blocked rule.
     c.type_text("us-east-1");
     assert!(c.enter().is_empty());
+    // One override typed for each rule that blocks, in the plan's order.
+    c.type_text("primary-takes-writes");
+    assert!(c.enter().is_empty());
+    c.type_text("us-east-1");
+    assert!(c.enter().is_empty(), "the lag rule still blocks");
     c.type_text("replica-lag-over-rpo");
     assert!(c.enter().is_empty());
     c.type_text("us-east-1");
@@ -353,7 +358,7 @@ async fn an_override_is_typed_before_the_confirmation() {
     };
     assert_eq!(
         confirmation.overrides,
-        vec!["replica-lag-over-rpo".to_string()]
+        ["primary-takes-writes", "replica-lag-over-rpo"]
     );
     let mut prepared = prepared.as_ref().clone();
     c.apply(effects).await;
@@ -361,7 +366,7 @@ async fn an_override_is_typed_before_the_confirmation() {
         panic!("{:?}", c.state.dialog)
     };
     assert_eq!(o.result.label(), "applied");
-    assert_eq!(o.overrides, vec!["replica-lag-over-rpo".to_string()]);
+    assert_eq!(o.overrides, ["primary-takes-writes", "replica-lag-over-rpo"]);
     // One rule for the verdict: the override the pipeline recorded reads the same in the plan
     // model, the CLI text and the dialog (which once only knew the overrides typed into it).
     let verdict = |lines: &[PlanLine]| {

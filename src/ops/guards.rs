@@ -21,9 +21,11 @@ pub const REPLICATION_BROKEN: &str = "replication-broken";
 pub const AUTOSCALING_BOUNDS: &str = "autoscaling-bounds";
 pub const RESTORE_UNHEALTHY_REGION: &str = "restore-unhealthy-region";
 pub const SURVIVOR_CAPACITY: &str = "survivor-capacity";
+/// Promoting a replica while a primary still takes writes makes two writers.
+pub const PRIMARY_TAKES_WRITES: &str = "primary-takes-writes";
 
 /// Every rule and whether it can be overridden.
-pub const RULES: [(&str, bool); 10] = [
+pub const RULES: [(&str, bool); 11] = [
     (READ_ONLY, false),
     (COOLDOWN, false),
     (LAST_SERVING_REGION, false),
@@ -34,6 +36,7 @@ pub const RULES: [(&str, bool); 10] = [
     (AUTOSCALING_BOUNDS, true),
     (RESTORE_UNHEALTHY_REGION, true),
     (SURVIVOR_CAPACITY, true),
+    (PRIMARY_TAKES_WRITES, true),
 ];
 
 pub fn is_overridable(rule: &str) -> Option<bool> {
@@ -132,6 +135,7 @@ pub fn evaluate(input: &GuardInput) -> Vec<GuardResult> {
             out.push(health::survivor_capacity(input));
         }
         Op::Promote { .. } => {
+            out.push(primary_takes_writes(input));
             out.push(replication_broken(input));
             out.push(replica_lag(input));
         }
@@ -386,6 +390,55 @@ fn replication_broken(i: &GuardInput) -> GuardResult {
             ),
         },
     }
+}
+
+/// A promotion while another database still takes writes makes a second writer: the applications
+/// that reach the old primary go on writing there, and none of it reaches the promoted instance
+/// (split brain). It blocks unless overridden — a planned switch that stops writes to the primary
+/// first, or a primary whose region is lost although RDS still reports it available.
+fn primary_takes_writes(i: &GuardInput) -> GuardResult {
+    let writer = i.before.regions.iter().find_map(|r| {
+        let d = r.database.as_ref()?;
+        match &d.replication {
+            Replication::Primary { instance, status } if d.replication.is_writer() => {
+                Some((r, instance.as_str(), status.as_str()))
+            }
+            _ => None,
+        }
+    });
+    let Some((region, instance, status)) = writer else {
+        let why = match super::failover::writes(i.before) {
+            crate::fleet::failover::Writes::Unknown => "no database in the fleet's view",
+            _ => "no primary takes writes",
+        };
+        return GuardResult::new(PRIMARY_TAKES_WRITES, true, why.into());
+    };
+    if region.name == i.plan.region {
+        return GuardResult::new(
+            PRIMARY_TAKES_WRITES,
+            true,
+            format!("{instance} in {} is the writer already", region.name),
+        );
+    }
+    let health = if region.record.as_ref().is_some_and(|r| r.healthy == Some(false)) {
+        format!(
+            " ({} fails its Route53 health check, but the database still reports {status}: \
+             whatever still reaches it is written there)",
+            region.name
+        )
+    } else {
+        String::new()
+    };
+    GuardResult::new(
+        PRIMARY_TAKES_WRITES,
+        false,
+        format!(
+            "{instance} in {} is {status} and takes writes{health}: promoting the {} replica makes \
+             a second writer, and what is written to {instance} afterwards never reaches it; stop \
+             writes to the primary first, or override for a planned switch",
+            region.name, i.plan.region
+        ),
+    )
 }
 
 fn replica_lag(i: &GuardInput) -> GuardResult {
