@@ -277,7 +277,9 @@ impl ActOp {
             | ActOp::Promote { run, .. }
             | ActOp::Drain { run, .. }
             | ActOp::Restore { run, .. }
-            | ActOp::Undo { run } => run,
+            | ActOp::Undo { run }
+            | ActOp::Pending { run }
+            | ActOp::Approve { run, .. } => run,
         }
     }
 }
@@ -349,6 +351,18 @@ pub enum ActOp {
     },
     /// Undo the last reversible operation in the audit log (scale back, restore a drained weight).
     Undo {
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// List the operations waiting for a second identity's approval ([guards] approval_required).
+    Pending {
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// Approve another identity's pending operation: `approve ID --confirm REGION`.
+    Approve {
+        /// The pending operation's id (`opsdeck act pending`).
+        id: String,
         #[command(flatten)]
         run: RunArgs,
     },

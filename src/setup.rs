@@ -210,8 +210,9 @@ pub async fn coordinate(
     operator: crate::ops::Operator,
     wait: Duration,
 ) -> Result<crate::ops::Operator, CliError> {
+    use crate::ops::approval::{dynamo::DynamoApprovals, local::LocalApprovals, Approvals};
     use crate::ops::lease::{dynamo::DynamoLeases, local::LocalLeases, Leases};
-    let (mut leases, operator) = match (&fleet.shared, kind) {
+    let (mut leases, approvals, operator) = match (&fleet.shared, kind) {
         (Some(shared), SourceKind::Aws) => {
             let config =
                 crate::source::aws::clients::load_config(&aws_options(g), fleet.refresh.timeout_s)
@@ -225,18 +226,25 @@ pub async fn coordinate(
                 &config,
                 &shared.lock_table,
             )));
-            (leases, operator.with_shared_trail(trail))
+            let approvals = Approvals::new(std::sync::Arc::new(DynamoApprovals::new(
+                &config,
+                &shared.lock_table,
+            )));
+            (leases, approvals, operator.with_shared_trail(trail))
         }
         _ => {
-            let dir = crate::logging::state_dir().join("leases");
+            let state = crate::logging::state_dir();
             (
-                Leases::new(std::sync::Arc::new(LocalLeases::new(dir))),
+                Leases::new(std::sync::Arc::new(LocalLeases::new(state.join("leases")))),
+                Approvals::new(std::sync::Arc::new(LocalApprovals::new(
+                    state.join("approvals"),
+                ))),
                 operator,
             )
         }
     };
     leases.wait = wait;
-    Ok(operator.with_leases(leases))
+    Ok(operator.with_leases(leases).with_approvals(approvals))
 }
 
 /// The clock against AWS: the wall clock, shifted only by the hidden test hook

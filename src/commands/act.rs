@@ -1,9 +1,12 @@
 //! `opsdeck act {scale|promote|drain|restore}`: print the plan, or run it with
 //! `--execute --confirm REGION`. Exit 0 when the plan is printed or the change is applied (settled,
 //! or accepted but not yet settled), 1 when it is refused or fails, 2 for bad usage.
+//! `opsdeck act pending` lists the operations waiting for a second identity; `opsdeck act approve
+//! ID --confirm REGION` approves one (exit 1 when refused).
 
 use crate::cli::{ActOp, Format, GlobalArgs, RunArgs};
 use crate::fleet::{Fleet, SourceKind};
+use crate::ops::approval::Pending;
 use crate::ops::aws::AwsTarget;
 use crate::ops::guards::{self, GuardResult};
 use crate::ops::plan::{self, Plan};
@@ -80,7 +83,7 @@ pub async fn run(g: &GlobalArgs, act: &ActOp) -> Result<(), CliError> {
     };
     let mut settings = setup::ops_settings(g, &fleet, kind);
     let (requested, args) = match act {
-        ActOp::Undo { run } => (None, run),
+        ActOp::Undo { run } | ActOp::Pending { run } | ActOp::Approve { run, .. } => (None, run),
         _ => {
             let (op, args) = request(&fleet, act)?;
             (Some(op), args)
@@ -102,7 +105,23 @@ pub async fn run(g: &GlobalArgs, act: &ActOp) -> Result<(), CliError> {
     let operator = setup::coordinate(g, &fleet, kind, operator, wait).await?;
     let mut leases = operator.leases().clone();
     leases.on_wait = Some(Arc::new(|m: &str| super::output::say(m)));
-    let operator = operator.with_leases(leases);
+    let mut approvals = operator.approvals().clone();
+    approvals.on_pending = Some(Arc::new(|p: &Pending| {
+        super::output::say(&format!(
+            "{} needs a second identity's approval: pending as {} until {}; waiting. Another operator approves it with `opsdeck act approve {} --confirm {}`",
+            p.op.summary(),
+            p.id,
+            p.expires_at.format("%H:%M:%S UTC"),
+            p.id,
+            p.plan.region
+        ))
+    }));
+    let operator = operator.with_leases(leases).with_approvals(approvals);
+    match act {
+        ActOp::Pending { .. } => return pending(&operator, args.format).await,
+        ActOp::Approve { id, .. } => return approve(&operator, id, args).await,
+        _ => {}
+    }
     let (op, undo_of) = match requested {
         Some(op) => (op, None),
         None => {
@@ -140,6 +159,61 @@ pub async fn run(g: &GlobalArgs, act: &ActOp) -> Result<(), CliError> {
         }
         OpResult::Refused { reason, .. } => Err(CliError::Runtime(format!("refused: {reason}"))),
         OpResult::Failed { reason } => Err(CliError::Runtime(format!("failed: {reason}"))),
+    }
+}
+
+/// `act pending`: the fleet's operations waiting for approval (table or JSON).
+async fn pending(operator: &Operator, format: Format) -> Result<(), CliError> {
+    let all = operator.pending().await.map_err(op_error)?;
+    let now = operator.clock().now();
+    let text = match format {
+        Format::Json => {
+            let rows: Vec<serde_json::Value> = all
+                .iter()
+                .map(|p| {
+                    let mut v = serde_json::to_value(p).unwrap_or_default();
+                    v["state"] = p.state(now).into();
+                    v
+                })
+                .collect();
+            serde_json::to_string_pretty(&rows).unwrap_or_default()
+        }
+        Format::Table if all.is_empty() => format!(
+            "no operation of fleet `{}` is pending approval",
+            operator.fleet().name
+        ),
+        Format::Table => all
+            .iter()
+            .map(|p| crate::ops::approval::line(p, now))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    };
+    super::output::println(&text)
+}
+
+/// `act approve ID --confirm REGION`: approve another identity's pending operation.
+async fn approve(operator: &Operator, id: &str, args: &RunArgs) -> Result<(), CliError> {
+    if !operator.settings().permission.allows() {
+        return Err(CliError::Runtime(format!(
+            "approving is acting: {}",
+            match operator.settings().permission {
+                guards::Permission::ReadOnly => "the fleet is read-only",
+                _ => "actions are off (enable them with --allow-actions or [guards] allow_actions)",
+            }
+        )));
+    }
+    let typed = args.confirm.as_deref().ok_or_else(|| {
+        CliError::Input("approve needs --confirm REGION (the operation's region, typed)".into())
+    })?;
+    match operator.approve(id, typed).await.map_err(op_error)? {
+        Ok(p) => super::output::println(&format!(
+            "approved {} ({}) requested by {}: the requester's opsdeck now plans it afresh and runs it under the fleet's lease",
+            p.op.summary(),
+            p.id,
+            p.requester
+        )),
+        Err(OpResult::Refused { reason, .. }) => Err(CliError::Runtime(format!("refused: {reason}"))),
+        Err(other) => Err(CliError::Runtime(other.to_string())),
     }
 }
 
@@ -216,7 +290,7 @@ fn request<'a>(fleet: &Fleet, act: &'a ActOp) -> Result<(Op, &'a RunArgs), CliEr
             },
             run,
         ),
-        ActOp::Undo { .. } => {
+        ActOp::Undo { .. } | ActOp::Pending { .. } | ActOp::Approve { .. } => {
             return Err(CliError::Input("undo is planned from the audit log".into()))
         }
     })

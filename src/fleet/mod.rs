@@ -194,6 +194,21 @@ pub struct GuardConfig {
     /// false: against AWS opsdeck starts read-only). Has no effect on the simulated fleet, where
     /// operations are always on.
     pub allow_actions: bool,
+    /// Operations (any of scale, promote, drain, restore) that run only once a second identity
+    /// approved them (`opsdeck act approve`).
+    pub approval_required: Vec<String>,
+    /// Seconds a pending approval stays open (on the pipeline's clock).
+    pub approval_expiry_s: u64,
+}
+
+/// The operations `[guards] approval_required` may name.
+pub const APPROVABLE: [&str; 4] = ["scale", "promote", "drain", "restore"];
+
+impl GuardConfig {
+    /// Whether the operation named `op` (see [`crate::ops::Op::name`]) needs a second identity.
+    pub fn needs_approval(&self, op: &str) -> bool {
+        self.approval_required.iter().any(|o| o == op)
+    }
 }
 
 impl Default for GuardConfig {
@@ -202,6 +217,8 @@ impl Default for GuardConfig {
             cooldown_s: 5,
             read_only: false,
             allow_actions: false,
+            approval_required: Vec::new(),
+            approval_expiry_s: 900,
         }
     }
 }

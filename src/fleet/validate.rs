@@ -380,6 +380,30 @@ fn settings(c: &Check, fleet: &Fleet) -> Result<(), FleetError> {
         DAY_S,
         "",
     )?;
+    c.whole(
+        &["guards".into(), "approval_expiry_s".into()],
+        "guards.approval_expiry_s",
+        fleet.guards.approval_expiry_s,
+        1,
+        DAY_S,
+        "",
+    )?;
+    for (i, op) in fleet.guards.approval_required.iter().enumerate() {
+        if !super::APPROVABLE.contains(&op.as_str()) {
+            return Err(c.fail(
+                &[
+                    Step::Key("guards"),
+                    Step::Key("approval_required"),
+                    Step::Index(i),
+                ],
+                format!(
+                    "`guards.approval_required` names `{}`: not an operation (one of {})",
+                    super::text::clean(op),
+                    super::APPROVABLE.join(", ")
+                ),
+            ));
+        }
+    }
     let pr = &fleet.probe;
     c.whole(
         &["probe".into(), "max_body_bytes".into()],

@@ -75,6 +75,9 @@ pub struct AuditRecord {
         deserialize_with = "present"
     )]
     pub settled_at: Option<Option<DateTime<Utc>>>,
+    /// The second identity that approved the operation (`[guards] approval_required`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_by: Option<String>,
 }
 
 /// A key that is present (even as null) is `Some`; an absent one is `None` (serde's default).

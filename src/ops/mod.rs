@@ -9,6 +9,7 @@
 //! - [`pipeline`]: the [`Operator`] that runs the steps in order for the CLI and the console.
 //! - [`sim`] / [`aws`]: the two targets; [`whatif`]: "if region X fails now".
 
+pub mod approval;
 pub mod audit;
 pub mod aws;
 mod aws_read;

@@ -1,6 +1,7 @@
 //! The one pipeline: request → plan → guards → typed confirmation → execute → verify → audit →
 //! undo entry. The CLI and the console both go through [`Operator`].
 
+use super::approval::{self as approvals, Approvals};
 use super::audit::shared::SharedLog;
 use super::audit::trail::Trail;
 use super::audit::{self, AuditLog, AuditRecord, Decision, Phase};
@@ -8,6 +9,7 @@ use super::guards::{self, GuardInput, GuardResult, Permission};
 use super::lease::{self, Holder, Leases};
 use super::outcome::{OpResult, Outcome};
 use super::plan::{self, Plan};
+pub mod approval;
 pub mod target;
 
 use super::view::FleetView;
@@ -177,6 +179,14 @@ pub struct Operator {
     settings: Settings,
     shared: Option<Arc<SharedLog>>,
     leases: Leases,
+    approvals: Approvals,
+}
+
+/// Who runs an operation: the identity, the audit id, and the second identity that approved it.
+struct Who {
+    operator: String,
+    id: String,
+    approved_by: Option<String>,
 }
 
 impl Operator {
@@ -187,7 +197,9 @@ impl Operator {
             .parent()
             .map(|d| d.join("leases"))
             .unwrap_or_else(|| PathBuf::from("leases"));
+        let pending = dir.with_file_name("approvals");
         Operator {
+            approvals: Approvals::new(Arc::new(approvals::local::LocalApprovals::new(pending))),
             audit: AuditLog::new(&settings.audit_log),
             fleet,
             target,
@@ -207,6 +219,16 @@ impl Operator {
     pub fn with_shared_trail(mut self, shared: SharedLog) -> Self {
         self.shared = Some(Arc::new(shared));
         self
+    }
+
+    /// Where this operator's pending approvals live.
+    pub fn with_approvals(mut self, approvals: Approvals) -> Self {
+        self.approvals = approvals;
+        self
+    }
+
+    pub fn approvals(&self) -> &Approvals {
+        &self.approvals
     }
 
     pub fn leases(&self) -> &Leases {
@@ -314,6 +336,41 @@ impl Operator {
         accepted: impl FnOnce(Accepted) + Send,
     ) -> Result<Outcome, OpError> {
         let operator = self.target.identity().await;
+        // An operation that needs a second identity, confirmed and unblocked as shown, waits for
+        // its approval first; then it runs as any other (lease, fresh plan, guards again).
+        let mut approved_by = None;
+        if self.fleet.guards.needs_approval(shown.plan.op.name())
+            && refusal(
+                shown,
+                shown,
+                &self.fleet,
+                confirm,
+                &mut shown.guards.clone(),
+            )
+            .is_none()
+        {
+            match self.await_approval(shown, &operator).await {
+                Ok(by) => approved_by = Some(by),
+                Err(refused) => {
+                    let id = audit::new_id(self.target.clock().now());
+                    let who = Who {
+                        operator,
+                        id,
+                        approved_by: None,
+                    };
+                    return self
+                        .record(
+                            shown.clone(),
+                            shown.guards.clone(),
+                            confirm,
+                            who,
+                            Some(refused),
+                            accepted,
+                        )
+                        .await;
+                }
+            }
+        }
         let clock = self.target.clock();
         let id = audit::new_id(clock.now());
         let holder = Holder {
@@ -329,9 +386,12 @@ impl Operator {
         match self.leases.take(&self.fleet.name, holder, clock).await {
             Ok(held) => {
                 let abandoned = held.abandoned().map(lease::abandoned_note);
-                let out = self
-                    .run_leased(shown, confirm, operator, id, accepted)
-                    .await;
+                let who = Who {
+                    operator,
+                    id,
+                    approved_by,
+                };
+                let out = self.run_leased(shown, confirm, who, accepted).await;
                 held.release().await;
                 out.map(|o| Outcome { abandoned, ..o })
             }
@@ -340,12 +400,16 @@ impl Operator {
                     reason: refused.reason,
                     rule: Some(lease::RULE.into()),
                 };
-                let ids = (operator, id);
+                let who = Who {
+                    operator,
+                    id,
+                    approved_by,
+                };
                 self.record(
                     shown.clone(),
                     shown.guards.clone(),
                     confirm,
-                    ids,
+                    who,
                     Some(refusal),
                     accepted,
                 )
@@ -359,14 +423,13 @@ impl Operator {
         &self,
         shown: &Prepared,
         confirm: &Confirmation,
-        operator: String,
-        id: String,
+        who: Who,
         accepted: impl FnOnce(Accepted) + Send,
     ) -> Result<Outcome, OpError> {
         let fresh = self.prepare(&shown.plan.op).await?;
         let mut guards = fresh.guards.clone();
         let refusal = refusal(shown, &fresh, &self.fleet, confirm, &mut guards);
-        self.record(fresh, guards, confirm, (operator, id), refusal, accepted)
+        self.record(fresh, guards, confirm, who, refusal, accepted)
             .await
     }
 
@@ -376,7 +439,7 @@ impl Operator {
         fresh: Prepared,
         guards: Vec<GuardResult>,
         confirm: &Confirmation,
-        (operator, id): (String, String),
+        who: Who,
         mut refusal: Option<OpResult>,
         accepted: impl FnOnce(Accepted) + Send,
     ) -> Result<Outcome, OpError> {
@@ -391,8 +454,8 @@ impl Operator {
         let mut record = AuditRecord {
             time: now,
             phase: Phase::Requested,
-            id,
-            operator,
+            id: who.id,
+            operator: who.operator,
             fleet: self.fleet.name.clone(),
             source: self.target.kind(),
             region: plan.region.clone(),
@@ -410,6 +473,7 @@ impl Operator {
             result: None,
             accepted_at: None,
             settled_at: None,
+            approved_by: who.approved_by,
         };
         let (authorized, shared_took_it) =
             record_request(self.trail(), &mut record, &mut refusal).await?;

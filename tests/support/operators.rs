@@ -393,3 +393,24 @@ impl Case {
             .join(format!("{}.holder.json", self.name))
     }
 }
+
+impl Case {
+    /// Add `lines` (TOML keys) to the fleet file's `[guards]` table.
+    pub fn with_guards(self, lines: &str) -> Case {
+        let text = std::fs::read_to_string(&self.fleet).unwrap();
+        let anchor = "allow_actions = true\n";
+        assert!(text.contains(anchor));
+        let text = text.replacen(anchor, &format!("{anchor}{lines}\n"), 1);
+        std::fs::write(&self.fleet, text).unwrap();
+        self
+    }
+
+    /// The shared trail's records (every stream), oldest first.
+    pub async fn shared_records(&self, group: &str) -> Vec<AuditRecord> {
+        let config = seed::sdk_config(&self.moto_url);
+        opsdeck::ops::audit::shared::SharedLog::new(&config, group)
+            .records_since(chrono::DateTime::UNIX_EPOCH)
+            .await
+            .unwrap()
+    }
+}
