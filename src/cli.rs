@@ -308,17 +308,28 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum ActOp {
-    /// Set an ECS service's desired count (and, under autoscaling, its min/max with it).
+    /// Set an ECS service's desired count (and, under autoscaling, its min/max with it), or an
+    /// EKS node group's desired size (--nodegroup; --min/--max move its bounds with it).
     Scale {
         /// The region (as named in the fleet file).
         #[arg(long)]
         region: String,
         /// The service's name, or cluster/service.
+        #[arg(long, required_unless_present = "nodegroup", conflicts_with = "nodegroup")]
+        service: Option<String>,
+        /// An EKS managed node group's name, or cluster/nodegroup.
         #[arg(long)]
-        service: String,
-        /// The new desired task count.
+        nodegroup: Option<String>,
+        /// The new desired task count (node count with --nodegroup).
         #[arg(long)]
         desired: i64,
+        /// The node group's new minimum size (with --nodegroup).
+        #[arg(long, requires = "nodegroup")]
+        min: Option<i64>,
+        /// The node group's new maximum size (with --nodegroup): a desired size above the
+        /// current max is refused without it.
+        #[arg(long, requires = "nodegroup")]
+        max: Option<i64>,
         #[command(flatten)]
         run: RunArgs,
     },

@@ -24,6 +24,7 @@ fn metrics(p99: f64, err: f64, lag: Option<f64>) -> MetricValues {
         replica_lag_s: lag,
         cache_hit_ratio: Some(0.93),
         cdn: None,
+        running_pods: Default::default(),
     }
 }
 

@@ -220,6 +220,7 @@ async fn a_throttled_region_backs_off_and_recovers_by_itself() {
     let region = RegionClients {
         cloudwatch: mocked!(aws_sdk_cloudwatch, [&rule]),
         ecs: mocked!(aws_sdk_ecs, Vec::<&Rule>::new()),
+        eks: mocked!(aws_sdk_eks, Vec::<&Rule>::new()),
         rds: mocked!(aws_sdk_rds, Vec::<&Rule>::new()),
         autoscaling: mocked!(aws_sdk_applicationautoscaling, Vec::<&Rule>::new()),
     };

@@ -36,6 +36,7 @@ fn region(name: &str, weight: i64, healthy: bool, lag: Option<f64>) -> RegionSta
             pending: 0,
             bounds: Some(Bounds { min: 2, max: 10 }),
         }],
+        nodegroups: Vec::new(),
         database: Some(DatabaseState {
             instance: format!("db-{name}"),
             replication: if primary {

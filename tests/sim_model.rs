@@ -25,6 +25,7 @@ fn atlas() -> (Fleet, SimFleet) {
 struct View {
     metrics: Option<MetricValues>,
     ecs: Option<Vec<EcsCounts>>,
+    eks: Option<Vec<opsdeck::fleet::eks::NodegroupState>>,
     topology: Option<Replication>,
     route53: Option<Route53State>,
     cost: Option<CostReport>,
@@ -40,6 +41,7 @@ fn view(sim: &SimFleet, region: &str) -> View {
         match reading {
             Reading::Metrics(m) => v.metrics = Some(m),
             Reading::Ecs(e) => v.ecs = Some(e),
+            Reading::Eks(g) => v.eks = Some(g),
             Reading::Topology(t) => v.topology = Some(t),
             Reading::Route53(r) => v.route53 = Some(r),
             Reading::Cost(c) => v.cost = Some(c),

@@ -51,6 +51,8 @@ pub struct RegionView {
     pub spec: RegionSpec,
     pub metrics: Option<MetricValues>,
     pub ecs: Option<Vec<EcsCounts>>,
+    /// EKS node groups as `DescribeNodegroup` last answered.
+    pub eks: Option<Vec<crate::fleet::eks::NodegroupState>>,
     pub replication: Option<Replication>,
     pub route53: Option<Route53State>,
     pub cost: Option<CostReport>,
@@ -78,6 +80,7 @@ impl RegionView {
             spec,
             metrics: None,
             ecs: None,
+            eks: None,
             replication: None,
             route53: None,
             cost: None,
@@ -141,6 +144,7 @@ impl RegionView {
                     .push(t, e.iter().map(|s| s.running as f64).sum());
                 self.ecs = Some(e);
             }
+            Reading::Eks(g) => self.eks = Some(g),
             Reading::Topology(r) => {
                 if matches!(r, Replication::Broken { .. }) {
                     // Broken replication is a break in the lag line, never a lag of 0.
@@ -163,6 +167,10 @@ impl RegionView {
     }
 
     pub fn fail(&mut self, kind: DataKind, at: DateTime<Utc>, error: SourceError) {
+        // A region without node groups reads none: nothing of EKS can be stale there.
+        if kind == DataKind::Eks && self.spec.eks.is_empty() {
+            return;
+        }
         let t = at.timestamp();
         let h = &mut self.history;
         match kind {

@@ -2,9 +2,32 @@
 
 use super::State;
 use crate::fleet::snapshot::{
-    CdnReport, CloudFrontReport, FleetSnapshot, RegionReport, Route53Report, WorstReport,
+    CdnReport, CloudFrontReport, EksReport, FleetSnapshot, RegionReport, Route53Report, WorstReport,
 };
 use crate::fleet::Role;
+
+/// Every node group of the fleet file, with what was read of it (nothing read: nulls).
+fn eks_reports(r: &super::RegionView, m: &crate::fleet::MetricValues) -> Vec<EksReport> {
+    r.spec
+        .eks
+        .iter()
+        .map(|g| {
+            let read = r.eks.iter().flatten().find(|n| {
+                n.cluster == g.cluster && n.nodegroup == g.nodegroup
+            });
+            EksReport {
+                cluster: g.cluster.clone(),
+                nodegroup: g.nodegroup.clone(),
+                desired: read.map(|n| n.desired),
+                min: read.map(|n| n.min),
+                max: read.map(|n| n.max),
+                status: read.map(|n| n.status.clone()),
+                running_pods: m.running_pods.get(&g.pods_key()).copied().flatten(),
+                issues: read.map(|n| n.issues.clone()).unwrap_or_default(),
+            }
+        })
+        .collect()
+}
 
 pub fn build(state: &State) -> FleetSnapshot {
     let regions = state
@@ -37,6 +60,7 @@ pub fn build(state: &State) -> FleetSnapshot {
                 replication: r.replication.as_ref().map(|x| x.label().to_string()),
                 cache_hit_ratio: m.cache_hit_ratio,
                 ecs: r.ecs.clone().unwrap_or_default(),
+                eks: eks_reports(r, &m),
                 route53: r
                     .route53
                     .as_ref()

@@ -234,6 +234,7 @@ impl State {
             DataKind::Probe => false,
             DataKind::Route53 => r.spec.route53.is_some(),
             DataKind::Ecs => !r.spec.ecs.is_empty(),
+            DataKind::Eks => !r.spec.eks.is_empty(),
             DataKind::Topology => r.spec.rds.is_some(),
             _ => true,
         };

@@ -250,10 +250,35 @@ fn request<'a>(fleet: &Fleet, act: &'a ActOp) -> Result<(Op, &'a RunArgs), CliEr
     Ok(match act {
         ActOp::Scale {
             region,
+            nodegroup: Some(name),
+            desired,
+            min,
+            max,
+            run,
+            ..
+        } => {
+            let (cluster, nodegroup) =
+                plan::nodegroup::resolve(fleet, region, name).map_err(op_error)?;
+            (
+                Op::ScaleNodegroup {
+                    region: region.clone(),
+                    cluster,
+                    nodegroup,
+                    desired: *desired,
+                    min: *min,
+                    max: *max,
+                },
+                run,
+            )
+        }
+        ActOp::Scale {
+            region,
             service,
             desired,
             run,
+            ..
         } => {
+            let service = service.as_deref().unwrap_or_default();
             let (cluster, service) =
                 plan::resolve_service(fleet, region, service).map_err(op_error)?;
             (

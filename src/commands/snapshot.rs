@@ -139,6 +139,24 @@ fn cdn_line(c: &crate::fleet::snapshot::CloudFrontReport) -> String {
     out
 }
 
+/// "3/2/6 12" (desired/min/max running pods), with the status when not ACTIVE.
+fn eks_cell(e: &crate::fleet::snapshot::EksReport) -> String {
+    let n = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_else(|| "—".into());
+    let mut cell = format!(
+        "{}/{}/{} {}",
+        n(e.desired),
+        n(e.min),
+        n(e.max),
+        opt(e.running_pods, |v| format!("{v:.0}"))
+    );
+    match e.status.as_deref() {
+        Some("ACTIVE") => {}
+        Some(s) => cell.push_str(&format!(" {s}")),
+        None => cell.push_str(" unread"),
+    }
+    cell
+}
+
 /// A plain table, one row per region.
 pub fn table(s: &FleetSnapshot) -> String {
     let stats: Vec<String> = s
@@ -163,6 +181,11 @@ pub fn table(s: &FleetSnapshot) -> String {
         ]
         .map(String::from),
     );
+    // Only fleets with EKS node groups get the column: other tables stay as they were.
+    let with_eks = s.regions.iter().any(|r| !r.eks.is_empty());
+    if with_eks {
+        header.insert(header.len() - 5, "EKS des/min/max pods".into());
+    }
     let mut rows = vec![header];
     for r in &s.regions {
         let mut row = vec![
@@ -192,6 +215,13 @@ pub fn table(s: &FleetSnapshot) -> String {
                 .collect::<Vec<_>>()
                 .join(" ")
         });
+        if with_eks {
+            row.push(if r.eks.is_empty() {
+                "—".into()
+            } else {
+                r.eks.iter().map(eks_cell).collect::<Vec<_>>().join(" ")
+            });
+        }
         row.push(
             r.route53
                 .weight

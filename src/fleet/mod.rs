@@ -4,6 +4,7 @@
 pub mod cdn;
 pub mod clock;
 pub mod diagnose;
+pub mod eks;
 pub mod failover;
 pub mod health;
 pub mod impact;
@@ -99,6 +100,8 @@ impl Default for Thresholds {
 pub struct Capacity {
     /// Requests/s one ECS task serves at the latency target.
     pub rps_per_task: f64,
+    /// Requests/s one EKS node serves at the latency target (regions with `eks` node groups).
+    pub rps_per_node: f64,
     pub rpo_budget_s: f64,
     pub rto_budget_s: f64,
 }
@@ -107,6 +110,7 @@ impl Default for Capacity {
     fn default() -> Self {
         Self {
             rps_per_task: 150.0,
+            rps_per_node: 400.0,
             rpo_budget_s: 60.0,
             rto_budget_s: 300.0,
         }
@@ -286,6 +290,12 @@ pub struct SimRegionConfig {
     /// Autoscaling bounds of the service.
     pub min_tasks: Option<u32>,
     pub max_tasks: Option<u32>,
+    /// EKS: nodes per node group at start, and the group's min/max (scaling config).
+    pub nodes: Option<u32>,
+    pub min_nodes: Option<u32>,
+    pub max_nodes: Option<u32>,
+    /// EKS: pods of the service one node runs.
+    pub pods_per_node: Option<u32>,
     /// Route53 weight at start.
     pub weight: Option<i64>,
     /// Monthly cost of the region's resources at steady state, USD.
@@ -304,6 +314,9 @@ pub struct RegionSpec {
     pub alb: Option<String>,
     #[serde(default)]
     pub ecs: Vec<EcsServiceRef>,
+    /// EKS managed node groups: `eks = [{ cluster, nodegroup, namespace, service }]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub eks: Vec<eks::EksRef>,
     /// DBInstanceIdentifier: the primary, or this region's replica.
     #[serde(default)]
     pub rds: Option<String>,
@@ -393,6 +406,11 @@ impl Fleet {
             for e in &mut r.ecs {
                 text::clean_in_place(&mut e.cluster);
                 text::clean_in_place(&mut e.service);
+            }
+            for e in &mut r.eks {
+                for s in [&mut e.cluster, &mut e.nodegroup, &mut e.namespace, &mut e.service] {
+                    text::clean_in_place(s);
+                }
             }
         }
     }

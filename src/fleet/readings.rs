@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 pub enum DataKind {
     Metrics,
     Ecs,
+    /// EKS node groups (`DescribeNodegroup`).
+    Eks,
     Topology,
     Route53,
     Cost,
@@ -17,9 +19,10 @@ pub enum DataKind {
 }
 
 impl DataKind {
-    pub const ALL: [DataKind; 6] = [
+    pub const ALL: [DataKind; 7] = [
         DataKind::Metrics,
         DataKind::Ecs,
+        DataKind::Eks,
         DataKind::Topology,
         DataKind::Route53,
         DataKind::Cost,
@@ -30,6 +33,7 @@ impl DataKind {
         match self {
             DataKind::Metrics => "metrics",
             DataKind::Ecs => "ecs",
+            DataKind::Eks => "eks",
             DataKind::Topology => "rds",
             DataKind::Route53 => "route53",
             DataKind::Cost => "cost",
@@ -53,6 +57,10 @@ pub struct MetricValues {
     /// The fleet's CloudFront distribution, read in this region's call (us-east-1 only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cdn: Option<CdnValues>,
+    /// Container Insights `service_number_of_running_pods` per EKS service, keyed
+    /// `cluster/namespace/service` ([`super::eks::EksRef::pods_key`]); None: no data.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub running_pods: BTreeMap<String, Option<f64>>,
 }
 
 /// What CloudWatch says of the distribution over the last period with data. Ratios are 0..1
@@ -242,6 +250,7 @@ impl ProbeResult {
 pub enum Reading {
     Metrics(MetricValues),
     Ecs(Vec<EcsCounts>),
+    Eks(Vec<super::eks::NodegroupState>),
     Topology(Replication),
     Route53(Route53State),
     Cost(CostReport),
@@ -253,6 +262,7 @@ impl Reading {
         match self {
             Reading::Metrics(_) => DataKind::Metrics,
             Reading::Ecs(_) => DataKind::Ecs,
+            Reading::Eks(_) => DataKind::Eks,
             Reading::Topology(_) => DataKind::Topology,
             Reading::Route53(_) => DataKind::Route53,
             Reading::Cost(_) => DataKind::Cost,

@@ -74,6 +74,9 @@ pub struct RegionReport {
     pub replication: Option<String>,
     pub cache_hit_ratio: Option<f64>,
     pub ecs: Vec<EcsCounts>,
+    /// EKS node groups with their service's running pods (empty without `eks`).
+    #[serde(default)]
+    pub eks: Vec<EksReport>,
     pub route53: Route53Report,
     pub cost: CostReport,
     /// Round trip of the health probe, ms, when one was made.
@@ -83,6 +86,23 @@ pub struct RegionReport {
     pub errors: Vec<String>,
     /// Human sentences for each threshold breach.
     pub breaches: Vec<String>,
+}
+
+/// One EKS node group: its scaling config and status (`DescribeNodegroup`), and the running pods
+/// of its service (Container Insights; null without data). Sizes are null when not read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EksReport {
+    pub cluster: String,
+    pub nodegroup: String,
+    pub desired: Option<i64>,
+    pub min: Option<i64>,
+    pub max: Option<i64>,
+    /// ACTIVE, UPDATING, DEGRADED, ...; null when not read.
+    pub status: Option<String>,
+    pub running_pods: Option<f64>,
+    /// The node group's health issues.
+    #[serde(default)]
+    pub issues: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]

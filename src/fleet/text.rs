@@ -132,11 +132,24 @@ pub fn clean_reading(reading: &mut super::Reading) {
             if let Some(c) = &mut m.cdn {
                 clean_in_place(&mut c.distribution);
             }
+            let pods = std::mem::take(&mut m.running_pods);
+            m.running_pods = pods
+                .into_iter()
+                .map(|(k, v)| (clean(&k).into_owned(), v))
+                .collect();
         }
         Reading::Ecs(list) => {
             for e in list {
                 clean_in_place(&mut e.cluster);
                 clean_in_place(&mut e.service);
+            }
+        }
+        Reading::Eks(list) => {
+            for g in list {
+                clean_in_place(&mut g.cluster);
+                clean_in_place(&mut g.nodegroup);
+                clean_in_place(&mut g.status);
+                g.issues.iter_mut().for_each(clean_in_place);
             }
         }
         Reading::Topology(r) => match r {

@@ -283,6 +283,14 @@ fn settings(c: &Check, fleet: &Fleet) -> Result<(), FleetError> {
         1e7,
     )?;
     c.number(
+        &ca("rps_per_node"),
+        "capacity.rps_per_node",
+        cap.rps_per_node,
+        0.0,
+        true,
+        1e7,
+    )?;
+    c.number(
         &ca("rpo_budget_s"),
         "capacity.rpo_budget_s",
         cap.rpo_budget_s,
@@ -471,6 +479,7 @@ fn regions(c: &Check, fleet: &Fleet) -> Result<(), FleetError> {
                 &e.service,
             )?;
         }
+        eks(c, i, r)?;
         if let Some(url) = &r.health_url {
             if !(url.starts_with("http://") || url.starts_with("https://"))
                 || super::text::is_hostile_text(url)
@@ -571,6 +580,56 @@ fn regions(c: &Check, fleet: &Fleet) -> Result<(), FleetError> {
     }
 }
 
+/// `eks = [{ cluster, nodegroup, namespace, service }]`: every name given and of the form AWS and
+/// Kubernetes accept, each node group listed once.
+fn eks(c: &Check, i: usize, r: &super::RegionSpec) -> Result<(), FleetError> {
+    let mut seen: HashMap<(&str, &str), usize> = HashMap::new();
+    for (j, e) in r.eks.iter().enumerate() {
+        let at = |k: &'static str| {
+            [
+                Step::Key("region"),
+                Step::Index(i),
+                Step::Key("eks"),
+                Step::Index(j),
+                Step::Key(k),
+            ]
+        };
+        for (key, value, max) in [
+            ("cluster", &e.cluster, 100),
+            ("nodegroup", &e.nodegroup, 63),
+            ("namespace", &e.namespace, 63),
+            ("service", &e.service, 63),
+        ] {
+            let name = format!("region {}: eks {key}", r.name);
+            c.not_empty(&at(key), &name, value)?;
+            let ok_chars = value
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_' || ch == '.');
+            let first_ok = value.chars().next().is_some_and(|ch| ch.is_ascii_alphanumeric());
+            if !ok_chars || !first_ok || value.len() > max {
+                return Err(c.fail(
+                    &at(key),
+                    format!(
+                        "`{name}` = `{}` must be 1 to {max} letters, digits, `-`, `_` or `.`, starting with a letter or digit",
+                        super::text::clean(value)
+                    ),
+                ));
+            }
+        }
+        if let Some(first) = seen.insert((&e.cluster, &e.nodegroup), j) {
+            let _ = first;
+            return Err(c.fail(
+                &at("nodegroup"),
+                format!(
+                    "region `{}`: eks node group {}/{} is listed twice",
+                    r.name, e.cluster, e.nodegroup
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn sim(c: &Check, i: usize, r: &super::RegionSpec) -> Result<(), FleetError> {
     let s = &r.sim;
     let at = |k: &'static str| {
@@ -632,6 +691,29 @@ fn sim(c: &Check, i: usize, r: &super::RegionSpec) -> Result<(), FleetError> {
                 ": a service needs at least one task",
             )?;
         }
+    }
+    for (k, v) in [
+        ("nodes", s.nodes),
+        ("min_nodes", s.min_nodes),
+        ("max_nodes", s.max_nodes),
+        ("pods_per_node", s.pods_per_node),
+    ] {
+        if let Some(v) = v {
+            c.whole(&at(k), &name(k), v.into(), 0, 10_000, "")?;
+        }
+    }
+    let (lo, hi) = (s.min_nodes.unwrap_or(0), s.max_nodes.unwrap_or(10_000));
+    if lo > hi {
+        return Err(c.fail(
+            &at("max_nodes"),
+            format!("`{}` = {hi} is below min_nodes = {lo}", name("max_nodes")),
+        ));
+    }
+    if let Some(n) = s.nodes.filter(|n| *n < lo || *n > hi) {
+        return Err(c.fail(
+            &at("nodes"),
+            format!("`{}` = {n} is outside min_nodes..max_nodes = {lo}..{hi}", name("nodes")),
+        ));
     }
     if let Some(max) = s.max_tasks {
         if max < min {

@@ -130,6 +130,30 @@ impl AwsTarget {
                     .map_err(sdk_error)?;
                 Ok(None)
             }
+            ApiCall::UpdateNodegroupConfig {
+                region,
+                cluster,
+                nodegroup,
+                desired_size,
+                min_size,
+                max_size,
+            } => {
+                let scaling = aws_sdk_eks::types::NodegroupScalingConfig::builder()
+                    .desired_size(int("desiredSize", *desired_size)?)
+                    .min_size(int("minSize", *min_size)?)
+                    .max_size(int("maxSize", *max_size)?)
+                    .build();
+                self.clients(region)
+                    .eks
+                    .update_nodegroup_config()
+                    .cluster_name(cluster)
+                    .nodegroup_name(nodegroup)
+                    .scaling_config(scaling)
+                    .send()
+                    .await
+                    .map_err(sdk_error)?;
+                Ok(None)
+            }
             ApiCall::PromoteReadReplica {
                 region,
                 db_instance_identifier,

@@ -9,7 +9,7 @@ use super::{Bounds, Op};
 use crate::fleet::{Fleet, RegionSpec, Replication, Route53Ref, SourceError, SourceKind};
 use crate::source::aws::metrics::{self, MetricsOutcome, Select};
 use crate::source::aws::route53::{self, WeightedRecord};
-use crate::source::aws::{autoscaling, ecs, rds, FleetClients};
+use crate::source::aws::{autoscaling, ecs, eks, rds, FleetClients};
 use chrono::Utc;
 use futures::future::join_all;
 
@@ -69,7 +69,9 @@ impl Need {
     pub fn plan(op: &Op) -> Need {
         let bounds = match op {
             Op::Scale { region, .. } => BoundsIn::Region(region.clone()),
-            Op::Drain { .. } | Op::Restore { .. } | Op::Promote { .. } => BoundsIn::Nowhere,
+            Op::ScaleNodegroup { .. } | Op::Drain { .. } | Op::Restore { .. } | Op::Promote { .. } => {
+                BoundsIn::Nowhere
+            }
         };
         Need {
             bounds,
@@ -96,6 +98,10 @@ impl Need {
             Op::Scale { region, .. } => Need {
                 services: true,
                 bounds: BoundsIn::Region(region.clone()),
+                ..nothing
+            },
+            Op::ScaleNodegroup { .. } => Need {
+                services: true,
                 ..nothing
             },
             Op::Promote { .. } => Need {
@@ -221,7 +227,15 @@ async fn region(
             MetricsOutcome::default()
         })
     };
-    let (services, bounds, database, metrics) = futures::join!(services, bounds, database, metrics);
+    let nodegroups = async {
+        match need.services && !spec.eks.is_empty() {
+            true => eks::fetch(&c.eks, &spec.eks).await,
+            false => Ok(Vec::new()),
+        }
+    };
+    let (services, nodegroups, bounds, database, metrics) =
+        futures::join!(services, nodegroups, bounds, database, metrics);
+    let nodegroups = nodegroups.map_err(failed("EKS"))?;
     let bounds = bounds.map_err(failed("Application Auto Scaling"))?;
     let services = services
         .map_err(failed("ECS"))?
@@ -248,6 +262,7 @@ async fn region(
         name: spec.name.clone(),
         role: spec.role,
         services,
+        nodegroups,
         database,
         record: None,
         served_rps: spec

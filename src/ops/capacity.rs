@@ -88,7 +88,6 @@ impl SurvivorLoad {
 /// region's requests to the serving survivors by weight; a scale-down leaves the region its
 /// requests on fewer tasks. Other operations take capacity from no one (empty).
 pub fn survivors_after(view: &FleetView, op: &Op, fleet: &Fleet) -> Vec<SurvivorLoad> {
-    let per_task = fleet.capacity.rps_per_task;
     match op {
         Op::Drain { region } => view
             .route_without(region, fleet)
@@ -105,6 +104,7 @@ pub fn survivors_after(view: &FleetView, op: &Op, fleet: &Fleet) -> Vec<Survivor
                 if tasks <= 0 {
                     return None;
                 }
+                let per_task = r.unit_rps(fleet);
                 Some(SurvivorLoad {
                     region: name,
                     rps,
@@ -135,6 +135,7 @@ pub fn survivors_after(view: &FleetView, op: &Op, fleet: &Fleet) -> Vec<Survivor
             // `desired` running.
             let tasks = r.running_tasks() - s.running + s.running.min(*desired);
             let rps = r.served_rps.unwrap_or(0.0);
+            let per_task = r.unit_rps(fleet);
             vec![SurvivorLoad {
                 region: r.name.clone(),
                 rps,
@@ -142,6 +143,39 @@ pub fn survivors_after(view: &FleetView, op: &Op, fleet: &Fleet) -> Vec<Survivor
                 rated_rps: tasks as f64 * per_task,
                 rps_before: rps,
                 rated_before: r.running_tasks() as f64 * per_task,
+            }]
+        }
+        Op::ScaleNodegroup {
+            region,
+            cluster,
+            nodegroup,
+            desired,
+            ..
+        } => {
+            let Some(r) = view.region(region).filter(|r| r.serving() && r.is_eks()) else {
+                return Vec::new();
+            };
+            let Some(g) = r
+                .nodegroups
+                .iter()
+                .find(|g| &g.cluster == cluster && &g.nodegroup == nodegroup)
+            else {
+                return Vec::new();
+            };
+            if *desired >= g.desired {
+                return Vec::new();
+            }
+            let before = r.running_tasks();
+            let nodes = before - g.desired + desired;
+            let rps = r.served_rps.unwrap_or(0.0);
+            let per_node = fleet.capacity.rps_per_node;
+            vec![SurvivorLoad {
+                region: r.name.clone(),
+                rps,
+                tasks: nodes,
+                rated_rps: nodes as f64 * per_node,
+                rps_before: rps,
+                rated_before: before as f64 * per_node,
             }]
         }
         Op::Restore { .. } | Op::Promote { .. } => Vec::new(),

@@ -134,6 +134,10 @@ pub fn evaluate(input: &GuardInput) -> Vec<GuardResult> {
             out.push(autoscaling_bounds(input));
             out.push(health::survivor_capacity(input));
         }
+        Op::ScaleNodegroup { .. } => {
+            out.push(last_serving(input));
+            out.push(health::survivor_capacity(input));
+        }
         Op::Promote { .. } => {
             out.push(primary_takes_writes(input));
             out.push(replication_broken(input));

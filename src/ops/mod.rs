@@ -65,6 +65,18 @@ pub enum Op {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         bounds: Option<Bounds>,
     },
+    /// Set an EKS managed node group's desired size (`UpdateNodegroupConfig`); `min`/`max` change
+    /// its scaling bounds with it (a desired size beyond them needs them moved).
+    ScaleNodegroup {
+        region: String,
+        cluster: String,
+        nodegroup: String,
+        desired: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        min: Option<i64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max: Option<i64>,
+    },
     /// Promote the region's read replica to a standalone primary.
     Promote { region: String },
     /// Set the region's Route53 weight to 0.
@@ -81,6 +93,7 @@ impl Op {
     pub fn region(&self) -> &str {
         match self {
             Op::Scale { region, .. }
+            | Op::ScaleNodegroup { region, .. }
             | Op::Promote { region }
             | Op::Drain { region }
             | Op::Restore { region, .. } => region,
@@ -90,7 +103,7 @@ impl Op {
     /// "scale", "promote", "drain", "restore".
     pub fn name(&self) -> &'static str {
         match self {
-            Op::Scale { .. } => "scale",
+            Op::Scale { .. } | Op::ScaleNodegroup { .. } => "scale",
             Op::Promote { .. } => "promote",
             Op::Drain { .. } => "drain",
             Op::Restore { .. } => "restore",
@@ -111,6 +124,22 @@ impl Op {
                     .map(|b| format!(" (autoscaling {b})"))
                     .unwrap_or_default();
                 format!("scale {cluster}/{service} in {region} to {desired}{b}")
+            }
+            Op::ScaleNodegroup {
+                region,
+                cluster,
+                nodegroup,
+                desired,
+                min,
+                max,
+            } => {
+                let b = match (min, max) {
+                    (None, None) => String::new(),
+                    (Some(lo), None) => format!(" (min {lo})"),
+                    (None, Some(hi)) => format!(" (max {hi})"),
+                    (Some(lo), Some(hi)) => format!(" (min {lo}, max {hi})"),
+                };
+                format!("scale node group {cluster}/{nodegroup} in {region} to {desired}{b}")
             }
             Op::Promote { region } => format!("promote the replica in {region}"),
             Op::Drain { region } => format!("drain {region}"),

@@ -54,6 +54,7 @@ impl SimTarget {
                 name: spec.name.clone(),
                 role: spec.role,
                 services: Vec::new(),
+                nodegroups: Vec::new(),
                 database: None,
                 record: spec.route53.as_ref().map(|r| RecordState {
                     zone_id: r.zone_id.clone(),
@@ -98,6 +99,7 @@ impl SimTarget {
                         })
                         .collect();
                 }
+                Reading::Eks(groups) => r.nodegroups = groups,
                 Reading::Topology(rep) => {
                     let instance = fleet
                         .region(&name)
@@ -176,6 +178,21 @@ impl SimTarget {
                         .ok_or_else(|| format!("no region has the record set `{id}`"))
                         .and_then(|r| sim.set_weight(&r, record_set.weight))
                 }
+                ApiCall::UpdateNodegroupConfig {
+                    region,
+                    cluster,
+                    nodegroup,
+                    desired_size,
+                    min_size,
+                    max_size,
+                } => sim.set_nodegroup(
+                    region,
+                    cluster,
+                    nodegroup,
+                    *desired_size,
+                    *min_size,
+                    *max_size,
+                ),
                 ApiCall::PromoteReadReplica { region, .. } => sim.promote(region),
                 ApiCall::UpdateHealthCheck {
                     health_check_id,

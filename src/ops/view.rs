@@ -20,6 +20,9 @@ pub struct RegionState {
     pub name: String,
     pub role: Role,
     pub services: Vec<ServiceState>,
+    /// EKS node groups (scaling config and status), when the region has any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nodegroups: Vec<crate::fleet::eks::NodegroupState>,
     pub database: Option<DatabaseState>,
     pub record: Option<RecordState>,
     /// Requests/s the region serves now, when known.
@@ -162,6 +165,24 @@ impl RegionState {
         };
         record.answers()
             && (self.services.is_empty() || self.services.iter().all(|s| s.desired > 0))
+            && (!self.services.is_empty()
+                || self.nodegroups.is_empty()
+                || self.nodegroups.iter().all(|g| g.desired > 0))
+    }
+
+    /// An EKS region: node groups and no ECS service; its compute is counted in nodes.
+    pub fn is_eks(&self) -> bool {
+        self.services.is_empty() && !self.nodegroups.is_empty()
+    }
+
+    /// Requests/s one unit of [`RegionState::running_tasks`] serves: a node in an EKS region
+    /// (`capacity.rps_per_node`), a task elsewhere (`capacity.rps_per_task`).
+    pub fn unit_rps(&self, fleet: &Fleet) -> f64 {
+        if self.is_eks() {
+            fleet.capacity.rps_per_node
+        } else {
+            fleet.capacity.rps_per_task
+        }
     }
 
     /// Find a service by "service" or "cluster/service".
@@ -171,7 +192,12 @@ impl RegionState {
             .find(|s| s.service == name || s.id() == name)
     }
 
+    /// Running ECS tasks; in an EKS region its nodes (each node group's desired size: EKS
+    /// reports no running count).
     pub fn running_tasks(&self) -> i64 {
+        if self.is_eks() {
+            return self.nodegroups.iter().map(|g| g.desired).sum();
+        }
         self.services.iter().map(|s| s.running).sum()
     }
 }
@@ -299,6 +325,24 @@ impl FleetView {
                     if let Some(b) = bounds {
                         s.bounds = Some(*b);
                     }
+                }
+            }
+            Op::ScaleNodegroup {
+                cluster,
+                nodegroup,
+                desired,
+                min,
+                max,
+                ..
+            } => {
+                if let Some(g) = r
+                    .nodegroups
+                    .iter_mut()
+                    .find(|g| &g.cluster == cluster && &g.nodegroup == nodegroup)
+                {
+                    g.desired = *desired;
+                    g.min = min.unwrap_or(g.min);
+                    g.max = max.unwrap_or(g.max);
                 }
             }
             Op::Drain { .. } => match &mut r.record {

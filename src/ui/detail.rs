@@ -281,6 +281,41 @@ pub fn side_lines(
             }
         }
     }
+    if !r.spec.eks.is_empty() {
+        out.push(head("eks"));
+        for spec in &r.spec.eks {
+            let read = r.eks.iter().flatten().find(|g| {
+                g.cluster == spec.cluster && g.nodegroup == spec.nodegroup
+            });
+            let pods = r
+                .metrics
+                .as_ref()
+                .and_then(|m| m.running_pods.get(&spec.pods_key()).copied().flatten());
+            let p = pods
+                .map(|p| format!("{p:.0}"))
+                .unwrap_or_else(|| NO_DATA.into());
+            match read {
+                None => wrapped(&mut out, format!("{} {NO_DATA}", spec.id()), theme.muted),
+                Some(g) => {
+                    let level = crate::fleet::eks::level(g, pods);
+                    let text = format!(
+                        "{} {} nodes (min {}, max {}) {} · {}/{} {p} pods running",
+                        g.id(),
+                        g.desired,
+                        g.min,
+                        g.max,
+                        g.status,
+                        spec.namespace,
+                        spec.service
+                    );
+                    wrapped(&mut out, text, theme.status(level));
+                    for issue in &g.issues {
+                        wrapped(&mut out, format!("  {issue}"), theme.status(level));
+                    }
+                }
+            }
+        }
+    }
     out.push(head("route53"));
     if let Some(spec) = &r.spec.route53 {
         wrapped(

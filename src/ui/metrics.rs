@@ -151,6 +151,7 @@ pub fn rows<'a>(state: &'a State, r: &'a RegionView) -> Vec<MetricRow<'a>> {
         gauge,
     ));
     out.extend(ecs_rows(r));
+    out.extend(eks_rows(r));
     out.push(route53_row(r));
     out.push(cost_row(r));
     out.push(probe_row(r));
@@ -239,6 +240,43 @@ fn ecs_rows<'a>(r: &'a RegionView) -> Vec<MetricRow<'a>> {
             } else {
                 row
             }
+        })
+        .collect()
+}
+
+/// One row per EKS node group of the fleet file: "3 nodes 2..6 · 12 pods" (compact "3n 12p"),
+/// its status when not ACTIVE, a level from its status, health issues and running pods.
+fn eks_rows<'a>(r: &'a RegionView) -> Vec<MetricRow<'a>> {
+    let pods_of = |g: &crate::fleet::eks::EksRef| {
+        r.metrics
+            .as_ref()
+            .and_then(|m| m.running_pods.get(&g.pods_key()).copied().flatten())
+    };
+    r.spec
+        .eks
+        .iter()
+        .map(|spec| {
+            let label = format!("eks {}", spec.nodegroup);
+            let read = r.eks.iter().flatten().find(|g| {
+                g.cluster == spec.cluster && g.nodegroup == spec.nodegroup
+            });
+            let Some(g) = read else {
+                return MetricRow::new(label, NO_DATA.into(), None, DataKind::Eks, 3);
+            };
+            let pods = pods_of(spec);
+            let level = crate::fleet::eks::level(g, pods);
+            let p = pods
+                .map(|p| format!("{p:.0}"))
+                .unwrap_or_else(|| NO_DATA.into());
+            let mut value = format!("{} nodes {}..{} · {p} pods", g.desired, g.min, g.max);
+            let mut compact = format!("{}n {p}p", g.desired);
+            if g.status != "ACTIVE" {
+                value.push_str(&format!(" {}", g.status));
+                compact.push_str(&format!(" {}", g.status));
+            }
+            let mut row = MetricRow::new(label, value, Some(level), DataKind::Eks, 3);
+            row.compact = Some(compact);
+            row
         })
         .collect()
 }

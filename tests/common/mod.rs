@@ -131,6 +131,7 @@ fn step_region(state: &mut State, idx: usize, p: &Profile, step: i64) {
             replica_lag_s: (!primary).then(|| p.lag_s * wobble(step, phase + 1.0, 0.2) + lag),
             cache_hit_ratio: Some(p.cache_hit * wobble(step, phase + 3.0, 0.01)),
             cdn: None,
+            running_pods: Default::default(),
         };
         feed(state, name, at, Reading::Metrics(metrics));
     }

@@ -70,14 +70,18 @@ pub(super) fn survivor_capacity(i: &GuardInput) -> GuardResult {
     }
     let text: Vec<String> = over.iter().map(|l| l.describe()).collect();
     let advice = match &i.plan.op {
-        Op::Scale { .. } => {
-            let per_task = i.fleet.capacity.rps_per_task.max(1e-9);
+        Op::Scale { .. } | Op::ScaleNodegroup { .. } => {
+            let (per_unit, unit) = match &i.plan.op {
+                Op::ScaleNodegroup { .. } => (i.fleet.capacity.rps_per_node, "nodes"),
+                _ => (i.fleet.capacity.rps_per_task, "tasks"),
+            };
+            let per_unit = per_unit.max(1e-9);
             let need = over
                 .iter()
-                .map(|l| (l.rps / per_task).ceil() as i64)
+                .map(|l| (l.rps / per_unit).ceil() as i64)
                 .max()
                 .unwrap_or(0);
-            format!("keep at least {need} tasks running there")
+            format!("keep at least {need} {unit} running there")
         }
         _ => format!(
             "scale the survivors first ({})",

@@ -109,6 +109,8 @@ pub fn check_settled(plan: &Plan, view: &FleetView) -> Result<(), String> {
                 ))
             }
         }
+        // The size read back (check_applied); EKS then adds or removes nodes on its own time.
+        Op::ScaleNodegroup { .. } => Ok(()),
         Op::Drain { .. } | Op::Restore { .. } => Ok(()),
         Op::Promote { .. } => match region.database.as_ref().map(|d| &d.replication) {
             Some(Replication::Primary { status, .. }) if status == "available" => Ok(()),
@@ -150,6 +152,7 @@ pub fn check_applied(plan: &Plan, view: &FleetView) -> Result<(), String> {
                     ..
                 } => Some((*min_capacity, *max_capacity)),
                 ApiCall::UpdateService { .. }
+                | ApiCall::UpdateNodegroupConfig { .. }
                 | ApiCall::PromoteReadReplica { .. }
                 | ApiCall::ChangeResourceRecordSets { .. }
                 | ApiCall::UpdateHealthCheck { .. } => None,
@@ -161,6 +164,37 @@ pub fn check_applied(plan: &Plan, view: &FleetView) -> Result<(), String> {
             }
             Ok(())
         }
+        Op::ScaleNodegroup {
+            cluster,
+            nodegroup,
+            desired,
+            ..
+        } => {
+            let g = region
+                .nodegroups
+                .iter()
+                .find(|g| &g.cluster == cluster && &g.nodegroup == nodegroup)
+                .ok_or_else(|| format!("node group {cluster}/{nodegroup} not found"))?;
+            let want = plan.calls.iter().find_map(|c| match c {
+                ApiCall::UpdateNodegroupConfig {
+                    min_size, max_size, ..
+                } => Some((*min_size, *max_size)),
+                _ => None,
+            });
+            if g.desired != *desired {
+                return Err(format!(
+                    "node group {cluster}/{nodegroup} desiredSize reads {} (want {desired})",
+                    g.desired
+                ));
+            }
+            match want {
+                Some((min, max)) if (g.min, g.max) != (min, max) => Err(format!(
+                    "node group {cluster}/{nodegroup} reads {}..{} (want {min}..{max})",
+                    g.min, g.max
+                )),
+                _ => Ok(()),
+            }
+        }
         Op::Drain { .. } | Op::Restore { .. } => {
             let inversion = plan.calls.iter().find_map(|c| match c {
                 ApiCall::UpdateHealthCheck {
@@ -169,6 +203,7 @@ pub fn check_applied(plan: &Plan, view: &FleetView) -> Result<(), String> {
                 } => Some((health_check_id, *inverted)),
                 ApiCall::UpdateService { .. }
                 | ApiCall::RegisterScalableTarget { .. }
+                | ApiCall::UpdateNodegroupConfig { .. }
                 | ApiCall::PromoteReadReplica { .. }
                 | ApiCall::ChangeResourceRecordSets { .. } => None,
             });

@@ -33,6 +33,15 @@ pub enum ApiCall {
         min_capacity: i64,
         max_capacity: i64,
     },
+    /// EKS `UpdateNodegroupConfig`: a managed node group's scaling config (desired, min, max).
+    UpdateNodegroupConfig {
+        region: String,
+        cluster: String,
+        nodegroup: String,
+        desired_size: i64,
+        min_size: i64,
+        max_size: i64,
+    },
     /// RDS `PromoteReadReplica`.
     PromoteReadReplica {
         region: String,
@@ -71,6 +80,7 @@ impl ApiCall {
         match self {
             ApiCall::UpdateService { .. } => "ecs",
             ApiCall::RegisterScalableTarget { .. } => "application-autoscaling",
+            ApiCall::UpdateNodegroupConfig { .. } => "eks",
             ApiCall::PromoteReadReplica { .. } => "rds",
             ApiCall::ChangeResourceRecordSets { .. } | ApiCall::UpdateHealthCheck { .. } => {
                 "route53"
@@ -83,6 +93,7 @@ impl ApiCall {
         match self {
             ApiCall::UpdateService { .. } => "UpdateService",
             ApiCall::RegisterScalableTarget { .. } => "RegisterScalableTarget",
+            ApiCall::UpdateNodegroupConfig { .. } => "UpdateNodegroupConfig",
             ApiCall::PromoteReadReplica { .. } => "PromoteReadReplica",
             ApiCall::ChangeResourceRecordSets { .. } => "ChangeResourceRecordSets",
             ApiCall::UpdateHealthCheck { .. } => "UpdateHealthCheck",
@@ -94,6 +105,7 @@ impl ApiCall {
         match self {
             ApiCall::UpdateService { region, .. }
             | ApiCall::RegisterScalableTarget { region, .. }
+            | ApiCall::UpdateNodegroupConfig { region, .. }
             | ApiCall::PromoteReadReplica { region, .. } => region,
             ApiCall::ChangeResourceRecordSets { .. } | ApiCall::UpdateHealthCheck { .. } => {
                 ROUTE53_REGION
@@ -127,6 +139,22 @@ impl ApiCall {
                 "ScalableDimension": ECS_DESIRED_COUNT,
                 "MinCapacity": min_capacity,
                 "MaxCapacity": max_capacity,
+            }),
+            ApiCall::UpdateNodegroupConfig {
+                cluster,
+                nodegroup,
+                desired_size,
+                min_size,
+                max_size,
+                ..
+            } => json!({
+                "clusterName": cluster,
+                "nodegroupName": nodegroup,
+                "scalingConfig": {
+                    "desiredSize": desired_size,
+                    "minSize": min_size,
+                    "maxSize": max_size,
+                },
             }),
             ApiCall::PromoteReadReplica {
                 db_instance_identifier,
@@ -198,6 +226,22 @@ impl ApiCall {
                     service: service.into(),
                     min_capacity: int("MinCapacity")?,
                     max_capacity: int("MaxCapacity")?,
+                }
+            }
+            ("eks", "UpdateNodegroupConfig") => {
+                let sc = &p["scalingConfig"];
+                let size = |k: &str| {
+                    sc[k]
+                        .as_i64()
+                        .ok_or_else(|| format!("{what}: no `scalingConfig.{k}`"))
+                };
+                ApiCall::UpdateNodegroupConfig {
+                    region: raw.region.clone(),
+                    cluster: text("clusterName")?,
+                    nodegroup: text("nodegroupName")?,
+                    desired_size: size("desiredSize")?,
+                    min_size: size("minSize")?,
+                    max_size: size("maxSize")?,
                 }
             }
             ("rds", "PromoteReadReplica") => ApiCall::PromoteReadReplica {
@@ -399,6 +443,25 @@ mod tests {
         assert_eq!(serde_json::to_string(&call).unwrap(), line);
         let bad = line.replace("true", "\"yes\"");
         assert!(serde_json::from_str::<ApiCall>(&bad).is_err());
+    }
+
+    #[test]
+    fn a_node_group_update_round_trips() {
+        let line = r#"{"service":"eks","operation":"UpdateNodegroupConfig","region":"us-east-1","params":{"clusterName":"kaldrix-use1","nodegroupName":"api","scalingConfig":{"desiredSize":5,"maxSize":8,"minSize":2}}}"#;
+        let call: ApiCall = serde_json::from_str(line).unwrap();
+        assert_eq!(
+            call,
+            ApiCall::UpdateNodegroupConfig {
+                region: "us-east-1".into(),
+                cluster: "kaldrix-use1".into(),
+                nodegroup: "api".into(),
+                desired_size: 5,
+                min_size: 2,
+                max_size: 8,
+            }
+        );
+        assert_eq!(serde_json::to_string(&call).unwrap(), line);
+        assert!(serde_json::from_str::<ApiCall>(&line.replace("\"maxSize\":8,", "")).is_err());
     }
 
     #[test]

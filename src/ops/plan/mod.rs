@@ -2,6 +2,7 @@
 //! notes an on-call engineer needs (RPO, one-way), and the operation that undoes it.
 
 mod call;
+pub mod nodegroup;
 mod promote;
 mod route53_policy;
 mod scale;
@@ -141,6 +142,16 @@ pub fn build(
         } => scale::plan(
             &mut plan, region, fleet, cluster, service, *desired, *bounds,
         )?,
+        Op::ScaleNodegroup {
+            cluster,
+            nodegroup,
+            desired,
+            min,
+            max,
+            ..
+        } => nodegroup::plan(
+            &mut plan, region, fleet, cluster, nodegroup, *desired, *min, *max,
+        )?,
         Op::Drain { .. } if !weighted(region) => {
             route53_policy::plan(&mut plan, region, view, fleet, true)?
         }
@@ -242,6 +253,10 @@ pub fn describe_region(r: &RegionState) -> String {
     if !r.services.is_empty() {
         let d: i64 = r.services.iter().map(|s| s.desired).sum();
         parts.push(format!("{d} tasks desired"));
+    }
+    if !r.nodegroups.is_empty() {
+        let d: i64 = r.nodegroups.iter().map(|g| g.desired).sum();
+        parts.push(format!("{d} nodes desired"));
     }
     format!("{}: {}", r.name, parts.join("; "))
 }

@@ -16,6 +16,7 @@ pub const GLOBAL_REGION: &str = "us-east-1";
 pub struct RegionClients {
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub ecs: aws_sdk_ecs::Client,
+    pub eks: aws_sdk_eks::Client,
     pub rds: aws_sdk_rds::Client,
     pub autoscaling: aws_sdk_applicationautoscaling::Client,
 }
@@ -116,6 +117,12 @@ impl RegionClients {
                     .interceptor(BodyLimit::default())
                     .build(),
             ),
+            eks: aws_sdk_eks::Client::from_conf(
+                aws_sdk_eks::config::Builder::from(config)
+                    .region(region.clone())
+                    .interceptor(BodyLimit::default())
+                    .build(),
+            ),
             rds: aws_sdk_rds::Client::from_conf(
                 aws_sdk_rds::config::Builder::from(config)
                     .region(region.clone())
@@ -179,13 +186,14 @@ mod tests {
         let each = [
             capped(r.cloudwatch.config().interceptors().map(|i| i.name())),
             capped(r.ecs.config().interceptors().map(|i| i.name())),
+            capped(r.eks.config().interceptors().map(|i| i.name())),
             capped(r.rds.config().interceptors().map(|i| i.name())),
             capped(r.autoscaling.config().interceptors().map(|i| i.name())),
             capped(g.route53.config().interceptors().map(|i| i.name())),
             capped(g.cost.config().interceptors().map(|i| i.name())),
             capped(g.sts.config().interceptors().map(|i| i.name())),
         ];
-        assert_eq!(each, [true; 7]);
+        assert_eq!(each, [true; 8]);
     }
 
     #[test]

@@ -63,6 +63,8 @@ pub struct Select {
     pub lag: bool,
     /// ElastiCache hits and misses.
     pub cache: bool,
+    /// Container Insights running pods of the EKS node groups' services.
+    pub pods: bool,
 }
 
 impl Select {
@@ -73,6 +75,7 @@ impl Select {
             traffic: true,
             lag: include_lag,
             cache: true,
+            pods: true,
         }
     }
 
@@ -82,6 +85,7 @@ impl Select {
         traffic: true,
         lag: true,
         cache: false,
+        pods: false,
     };
 }
 
@@ -167,6 +171,9 @@ pub fn queries_of(
             period,
         ));
     }
+    if select.pods {
+        q.extend(super::eks::queries(&region.eks, period));
+    }
     q
 }
 
@@ -242,6 +249,9 @@ pub fn interpret_of(
                 values.cache_hit_ratio = Some(hits / (hits + misses));
             }
         }
+    }
+    if select.pods && !region.eks.is_empty() {
+        values.running_pods = super::eks::interpret(&region.eks, &pts);
     }
     MetricsOutcome {
         values,

@@ -11,6 +11,7 @@ pub mod cost;
 pub mod cw_query;
 pub mod discover;
 pub mod ecs;
+pub mod eks;
 pub mod errors;
 pub mod metrics;
 pub mod poller;
@@ -154,6 +155,9 @@ pub fn reported_kinds(region: &RegionSpec) -> Vec<DataKind> {
     ];
     if region.rds.is_some() {
         kinds.push(DataKind::Topology);
+    }
+    if !region.eks.is_empty() {
+        kinds.push(DataKind::Eks);
     }
     if region.health_url.is_some() {
         kinds.push(DataKind::Probe);

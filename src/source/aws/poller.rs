@@ -4,7 +4,7 @@
 
 use super::clients::{GlobalClients, RegionClients};
 use super::metrics::MetricsOutcome;
-use super::{cost, ecs, metrics, probe, rds, route53};
+use super::{cost, ecs, eks, metrics, probe, rds, route53};
 use crate::fleet::{
     text, DataKind, Fleet, MetricsConfig, Reading, RegionSpec, Replication, Role, SourceError,
 };
@@ -253,6 +253,10 @@ impl Poll for RegionPoll {
         if self.spec.rds.is_some() {
             kinds.push((DataKind::Topology, secs(r.topology_s)));
         }
+        if !self.spec.eks.is_empty() {
+            // Node groups change as often as ECS services do: the same interval.
+            kinds.push((DataKind::Eks, secs(r.ecs_s)));
+        }
         if self.spec.health_url.is_some() {
             kinds.push((DataKind::Probe, secs(r.probe_s)));
         }
@@ -280,6 +284,12 @@ impl Poll for RegionPoll {
                 ecs::fetch(&clients.ecs, &spec.ecs)
                     .await
                     .map(|e| RegionValue::Reading(Reading::Ecs(e)))
+            }
+            .boxed(),
+            DataKind::Eks => async move {
+                eks::fetch(&clients.eks, &spec.eks)
+                    .await
+                    .map(|g| RegionValue::Reading(Reading::Eks(g)))
             }
             .boxed(),
             DataKind::Topology => async move {

@@ -21,7 +21,14 @@ pub(crate) struct ServiceModel {
     /// False for the stand-in service of a region whose fleet file lists none: it gives the region
     /// capacity but is never reported.
     pub reported: bool,
+    /// An EKS managed node group (its "tasks" are nodes), not an ECS service.
+    pub node_group: bool,
+    /// Shortest start of a new task (a node takes longer than a task).
+    pub start_min_s: f64,
 }
+
+/// A new EKS node joins the cluster after 120 s plus up to 30 s (instance boot and kubelet).
+pub const NODE_START_MIN_S: f64 = 120.0;
 
 impl ServiceModel {
     pub fn new(
@@ -41,6 +48,17 @@ impl ServiceModel {
             min_tasks,
             max_tasks,
             reported,
+            node_group: false,
+            start_min_s: START_DELAY_MIN_S,
+        }
+    }
+
+    /// An EKS node group of `nodes` nodes within `min..=max`.
+    pub fn node_group(cluster: &str, nodegroup: &str, nodes: i64, min: i64, max: i64) -> Self {
+        ServiceModel {
+            node_group: true,
+            start_min_s: NODE_START_MIN_S,
+            ..ServiceModel::new(cluster, nodegroup, nodes, min, max, true)
         }
     }
 
@@ -51,6 +69,7 @@ impl ServiceModel {
     /// True when `name` is this service's name or "cluster/service".
     pub fn is_named(&self, name: &str) -> bool {
         self.reported
+            && !self.node_group
             && (self.service == name || format!("{}/{}", self.cluster, self.service) == name)
     }
 
@@ -81,7 +100,7 @@ impl ServiceModel {
         }
         while self.running + self.pending() < self.desired {
             self.starting
-                .push(START_DELAY_MIN_S + START_DELAY_SPREAD_S * rng.gen::<f64>());
+                .push(self.start_min_s + START_DELAY_SPREAD_S * rng.gen::<f64>());
         }
     }
 

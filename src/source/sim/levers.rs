@@ -57,6 +57,42 @@ impl SimFleet {
         Ok(())
     }
 
+    /// Set an EKS node group's scaling config (`UpdateNodegroupConfig`): refused unless
+    /// 0 ≤ min ≤ desired ≤ max, as EKS refuses it. New nodes join after 120–150 s; surplus nodes
+    /// leave at once.
+    pub fn set_nodegroup(
+        &mut self,
+        region: &str,
+        cluster: &str,
+        nodegroup: &str,
+        desired: i64,
+        min: i64,
+        max: i64,
+    ) -> Result<(), String> {
+        if min < 0 || max < 1 || min > desired || desired > max {
+            return Err(format!(
+                "InvalidParameterException: desired {desired} must be within min {min} and max {max}"
+            ));
+        }
+        let i = self.index_of(region)?;
+        let r = &mut self.regions[i];
+        let outage = r.has(Scenario::Outage);
+        let g = r
+            .services
+            .iter_mut()
+            .chain(&mut r.side_groups)
+            .find(|s| s.node_group && s.cluster == cluster && s.service == nodegroup)
+            .ok_or_else(|| format!("{region} has no EKS node group `{cluster}/{nodegroup}`"))?;
+        g.desired = desired;
+        g.min_tasks = min;
+        g.max_tasks = max;
+        if !outage {
+            g.reconcile(&mut self.event_rng);
+        }
+        r.autoscaler.manual_change();
+        Ok(())
+    }
+
     /// Set the region's Route53 weight: 0 drains it (its users move to the other serving regions
     /// in proportion to their weights), its fleet-file weight restores it.
     pub fn set_weight(&mut self, region: &str, weight: i64) -> Result<(), String> {

@@ -142,9 +142,10 @@ impl SimFleet {
         }
         let routed = route(&self.route_inputs(None), &self.fleet.routing);
         let primary = self.primary_state();
-        let (now, per_task) = (self.now, self.fleet.capacity.rps_per_task);
+        let now = self.now;
         for (r, rps) in self.regions.iter_mut().zip(routed) {
-            r.step(dt_s, now, rps, per_task, &primary, &mut self.event_rng);
+            let per_unit = r.params.unit_rps;
+            r.step(dt_s, now, rps, per_unit, &primary, &mut self.event_rng);
         }
         if let Some(c) = &mut self.cdn {
             c.step(dt_s);
@@ -267,7 +268,7 @@ impl SimFleet {
         let limit = r.bottleneck();
         Some(RegionLoad {
             served_rps: r.arrival_rps,
-            capacity_rps: r.capacity_rps(self.fleet.capacity.rps_per_task),
+            capacity_rps: r.capacity_rps(r.params.unit_rps),
             running_tasks: limit.running,
             desired_tasks: limit.desired,
             weight: r.weight,
@@ -306,7 +307,7 @@ impl SimFleet {
             stat,
             served_rps,
             running_tasks,
-            self.fleet.capacity.rps_per_task,
+            self.regions[i].params.unit_rps,
         )
     }
 }

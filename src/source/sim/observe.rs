@@ -16,7 +16,8 @@ const NO_TRAFFIC_RPS: f64 = 0.01;
 impl RegionModel {
     /// Utilisation: arriving requests/s over what the running tasks serve at the latency target.
     pub fn utilisation(&self, fleet: &Fleet) -> f64 {
-        let capacity = self.capacity_rps(fleet.capacity.rps_per_task);
+        let _ = fleet;
+        let capacity = self.capacity_rps(self.params.unit_rps);
         if capacity <= 0.0 {
             f64::INFINITY
         } else {
@@ -82,13 +83,68 @@ impl RegionModel {
                 .as_ref()
                 .map(|_| (self.cache_hit + self.noise.cache.value).clamp(0.0, 1.0)),
             cdn: None,
+            running_pods: self.running_pods(),
         }
+    }
+
+    /// Every node group of the region, as `DescribeNodegroup` would answer.
+    pub fn node_groups(&self) -> Vec<crate::fleet::eks::NodegroupState> {
+        let outage = self.has(Scenario::Outage);
+        self.services
+            .iter()
+            .chain(&self.side_groups)
+            .filter(|s| s.node_group)
+            .map(|s| {
+                let updating = s.pending() > 0 || s.running > s.desired;
+                let (status, issues) = if outage || (s.desired > 0 && s.running == 0 && !updating) {
+                    (
+                        "DEGRADED",
+                        vec!["NodeCreationFailure: instances failed to join the kubernetes cluster"
+                            .to_string()],
+                    )
+                } else if updating {
+                    ("UPDATING", Vec::new())
+                } else {
+                    ("ACTIVE", Vec::new())
+                };
+                crate::fleet::eks::NodegroupState {
+                    cluster: s.cluster.clone(),
+                    nodegroup: s.service.clone(),
+                    desired: s.desired,
+                    min: s.min_tasks,
+                    max: s.max_tasks,
+                    status: status.into(),
+                    issues,
+                }
+            })
+            .collect()
+    }
+
+    /// Container Insights' running pods of each node group's service: pods per node on every
+    /// running node; no data during an outage (the agents report nothing).
+    fn running_pods(&self) -> std::collections::BTreeMap<String, Option<f64>> {
+        let outage = self.has(Scenario::Outage);
+        self.spec
+            .eks
+            .iter()
+            .map(|g| {
+                let nodes = self
+                    .services
+                    .iter()
+                    .chain(&self.side_groups)
+                    .find(|s| s.node_group && s.cluster == g.cluster && s.service == g.nodegroup)
+                    .map(|s| s.running)
+                    .unwrap_or(0);
+                let pods = (!outage).then(|| (nodes * self.params.pods_per_node) as f64);
+                (g.pods_key(), pods)
+            })
+            .collect()
     }
 
     pub fn ecs(&self) -> Vec<EcsCounts> {
         self.services
             .iter()
-            .filter(|s| s.reported)
+            .filter(|s| s.reported && !s.node_group)
             .map(|s| EcsCounts {
                 cluster: s.cluster.clone(),
                 service: s.service.clone(),
@@ -240,6 +296,9 @@ impl RegionModel {
             Reading::Metrics(self.metrics(fleet, latency)),
             Reading::Ecs(self.ecs()),
         ];
+        if !self.spec.eks.is_empty() {
+            out.push(Reading::Eks(self.node_groups()));
+        }
         if let Some(t) = self.topology(source) {
             out.push(Reading::Topology(t));
         }

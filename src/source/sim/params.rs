@@ -19,7 +19,17 @@ pub(crate) struct RegionParams {
     pub weight: i64,
     pub monthly_cost_usd: f64,
     pub link_ms: f64,
+    /// Requests/s one unit of compute serves: an ECS task, or a node in an EKS region.
+    pub unit_rps: f64,
+    /// EKS node groups: nodes at start and their min/max, and pods of the service per node.
+    pub nodes: i64,
+    pub min_nodes: i64,
+    pub max_nodes: i64,
+    pub pods_per_node: i64,
 }
+
+/// Pods of the service one EKS node runs when the fleet file gives none.
+pub const DEFAULT_PODS_PER_NODE: i64 = 4;
 
 impl RegionParams {
     pub fn from_spec(fleet: &Fleet, spec: &RegionSpec) -> Self {
@@ -28,8 +38,21 @@ impl RegionParams {
             .peak_rps
             .filter(|v| v.is_finite() && *v >= 0.0)
             .unwrap_or(DEFAULT_PEAK_RPS);
-        // Enough tasks to serve the peak at ~70 % of capacity.
-        let sized = (peak_rps / (0.7 * fleet.capacity.rps_per_task)).ceil() as i64;
+        // Enough tasks (nodes in an EKS region) to serve the peak at ~70 % of capacity.
+        let unit_rps = crate::fleet::eks::unit_rps(fleet, spec);
+        let sized = (peak_rps / (0.7 * unit_rps)).ceil() as i64;
+        let nodes_sized = (peak_rps / (0.7 * fleet.capacity.rps_per_node)).ceil() as i64;
+        let nodes = sim
+            .nodes
+            .map(i64::from)
+            .unwrap_or_else(|| nodes_sized.clamp(2, 10));
+        let min_nodes = sim.min_nodes.map(i64::from).unwrap_or(1).min(nodes);
+        let max_nodes = sim
+            .max_nodes
+            .map(i64::from)
+            .unwrap_or(10)
+            .max(nodes)
+            .max(min_nodes);
         let tasks = sim
             .tasks
             .map(i64::from)
@@ -60,6 +83,14 @@ impl RegionParams {
                 .unwrap_or(DEFAULT_MONTHLY_COST_USD)
                 .max(0.0),
             link_ms: sim.link_ms.unwrap_or(link_default).max(0.0),
+            unit_rps,
+            nodes,
+            min_nodes,
+            max_nodes,
+            pods_per_node: sim
+                .pods_per_node
+                .map(i64::from)
+                .unwrap_or(DEFAULT_PODS_PER_NODE),
         }
     }
 }

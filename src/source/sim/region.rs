@@ -99,6 +99,8 @@ pub(crate) struct RegionModel {
     pub spec: RegionSpec,
     pub params: RegionParams,
     pub services: Vec<ServiceModel>,
+    /// EKS node groups of a region whose ECS services limit it (modelled, not on the path).
+    pub side_groups: Vec<ServiceModel>,
     pub autoscaler: Autoscaler,
     pub weight: i64,
     pub health: HealthCheck,
@@ -142,6 +144,23 @@ impl RegionModel {
                 )
             })
             .collect();
+        let groups = spec.eks.iter().map(|g| {
+            ServiceModel::node_group(
+                &g.cluster,
+                &g.nodegroup,
+                params.nodes,
+                params.min_nodes,
+                params.max_nodes,
+            )
+        });
+        // In an EKS region the node groups are the compute on the request path; next to ECS
+        // services they are modelled and reported but do not limit the region.
+        let mut side_groups = Vec::new();
+        if services.is_empty() {
+            services.extend(groups);
+        } else {
+            side_groups.extend(groups);
+        }
         if services.is_empty() {
             services.push(ServiceModel::new(
                 "",
@@ -172,6 +191,7 @@ impl RegionModel {
             params,
             spec: spec.clone(),
             services,
+            side_groups,
             autoscaler: Autoscaler::new(true),
             health: HealthCheck::new(phase),
             inverted: false,
@@ -257,7 +277,7 @@ impl RegionModel {
         rng: &mut ChaCha8Rng,
     ) {
         let outage = self.has(Scenario::Outage);
-        for s in &mut self.services {
+        for s in self.services.iter_mut().chain(&mut self.side_groups) {
             s.step(dt_s, outage, rng);
         }
         self.arrival_rps +=
