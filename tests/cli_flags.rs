@@ -105,7 +105,11 @@ fn each_help_lists_exactly_the_flags_its_command_uses() {
             vec!["act", "scale"],
             groups(
                 &[FLEET, SIM, AWS, OPS],
-                &[&["region", "service", "desired"][..], &run].concat(),
+                &[
+                    &["region", "service", "nodegroup", "desired", "min", "max"][..],
+                    &run,
+                ]
+                .concat(),
             ),
         ),
         (vec!["act", "undo"], groups(&[FLEET, SIM, AWS, OPS], &run)),

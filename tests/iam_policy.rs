@@ -52,7 +52,12 @@ fn action(entry: &Value) -> String {
         "monitoring" => "cloudwatch",
         other => other,
     };
-    let op = if let Some(target) = headers["X-Amz-Target"].as_str() {
+    let op = if service == "eks" {
+        eks_operation(
+            entry["method"].as_str().unwrap_or_default(),
+            entry["url"].as_str().unwrap_or_default(),
+        )
+    } else if let Some(target) = headers["X-Amz-Target"].as_str() {
         target.rsplit('.').next().unwrap_or(target).to_string()
     } else {
         let body = entry["body"].as_str().unwrap_or_default();
@@ -91,6 +96,35 @@ fn route53_operation(method: &str, url: &str) -> String {
         _ => return format!("unknown {method} {url}"),
     };
     op.to_string()
+}
+
+/// EKS's REST API: the operation from the method and the path.
+fn eks_operation(method: &str, url: &str) -> String {
+    let path = url.split('?').next().unwrap_or(url);
+    let path = path.splitn(4, '/').nth(3).unwrap_or(path);
+    let parts: Vec<&str> = path.split('/').collect();
+    let op = match (method, parts.as_slice()) {
+        ("GET", ["clusters"]) => "ListClusters",
+        ("GET", ["clusters", _]) => "DescribeCluster",
+        ("GET", ["clusters", _, "node-groups"]) => "ListNodegroups",
+        ("GET", ["clusters", _, "node-groups", _]) => "DescribeNodegroup",
+        ("POST", ["clusters", _, "node-groups", _, "update-config"]) => "UpdateNodegroupConfig",
+        _ => return format!("unknown {method} {url}"),
+    };
+    op.to_string()
+}
+
+/// A one-region fleet on an EKS node group (2 in 1..4) of a cluster in moto.
+async fn eks_fleet(d: &Deployment) -> PathBuf {
+    support::eks::create(&d.endpoint, "us-east-1", &[("iam-eks", "api", 2, 1, 4)]).await;
+    let path = d.dir.path().join("eks.toml");
+    std::fs::write(
+        &path,
+        "name = \"eks\"\n[guards]\nallow_actions = true\n[[region]]\nname = \"us-east-1\"\nrole = \"primary\"\n\
+         eks = [{ cluster = \"iam-eks\", nodegroup = \"api\", namespace = \"app\", service = \"api\" }]\n",
+    )
+    .unwrap();
+    path
 }
 
 struct Deployment {
@@ -188,9 +222,15 @@ async fn the_documented_policies_grant_exactly_what_opsdeck_calls() {
     let read = granted("read.json");
     let act = granted("act.json");
 
+    let eks = eks_fleet(&d).await;
     // Reading: a snapshot (what the console reads each refresh) and discover.
     moto.start_recording();
     d.run(0, true, &["snapshot", "--format", "json"]);
+    d.run(
+        0,
+        false,
+        &["--fleet", eks.to_str().unwrap(), "snapshot", "--format", "json"],
+    );
     let regions = SEEDED.map(|r| r.name).join(",");
     d.run(0, false, &["discover", "--regions", &regions]);
     moto.stop_recording();
@@ -260,6 +300,28 @@ async fn the_documented_policies_grant_exactly_what_opsdeck_calls() {
             "drain",
             "--region",
             "us-east-1",
+            "--execute",
+            "--confirm",
+            "us-east-1",
+            "--wait-s",
+            "2",
+        ],
+    );
+    // An EKS node group is scaled with UpdateNodegroupConfig and read back.
+    d.run(
+        0,
+        false,
+        &[
+            "--fleet",
+            eks.to_str().unwrap(),
+            "act",
+            "scale",
+            "--region",
+            "us-east-1",
+            "--nodegroup",
+            "api",
+            "--desired",
+            "3",
             "--execute",
             "--confirm",
             "us-east-1",

@@ -447,7 +447,7 @@ mod tests {
 
     #[test]
     fn a_node_group_update_round_trips() {
-        let line = r#"{"service":"eks","operation":"UpdateNodegroupConfig","region":"us-east-1","params":{"clusterName":"kaldrix-use1","nodegroupName":"api","scalingConfig":{"desiredSize":5,"maxSize":8,"minSize":2}}}"#;
+        let line = r#"{"service":"eks","operation":"UpdateNodegroupConfig","region":"us-east-1","params":{"clusterName":"kaldrix-use1","nodegroupName":"api","scalingConfig":{"desiredSize":5,"minSize":2,"maxSize":8}}}"#;
         let call: ApiCall = serde_json::from_str(line).unwrap();
         assert_eq!(
             call,
@@ -461,7 +461,7 @@ mod tests {
             }
         );
         assert_eq!(serde_json::to_string(&call).unwrap(), line);
-        assert!(serde_json::from_str::<ApiCall>(&line.replace("\"maxSize\":8,", "")).is_err());
+        assert!(serde_json::from_str::<ApiCall>(&line.replace(",\"maxSize\":8", "")).is_err());
     }
 
     #[test]
