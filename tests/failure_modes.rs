@@ -11,7 +11,7 @@ use matrix::*;
 use opsdeck::fleet::health::Family;
 use opsdeck::fleet::Status;
 use opsdeck::ops::guards::{
-    PRIMARY_TAKES_WRITES, REPLICATION_BROKEN, REPLICA_LAG_OVER_RPO, RESTORE_UNHEALTHY_REGION, SURVIVOR_CAPACITY,
+    INVERT_FAILING_CHECK, PRIMARY_TAKES_WRITES, REPLICATION_BROKEN, REPLICA_LAG_OVER_RPO, RESTORE_UNHEALTHY_REGION, SURVIVOR_CAPACITY,
 };
 use opsdeck::ops::whatif;
 use Part::{First, Other, Primary};
@@ -55,6 +55,8 @@ enum W {
     NoneOrLoad,
     /// This region, this status, a reason starting so ("" = a latency or 5xx reason).
     At(Part, Status, &'static str),
+    /// As `At`, or a region crit by the load Route53 moved to it (a latency or 5xx reason).
+    AtOrLoad(Part, Status, &'static str),
     /// "cannot reach AWS since T": regions unknown, none crit.
     Offline,
 }
@@ -341,6 +343,59 @@ fn every_mode_on_every_fleet_gives_the_verdicts_of_the_matrix() {
     }
 }
 
+/// The matrix under latency routing: where it differs from weighted routing, and why.
+fn latency_rows() -> Vec<Row> {
+    let mut rows = rows();
+    for row in &mut rows {
+        if let Mode::ReplicaOutage | Mode::PrimaryOutage | Mode::TwoRegionsDown = row.mode {
+            // The subject's endpoint fails its health check: Route53 already leaves its record
+            // out, and a drain by inversion would make the check pass and send users to it.
+            row.guards[0] = G::Block(&[INVERT_FAILING_CHECK]);
+        }
+        if let W::At(part, Status::Crit, "5xx 100 %") = row.worst {
+            // Route53 takes a dead region's record out by its failing check and sends all its
+            // users to the nearest survivor: where that overloads it, the pain is there.
+            row.worst = W::AtOrLoad(part, Status::Crit, "5xx 100 %");
+        }
+        if row.mode == Mode::DrainedAndDead {
+            // Drained by inverting its check, then its endpoint died: the inverted check passes
+            // and Route53 sends users to the dead region. Not out of service: down, the worst.
+            row.regions[First as usize] = R::DownReplica;
+            row.worst = W::At(First, Status::Crit, "5xx 100 %");
+            // The drain finds the check inverted already (nothing to do; the plan says to
+            // revert it); the restore reverts it, which takes the region out: it passes.
+            row.guards[1] = G::Pass;
+        }
+    }
+    rows
+}
+
+/// The same matrix with every fleet's records routed by latency, each with a health check: a
+/// region is drained by inverting its check, and the verdicts are those of weighted routing
+/// (a drained region is out of service, never the worst, whatever takes it out of rotation).
+#[test]
+fn every_mode_holds_under_latency_routing_with_health_checks() {
+    let rows = latency_rows();
+    for path in fleet_files() {
+        let mut fleet = load(&path);
+        for r in &mut fleet.regions {
+            if let Some(rec) = r.route53.as_mut() {
+                rec.policy = opsdeck::fleet::routing::Policy::Latency;
+                rec.health_check_id = Some(format!("hc-{}", r.name));
+            }
+        }
+        for row in &rows {
+            let s = scene(&fleet, row.mode);
+            let at = format!("{} (latency) {:?}", fleet.name, row.mode);
+            let ctx = || format!("{at}\n{}", describe(&s, row.mode));
+            check_regions(&s, row, &ctx);
+            check_worst(&s, row, &ctx);
+            check_alerts(&s, row, &ctx);
+            check_guards(&s, row, &ctx);
+        }
+    }
+}
+
 fn load_only(b: &opsdeck::fleet::Breach) -> bool {
     matches!(b.family, Family::Latency | Family::ErrorRate)
 }
@@ -431,6 +486,14 @@ fn check_worst(s: &Scene, row: &Row, ctx: &dyn Fn() -> String) {
                     "{line}"
                 );
             }
+        }
+        W::AtOrLoad(part, status, reason) => {
+            let w = worst.unwrap_or_else(|| panic!("a worst region\n{}", ctx()));
+            let stat = s.fleet.threshold_stat();
+            let by_load = w.reason.starts_with("5xx ") || w.reason.starts_with(stat);
+            let at = w.region == s.parts.name(part) && w.status == status && w.reason.starts_with(reason);
+            assert!(at || (by_load && w.status == Status::Crit), "{}", ctx());
+            assert!(line.contains(&format!("{} ", w.region)) && line.contains(&w.reason), "{line}");
         }
         W::At(part, status, reason) => {
             let w = worst.unwrap_or_else(|| panic!("a worst region\n{}", ctx()));
@@ -662,7 +725,14 @@ fn check_guards(s: &Scene, row: &Row, ctx: &dyn Fn() -> String) {
         );
         if let Ok(gs) = &got {
             for g in gs.iter().filter(|g| !g.passed) {
-                assert!(g.overridable, "{name}: {} is overridable", g.rule);
+                // Every rule the matrix meets is overridable but one: inverting the check of a
+                // dead endpoint only ever sends users to it.
+                assert_eq!(
+                    g.overridable,
+                    g.rule != INVERT_FAILING_CHECK,
+                    "{name}: {} overridable?",
+                    g.rule
+                );
             }
         }
     }

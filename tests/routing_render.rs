@@ -79,6 +79,11 @@ fn the_route53_line_names_each_policy_and_its_health() {
     ] {
         assert!(screen.contains(line), "no `{line}` in\n{screen}");
     }
+    // Drained by its inverted check: the failing check is the drain, not an alert.
+    assert!(
+        !screen.contains("Route53 health check unhealthy") && !screen.contains("CRIT"),
+        "{screen}"
+    );
     insta::assert_snapshot!(screen);
 
     let weighted = routed([

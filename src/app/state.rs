@@ -181,6 +181,10 @@ impl State {
                 requests_per_s: r.metrics.as_ref().and_then(|m| m.requests_per_s),
                 served_rps: r.served_rps,
                 weight: r.route53.as_ref().and_then(|x| x.weight),
+                in_rotation: r
+                    .route53
+                    .as_ref()
+                    .map(|x| impact::in_rotation(x.weight, x.health_check_inverted, x.healthy)),
                 unknown: Some((why.as_str(), *since)),
             })
             .collect()

@@ -272,14 +272,26 @@ pub fn evaluate(fleet: &Fleet, region: &str, input: HealthInput<'_>) -> (Status,
         }
     }
     if let Some(r) = input.route53 {
-        if r.healthy == Some(false) {
-            push(
+        match (r.health_check_inverted, r.healthy) {
+            // Drained by inverting its check: failing is what the drain asked for.
+            (Some(true), Some(false)) => {}
+            // Drained by inverting its check, and the endpoint behind it now fails: the
+            // inverted check passes, and Route53 answers with the region again.
+            (Some(true), Some(true)) => push(
+                Family::Route53,
+                Status::Crit,
+                "drained by an inverted health check whose endpoint now fails it: the inverted check passes and Route53 sends users to the region".into(),
+                "inverted check passes: users sent".into(),
+                1.0,
+            ),
+            (_, Some(false)) => push(
                 Family::Route53,
                 Status::Crit,
                 "Route53 health check unhealthy".into(),
                 "Route53 unhealthy".into(),
                 1.0,
-            );
+            ),
+            _ => {}
         }
     }
     if let Some(p) = input.probe {

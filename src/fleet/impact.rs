@@ -68,6 +68,10 @@ pub struct ImpactInput<'a> {
     pub served_rps: Option<f64>,
     /// Route53 weight, when the region has a weighted record and it was read.
     pub weight: Option<i64>,
+    /// Whether Route53 may answer with the region's record: false when drained (weight 0, or the
+    /// health check of a latency/geolocation/failover/multivalue record inverted); `None` when
+    /// the record was not read or there is none.
+    pub in_rotation: Option<bool>,
     /// Why, and since when, for a status without a breach behind it (no data, stale).
     pub unknown: Option<(&'a str, Option<DateTime<Utc>>)>,
 }
@@ -129,13 +133,14 @@ fn is_down(r: &ImpactInput<'_>) -> bool {
         .any(|b| b.status == Status::Crit && b.affected >= 0.5)
 }
 
-/// Drained (weight 0) while other regions carry weight, and serving (almost) nothing.
+/// Drained (weight 0, or its record's health check inverted) while other regions stay in
+/// rotation, and serving (almost) nothing.
 pub fn out_of_service(inputs: &[ImpactInput<'_>]) -> Vec<bool> {
-    let others_weighted = |i: usize| {
+    let others_in_rotation = |i: usize| {
         inputs
             .iter()
             .enumerate()
-            .any(|(j, r)| j != i && r.weight.is_some_and(|w| w > 0))
+            .any(|(j, r)| j != i && r.in_rotation == Some(true))
     };
     let total: f64 = inputs.iter().filter_map(|r| r.requests_per_s).sum();
     inputs
@@ -143,9 +148,22 @@ pub fn out_of_service(inputs: &[ImpactInput<'_>]) -> Vec<bool> {
         .enumerate()
         .map(|(i, r)| {
             let rps = r.requests_per_s.unwrap_or(0.0);
-            r.weight == Some(0) && others_weighted(i) && (rps <= 0.0 || rps < 0.01 * total)
+            r.in_rotation == Some(false)
+                && others_in_rotation(i)
+                && (rps <= 0.0 || rps < 0.01 * total)
         })
         .collect()
+}
+
+/// Whether Route53 may answer with a record of this weight, health-check inversion and reported
+/// health (see `ImpactInput::in_rotation`). An inverted check takes the record out only while it
+/// fails: once the endpoint behind it fails too, the inverted check passes and the record is back.
+pub fn in_rotation(weight: Option<i64>, inverted: Option<bool>, healthy: Option<bool>) -> bool {
+    match (weight, inverted) {
+        (_, Some(true)) => healthy == Some(true),
+        (Some(w), _) => w > 0,
+        (None, _) => true,
+    }
 }
 
 /// Each region's share of the fleet's traffic, 0..1 (0 when out of service).
@@ -278,6 +296,7 @@ mod tests {
             requests_per_s: Some(rps),
             served_rps: None,
             weight: Some(weight),
+            in_rotation: Some(weight > 0),
             unknown: None,
         }
     }
@@ -318,6 +337,47 @@ mod tests {
             input("us-east-1", &dead, &none, 0.0, 0),
         ];
         assert_eq!(worst(&only_drained), None);
+    }
+
+    #[test]
+    fn a_latency_record_drained_by_its_inverted_health_check_is_out_of_service() {
+        let none = Onsets::default();
+        // Inverted: Route53 sees the check failing, so the region is crit by its health check,
+        // and dead behind it too. Weight: none (not a weighted record).
+        let dead = [
+            breach(Family::Route53, Status::Crit, 1.0, "Route53 unhealthy"),
+            breach(Family::ErrorRate, Status::Crit, 1.0, "5xx 100 %"),
+        ];
+        // An inverted check of a live endpoint fails (reported unhealthy).
+        let latency = |name, breaches, rps, inverted: bool| ImpactInput {
+            weight: None,
+            in_rotation: Some(in_rotation(None, Some(inverted), Some(!inverted))),
+            ..input(name, breaches, &none, rps, 0)
+        };
+        let inputs = [
+            latency("us-east-1", &[][..], 700.0, false),
+            latency("eu-west-1", &dead[..], 0.0, true),
+        ];
+        assert_eq!(out_of_service(&inputs), vec![false, true]);
+        assert_eq!(worst(&inputs), None, "a drained region is never the worst");
+        // The same region not drained (its check simply fails): it is the worst.
+        let failing = [
+            latency("us-east-1", &[][..], 700.0, false),
+            latency("eu-west-1", &dead[..], 0.0, false),
+        ];
+        assert_eq!(out_of_service(&failing), vec![false, false]);
+        assert_eq!(worst(&failing).unwrap().region, "eu-west-1");
+        // Every record inverted: nothing is in rotation, so no region is out of service alone.
+        let all = [
+            latency("us-east-1", &dead[..], 0.0, true),
+            latency("eu-west-1", &dead[..], 0.0, true),
+        ];
+        assert_eq!(out_of_service(&all), vec![false, false]);
+        assert!(in_rotation(Some(70), None, None) && !in_rotation(Some(0), None, None));
+        assert!(in_rotation(None, Some(false), Some(false)));
+        assert!(!in_rotation(Some(70), Some(true), Some(false)));
+        // Inverted over a dead endpoint: the check passes, Route53 answers with it again.
+        assert!(in_rotation(None, Some(true), Some(true)));
     }
 
     #[test]

@@ -23,9 +23,11 @@ pub const RESTORE_UNHEALTHY_REGION: &str = "restore-unhealthy-region";
 pub const SURVIVOR_CAPACITY: &str = "survivor-capacity";
 /// Promoting a replica while a primary still takes writes makes two writers.
 pub const PRIMARY_TAKES_WRITES: &str = "primary-takes-writes";
+/// Inverting the failing health check of a dead endpoint makes it pass: a drain that sends users.
+pub const INVERT_FAILING_CHECK: &str = "invert-failing-check";
 
 /// Every rule and whether it can be overridden.
-pub const RULES: [(&str, bool); 11] = [
+pub const RULES: [(&str, bool); 12] = [
     (READ_ONLY, false),
     (COOLDOWN, false),
     (LAST_SERVING_REGION, false),
@@ -37,6 +39,7 @@ pub const RULES: [(&str, bool); 11] = [
     (RESTORE_UNHEALTHY_REGION, true),
     (SURVIVOR_CAPACITY, true),
     (PRIMARY_TAKES_WRITES, true),
+    (INVERT_FAILING_CHECK, false),
 ];
 
 pub fn is_overridable(rule: &str) -> Option<bool> {
@@ -122,6 +125,9 @@ pub fn evaluate(input: &GuardInput) -> Vec<GuardResult> {
         Op::Drain { .. } => {
             out.push(last_serving(input));
             out.push(all_weights_zero(input));
+            if health::inverts_a_check(input.plan) {
+                out.push(health::invert_failing_check(input));
+            }
             out.push(health::survivor_capacity(input));
         }
         Op::Restore { .. } => {

@@ -186,6 +186,22 @@ impl Scene {
         scene
     }
 
+    /// Take the region out of Route53's answers as `act drain` would for its record's policy:
+    /// weight 0 for a weighted record, its health check inverted for any other.
+    pub fn drain(&mut self, part: Part) {
+        let name = self.parts.name(part).to_string();
+        let spec = self.fleet.region(&name).expect("region");
+        let weighted = spec
+            .route53
+            .as_ref()
+            .is_none_or(|r| r.policy == opsdeck::fleet::routing::Policy::Weighted);
+        if weighted {
+            self.sim.set_weight(&name, 0).unwrap();
+        } else {
+            self.sim.set_inverted(&name, true).unwrap();
+        }
+    }
+
     pub fn region(&self, part: Part) -> &opsdeck::app::RegionView {
         let i = self.state.region_index(self.parts.name(part)).unwrap();
         &self.state.regions[i]
@@ -400,15 +416,13 @@ pub fn scene(fleet: &Fleet, mode: Mode) -> Scene {
             }
         }
         Mode::Drained => {
-            let name = s.name(first);
-            s.sim.set_weight(&name, 0).unwrap();
+            s.drain(first);
             s.run(180);
         }
         Mode::DrainedAndDead => {
             s.inject(first, Scenario::Outage);
             s.run(180);
-            let name = s.name(first);
-            s.sim.set_weight(&name, 0).unwrap();
+            s.drain(first);
             s.run(180);
         }
         Mode::TwoRegionsDown => {
@@ -464,7 +478,13 @@ pub fn operations(s: &Scene, subject: Part) -> Vec<(&'static str, Op)> {
             "restore",
             Op::Restore {
                 region: name.clone(),
-                weight: Some(spec.sim.weight.unwrap_or(100)),
+                // A weighted record goes back to the fleet file's weight; any other has none
+                // (its health check is reverted).
+                weight: spec
+                    .route53
+                    .as_ref()
+                    .is_none_or(|r| r.policy == opsdeck::fleet::routing::Policy::Weighted)
+                    .then(|| spec.sim.weight.unwrap_or(100)),
             },
         ),
         (

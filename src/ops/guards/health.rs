@@ -2,7 +2,9 @@
 //! (`restore-unhealthy-region`), and a drain or a scale-down leaves no serving survivor over its
 //! rated capacity (`survivor-capacity`). Both are overridable, each with its own typed confirmation.
 
-use super::{GuardInput, GuardResult, RESTORE_UNHEALTHY_REGION, SURVIVOR_CAPACITY};
+use super::{
+    GuardInput, GuardResult, INVERT_FAILING_CHECK, RESTORE_UNHEALTHY_REGION, SURVIVOR_CAPACITY,
+};
 use crate::ops::capacity::{self, SurvivorLoad};
 use crate::ops::Op;
 
@@ -19,6 +21,30 @@ pub(super) fn restore_unhealthy_region(i: &GuardInput) -> GuardResult {
         why.push(format!(
             "{running}/{desired} tasks running (under half of desired)"
         ));
+    }
+    // Reverting the inversion of a check whose endpoint fails makes the check fail: Route53
+    // leaves the record out either way, so no traffic goes back — and while the inverted check
+    // passed, it was sending users there: the revert is what takes them away.
+    let reverts_dead = r.record.as_ref().is_some_and(|x| {
+        x.health_check_inverted == Some(true) && x.endpoint_healthy() == Some(false)
+    }) && i.plan.calls.iter().any(|c| {
+        matches!(
+            c,
+            crate::ops::plan::ApiCall::UpdateHealthCheck {
+                inverted: false,
+                ..
+            }
+        )
+    });
+    if reverts_dead {
+        return GuardResult::new(
+            RESTORE_UNHEALTHY_REGION,
+            true,
+            format!(
+                "{}'s endpoint fails its health check: reverted, the check fails and Route53 leaves the record out (inverted, it passes and sends users there)",
+                r.name
+            ),
+        );
     }
     // A drained latency/geolocation/failover record fails because its check is inverted: what
     // counts is whether the endpoint itself is healthy.
@@ -51,9 +77,70 @@ pub(super) fn restore_unhealthy_region(i: &GuardInput) -> GuardResult {
     }
 }
 
+/// A drain by inversion (latency, geolocation, failover, multivalue records) of a region whose
+/// endpoint already fails its health check: Route53 already leaves the record out, and the
+/// inverted check would pass — sending users to the dead region. Never overridable.
+/// The plan takes a record out by inverting its health check (the rule applies only then).
+pub(super) fn inverts_a_check(plan: &crate::ops::plan::Plan) -> bool {
+    plan.calls.iter().any(|c| {
+        matches!(
+            c,
+            crate::ops::plan::ApiCall::UpdateHealthCheck { inverted: true, .. }
+        )
+    })
+}
+
+pub(super) fn invert_failing_check(i: &GuardInput) -> GuardResult {
+    let inverts = i.plan.calls.iter().find_map(|c| match c {
+        crate::ops::plan::ApiCall::UpdateHealthCheck {
+            health_check_id,
+            inverted: true,
+        } => Some(health_check_id.clone()),
+        _ => None,
+    });
+    let Some(id) = inverts else {
+        return GuardResult::new(
+            INVERT_FAILING_CHECK,
+            true,
+            "no health check is inverted".into(),
+        );
+    };
+    let record = i.before.region(&i.plan.region).and_then(|r| r.record.as_ref());
+    match record.and_then(|r| r.endpoint_healthy()) {
+        Some(true) => GuardResult::new(
+            INVERT_FAILING_CHECK,
+            true,
+            format!("health check {id} passes: inverted, it fails and takes the record out"),
+        ),
+        Some(false) => GuardResult::new(
+            INVERT_FAILING_CHECK,
+            false,
+            format!(
+                "{}'s endpoint fails health check {id}, so Route53 already leaves its record out; inverted, the check would pass and Route53 would send users to the failing region",
+                i.plan.region
+            ),
+        ),
+        None => GuardResult::new(
+            INVERT_FAILING_CHECK,
+            false,
+            format!(
+                "the status of health check {id} was not read: inverting a check whose endpoint fails would make it pass and send users to {}",
+                i.plan.region
+            ),
+        ),
+    }
+}
+
 /// A drain or a scale-down that would put a serving survivor over its rated capacity (one the
 /// change adds load to or takes tasks from; one already over and left as it is does not block).
 pub(super) fn survivor_capacity(i: &GuardInput) -> GuardResult {
+    if i.plan.calls.is_empty() {
+        return GuardResult::new(
+            SURVIVOR_CAPACITY,
+            true,
+            "the plan changes nothing: no load moves".into(),
+        );
+    }
     let loads = capacity::survivors_after(i.before, &i.plan.op, i.fleet);
     let over: Vec<&SurvivorLoad> = loads.iter().filter(|l| l.pushed_over()).collect();
     if over.is_empty() {

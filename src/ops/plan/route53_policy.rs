@@ -69,6 +69,12 @@ pub(super) fn plan(
                 "not inverted"
             }
         ));
+        if drain && rec.endpoint_healthy() == Some(false) {
+            plan.notes.push(format!(
+                "but {}'s endpoint fails the check, so the inverted check passes and Route53 sends users to it: revert the inversion to take it out (opsdeck act restore --region {})",
+                region.name, region.name
+            ));
+        }
         return Ok(());
     }
     plan.changes.push(change(
