@@ -109,6 +109,13 @@ async fn with_aws_unreachable_regions_go_unknown_and_the_status_line_says_so() {
     let expected = format!("cannot reach AWS since {}", since.format("%H:%M"));
     assert!(line.contains(&expected), "{line}");
     assert!(!line.contains("CRIT"), "{line}");
+    // The snapshot says the same: offline since T, and no region named worst.
+    let snap = opsdeck::app::snapshot::build(&state);
+    assert!(snap.worst.is_none(), "{:?}", snap.worst);
+    assert_eq!(
+        snap.offline_since,
+        Some(since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+    );
     assert!(
         state
             .events

@@ -514,11 +514,14 @@ fn check_worst(s: &Scene, row: &Row, ctx: &dyn Fn() -> String) {
         W::Offline => {
             let since = s.onset + chrono::Duration::seconds(30);
             assert_eq!(s.state.offline, Some(since), "{}", ctx());
-            assert!(
-                worst.is_none_or(|w| w.status == Status::Unknown),
-                "{}",
-                ctx()
+            // No region is named worst while the fault is ours.
+            assert!(worst.is_none(), "{}", ctx());
+            let snap = opsdeck::app::snapshot::build(&s.state);
+            assert_eq!(
+                snap.offline_since.as_deref(),
+                Some(since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true).as_str())
             );
+            assert!(snap.worst.is_none());
             assert!(
                 line.contains(&format!("cannot reach AWS since {}", since.format("%H:%M"))),
                 "{line}"

@@ -85,6 +85,9 @@ pub fn build(state: &State) -> FleetSnapshot {
         source: state.source,
         taken_at: state.now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         regions,
+        offline_since: state
+            .offline
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
         worst: state.worst().map(|w| WorstReport {
             region: w.region,
             status: w.status,

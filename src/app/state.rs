@@ -198,8 +198,12 @@ impl State {
     }
 
     /// The region with the most impact on the fleet (see `fleet::impact`), `None` when every
-    /// region in service is ok.
+    /// region in service is ok — and while opsdeck cannot reach AWS at all: then no region is
+    /// worse than another, the fault is on our side (`offline`).
     pub fn worst(&self) -> Option<Worst> {
+        if self.offline.is_some() {
+            return None;
+        }
         let reasons = self.unknown_reasons();
         impact::worst(&self.impact_inputs(&reasons))
     }

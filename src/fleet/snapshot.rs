@@ -18,6 +18,10 @@ pub struct FleetSnapshot {
     /// The fleet's CDN; null when the fleet has none.
     #[serde(default)]
     pub cdn: Option<CdnReport>,
+    /// RFC 3339: since when opsdeck cannot reach AWS at all (every call fails with a network,
+    /// time-limit or credential error); `worst` is null meanwhile. Null while anything gets through.
+    #[serde(default)]
+    pub offline_since: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
