@@ -461,6 +461,16 @@ fn check_regions(s: &Scene, row: &Row, ctx: &dyn Fn() -> String) {
             part,
             ctx()
         );
+        // The snapshot JSON says what the pane title says.
+        let snap = opsdeck::app::snapshot::build(&s.state);
+        let report = snap.regions.iter().find(|x| x.name == r.name()).unwrap();
+        assert_eq!(
+            report.out_of_service,
+            matches!(want, R::DeadOut | R::DrainedOk),
+            "{:?} out_of_service in the snapshot\n{}",
+            part,
+            ctx()
+        );
     }
 }
 

@@ -30,6 +30,7 @@ fn eks_reports(r: &super::RegionView, m: &crate::fleet::MetricValues) -> Vec<Eks
 }
 
 pub fn build(state: &State) -> FleetSnapshot {
+    let out = state.out_of_service();
     let regions = state
         .regions
         .iter()
@@ -53,6 +54,7 @@ pub fn build(state: &State) -> FleetSnapshot {
                 name: r.spec.name.clone(),
                 role: r.spec.role.as_str().to_string(),
                 status: r.status,
+                out_of_service: out.contains(&r.name()),
                 latency_ms: latency,
                 requests_per_s: m.requests_per_s,
                 error_rate: m.error_rate,

@@ -69,7 +69,12 @@ pub struct WorstReport {
 pub struct RegionReport {
     pub name: String,
     pub role: String,
+    /// The region's level from its data; a drained region keeps the breaches it had.
     pub status: Status,
+    /// Drained (weight 0 or its health check inverted) and serving nothing: never the worst,
+    /// whatever `status` says (the console's "⊘ OUT OF SERVICE").
+    #[serde(default)]
+    pub out_of_service: bool,
     pub latency_ms: BTreeMap<String, Option<f64>>,
     pub requests_per_s: Option<f64>,
     pub error_rate: Option<f64>,
