@@ -259,6 +259,12 @@ impl Command {
                 aws: Some(&a.aws),
                 ops: None,
             },
+            Command::Drill(DrillCommand::Run(a)) => Groups {
+                fleet: Some(&a.fleet),
+                sim: Some(&a.sim),
+                aws: Some(&a.aws),
+                ops: Some(&a.ops),
+            },
             Command::Discover(a) => Groups {
                 fleet: None,
                 sim: None,
@@ -304,6 +310,56 @@ pub enum Command {
     Simulate(SimulateArgs),
     /// Write a fleet file from what the AWS account holds (ECS, RDS, ALBs, ElastiCache, Route53).
     Discover(DiscoverArgs),
+    /// DR drills: rehearse a runbook on the simulated fleet, run it against AWS, or roll it back.
+    #[command(subcommand)]
+    Drill(DrillCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DrillCommand {
+    /// Run a drill runbook (TOML): simulation (default), real, or rollback of the last real run.
+    Run(DrillRunArgs),
+}
+
+/// How a drill runs (`opsdeck drill run`).
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum DrillMode {
+    Simulation,
+    Real,
+    Rollback,
+}
+
+#[derive(Debug, Args)]
+pub struct DrillRunArgs {
+    /// The runbook file (TOML).
+    #[arg(value_name = "RUNBOOK")]
+    pub runbook: PathBuf,
+    /// simulation: on the simulated fleet, virtual clock; real: against AWS; rollback: undo the
+    /// last real run of this runbook.
+    #[arg(long, value_enum, default_value_t = DrillMode::Simulation)]
+    pub mode: DrillMode,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Also write the report here: Markdown (.md), HTML (.html) or JSON (.json), by extension.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Real and rollback modes: run. Without it every step's plan is printed and nothing changes.
+    #[arg(long)]
+    pub execute: bool,
+    /// The runbook's name, typed to confirm (needed with --execute).
+    #[arg(long, value_name = "NAME")]
+    pub confirm: Option<String>,
+    /// Record manual steps as skipped instead of asking on the terminal.
+    #[arg(long)]
+    pub non_interactive: bool,
+    #[command(flatten)]
+    pub fleet: FleetArgs,
+    #[command(flatten)]
+    pub sim: SimArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    #[command(flatten)]
+    pub ops: OpsArgs,
 }
 
 #[derive(Debug, Subcommand)]

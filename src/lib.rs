@@ -5,6 +5,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod console;
+pub mod drill;
 pub mod fleet;
 pub mod gallery;
 pub mod logging;

@@ -27,6 +27,7 @@ fn main() {
             Some(Command::Act(op)) => opsdeck::commands::act::run(&global, op).await,
             Some(Command::Simulate(args)) => opsdeck::commands::simulate::run(&global, args).await,
             Some(Command::Discover(args)) => opsdeck::commands::discover::run(&global, args).await,
+            Some(Command::Drill(cmd)) => opsdeck::commands::drill::run(&global, cmd).await,
         }
     });
     opsdeck::tui::restore();

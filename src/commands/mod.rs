@@ -2,6 +2,7 @@
 
 pub mod act;
 pub mod discover;
+pub mod drill;
 pub mod output;
 pub mod simulate;
 pub mod snapshot;

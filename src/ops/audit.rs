@@ -78,6 +78,16 @@ pub struct AuditRecord {
     /// The second identity that approved the operation (`[guards] approval_required`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approved_by: Option<String>,
+    /// The drill run and step this operation belongs to (`opsdeck drill`), when it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drill: Option<DrillTag>,
+}
+
+/// Which drill run, and which of its steps, an operation was made by.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DrillTag {
+    pub run_id: String,
+    pub step: String,
 }
 
 /// A key that is present (even as null) is `Some`; an absent one is `None` (serde's default).

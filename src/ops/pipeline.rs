@@ -180,6 +180,8 @@ pub struct Operator {
     shared: Option<Arc<SharedLog>>,
     leases: Leases,
     approvals: Approvals,
+    /// The drill run and step the next operations belong to (`Operator::set_drill_step`).
+    drill: std::sync::Mutex<Option<audit::DrillTag>>,
 }
 
 /// Who runs an operation: the identity, the audit id, and the second identity that approved it.
@@ -206,7 +208,18 @@ impl Operator {
             settings,
             shared: None,
             leases: Leases::new(Arc::new(lease::local::LocalLeases::new(dir))),
+            drill: std::sync::Mutex::new(None),
         }
+    }
+
+    /// Tag the operations run from now on with a drill's run id and step name (in their audit
+    /// records); `None` stops tagging.
+    pub fn set_drill_step(&self, tag: Option<audit::DrillTag>) {
+        *self.drill.lock().unwrap_or_else(|p| p.into_inner()) = tag;
+    }
+
+    fn drill_step(&self) -> Option<audit::DrillTag> {
+        self.drill.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Where this operator's leases live, how long they last and how long to wait for one.
@@ -474,6 +487,7 @@ impl Operator {
             accepted_at: None,
             settled_at: None,
             approved_by: who.approved_by,
+            drill: self.drill_step(),
         };
         let (authorized, shared_took_it) =
             record_request(self.trail(), &mut record, &mut refusal).await?;

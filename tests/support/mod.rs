@@ -2,6 +2,7 @@
 //! endpoint, and collecting source events.
 #![allow(dead_code)]
 
+pub mod drill;
 pub mod eks;
 pub mod fault_proxy;
 pub mod moto;
