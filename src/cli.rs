@@ -371,7 +371,11 @@ pub enum ActOp {
         #[arg(long)]
         region: String,
         /// The service's name, or cluster/service.
-        #[arg(long, required_unless_present = "nodegroup", conflicts_with = "nodegroup")]
+        #[arg(
+            long,
+            required_unless_present = "nodegroup",
+            conflicts_with = "nodegroup"
+        )]
         service: Option<String>,
         /// An EKS managed node group's name, or cluster/nodegroup.
         #[arg(long)]

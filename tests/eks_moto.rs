@@ -170,7 +170,13 @@ async fn scaling_a_node_group_goes_through_the_pipeline_and_reads_back() {
 
     // Within min..max: planned, confirmed, audited, applied, read back.
     let out = d.opsdeck(&[&scale("5")[..], &exec[..]].concat());
-    assert_eq!(code(&out), Some(0), "{}\n{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(
+        code(&out),
+        Some(0),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
     let v = json(&out);
     assert_eq!(v["outcome"]["result"]["status"], "applied", "{v:#}");
     let calls = v["plan"]["calls"].as_array().unwrap();
@@ -202,7 +208,13 @@ async fn scaling_a_node_group_goes_through_the_pipeline_and_reads_back() {
         ]
         .concat(),
     );
-    assert_eq!(code(&out), Some(0), "{}\n{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(
+        code(&out),
+        Some(0),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
     let v = json(&out);
     let changes: Vec<(String, String, String)> = v["plan"]["changes"]
         .as_array()

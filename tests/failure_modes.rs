@@ -11,7 +11,8 @@ use matrix::*;
 use opsdeck::fleet::health::Family;
 use opsdeck::fleet::Status;
 use opsdeck::ops::guards::{
-    INVERT_FAILING_CHECK, PRIMARY_TAKES_WRITES, REPLICATION_BROKEN, REPLICA_LAG_OVER_RPO, RESTORE_UNHEALTHY_REGION, SURVIVOR_CAPACITY,
+    INVERT_FAILING_CHECK, PRIMARY_TAKES_WRITES, REPLICATION_BROKEN, REPLICA_LAG_OVER_RPO,
+    RESTORE_UNHEALTHY_REGION, SURVIVOR_CAPACITY,
 };
 use opsdeck::ops::whatif;
 use Part::{First, Other, Primary};
@@ -124,12 +125,7 @@ fn rows() -> Vec<Row> {
                 promote: Some((First, BASIS_LIVE)),
                 writes_down: false,
             }),
-            guards: [
-                ByLoad,
-                Pass,
-                ByLoad,
-                Block(&[PRIMARY_TAKES_WRITES]),
-            ],
+            guards: [ByLoad, Pass, ByLoad, Block(&[PRIMARY_TAKES_WRITES])],
         },
         Row {
             mode: Mode::ReplicaOutage,
@@ -238,12 +234,7 @@ fn rows() -> Vec<Row> {
                 promote: None,
                 writes_down: false,
             }),
-            guards: [
-                ByLoad,
-                Pass,
-                ByLoad,
-                Block(&[PRIMARY_TAKES_WRITES]),
-            ],
+            guards: [ByLoad, Pass, ByLoad, Block(&[PRIMARY_TAKES_WRITES])],
         },
         Row {
             mode: Mode::ConnectionLost,
@@ -263,12 +254,7 @@ fn rows() -> Vec<Row> {
                 promote: None,
                 writes_down: false,
             }),
-            guards: [
-                ByLoad,
-                Pass,
-                ByLoad,
-                Block(&[PRIMARY_TAKES_WRITES]),
-            ],
+            guards: [ByLoad, Pass, ByLoad, Block(&[PRIMARY_TAKES_WRITES])],
         },
         Row {
             mode: Mode::Drained,
@@ -280,12 +266,7 @@ fn rows() -> Vec<Row> {
                 promote: None,
                 writes_down: false,
             }),
-            guards: [
-                Pass,
-                Pass,
-                Pass,
-                Block(&[PRIMARY_TAKES_WRITES]),
-            ],
+            guards: [Pass, Pass, Pass, Block(&[PRIMARY_TAKES_WRITES])],
         },
         Row {
             mode: Mode::DrainedAndDead,
@@ -501,9 +482,14 @@ fn check_worst(s: &Scene, row: &Row, ctx: &dyn Fn() -> String) {
             let w = worst.unwrap_or_else(|| panic!("a worst region\n{}", ctx()));
             let stat = s.fleet.threshold_stat();
             let by_load = w.reason.starts_with("5xx ") || w.reason.starts_with(stat);
-            let at = w.region == s.parts.name(part) && w.status == status && w.reason.starts_with(reason);
+            let at = w.region == s.parts.name(part)
+                && w.status == status
+                && w.reason.starts_with(reason);
             assert!(at || (by_load && w.status == Status::Crit), "{}", ctx());
-            assert!(line.contains(&format!("{} ", w.region)) && line.contains(&w.reason), "{line}");
+            assert!(
+                line.contains(&format!("{} ", w.region)) && line.contains(&w.reason),
+                "{line}"
+            );
         }
         W::At(part, status, reason) => {
             let w = worst.unwrap_or_else(|| panic!("a worst region\n{}", ctx()));

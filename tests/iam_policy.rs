@@ -229,7 +229,13 @@ async fn the_documented_policies_grant_exactly_what_opsdeck_calls() {
     d.run(
         0,
         false,
-        &["--fleet", eks.to_str().unwrap(), "snapshot", "--format", "json"],
+        &[
+            "--fleet",
+            eks.to_str().unwrap(),
+            "snapshot",
+            "--format",
+            "json",
+        ],
     );
     let regions = SEEDED.map(|r| r.name).join(",");
     d.run(0, false, &["discover", "--regions", &regions]);

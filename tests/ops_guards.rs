@@ -141,7 +141,11 @@ fn every_rule_passes_on_a_healthy_fleet() {
     }
     // Promotion: every rule but the one against a second writer.
     let gs = guards(&v, promote_us(), OPEN);
-    let blocked: Vec<&str> = gs.iter().filter(|g| !g.passed).map(|g| g.rule.as_str()).collect();
+    let blocked: Vec<&str> = gs
+        .iter()
+        .filter(|g| !g.passed)
+        .map(|g| g.rule.as_str())
+        .collect();
     assert_eq!(blocked, [guards::PRIMARY_TAKES_WRITES], "{gs:#?}");
 }
 
@@ -158,7 +162,8 @@ fn promoting_while_the_primary_takes_writes_is_blocked_but_overridable() {
     let g = verdict(&gs, guards::PRIMARY_TAKES_WRITES);
     assert!(!g.passed && g.overridable, "{g:?}");
     assert!(
-        g.reason.contains("in eu-west-1 is available and takes writes")
+        g.reason
+            .contains("in eu-west-1 is available and takes writes")
             && g.reason.contains("second writer"),
         "{}",
         g.reason
@@ -167,7 +172,10 @@ fn promoting_while_the_primary_takes_writes_is_blocked_but_overridable() {
     v.regions[0].record.as_mut().unwrap().healthy = Some(false);
     let g = guards(&v, promote_us(), OPEN);
     let g = verdict(&g, guards::PRIMARY_TAKES_WRITES);
-    assert!(!g.passed && g.reason.contains("fails its Route53 health check"), "{g:?}");
+    assert!(
+        !g.passed && g.reason.contains("fails its Route53 health check"),
+        "{g:?}"
+    );
     // The primary is down: no writer, nothing to split.
     for status in ["failed", "stopped", "unreachable"] {
         let mut down = healthy_fleet();
@@ -179,7 +187,10 @@ fn promoting_while_the_primary_takes_writes_is_blocked_but_overridable() {
         }
         let gs = guards(&down, promote_us(), OPEN);
         let g = verdict(&gs, guards::PRIMARY_TAKES_WRITES);
-        assert!(g.passed && g.reason.contains("no primary takes writes"), "{status}: {g:?}");
+        assert!(
+            g.passed && g.reason.contains("no primary takes writes"),
+            "{status}: {g:?}"
+        );
     }
 }
 

@@ -464,7 +464,9 @@ async fn promote_a_cross_region_replica_sends_exactly_one_promote_request() {
     assert_eq!(r["executed"], false, "{r:#}");
     assert_eq!(r["outcome"]["result"]["status"], "refused", "{r:#}");
     assert!(
-        r["outcome"]["result"].to_string().contains("primary-takes-writes"),
+        r["outcome"]["result"]
+            .to_string()
+            .contains("primary-takes-writes"),
         "{r:#}"
     );
     let out = promote(&[

@@ -366,7 +366,10 @@ async fn an_override_is_typed_before_the_confirmation() {
         panic!("{:?}", c.state.dialog)
     };
     assert_eq!(o.result.label(), "applied");
-    assert_eq!(o.overrides, ["primary-takes-writes", "replica-lag-over-rpo"]);
+    assert_eq!(
+        o.overrides,
+        ["primary-takes-writes", "replica-lag-over-rpo"]
+    );
     // One rule for the verdict: the override the pipeline recorded reads the same in the plan
     // model, the CLI text and the dialog (which once only knew the overrides typed into it).
     let verdict = |lines: &[PlanLine]| {

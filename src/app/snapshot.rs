@@ -12,9 +12,11 @@ fn eks_reports(r: &super::RegionView, m: &crate::fleet::MetricValues) -> Vec<Eks
         .eks
         .iter()
         .map(|g| {
-            let read = r.eks.iter().flatten().find(|n| {
-                n.cluster == g.cluster && n.nodegroup == g.nodegroup
-            });
+            let read = r
+                .eks
+                .iter()
+                .flatten()
+                .find(|n| n.cluster == g.cluster && n.nodegroup == g.nodegroup);
             EksReport {
                 cluster: g.cluster.clone(),
                 nodegroup: g.nodegroup.clone(),

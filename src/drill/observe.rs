@@ -321,7 +321,7 @@ impl Alerts {
                     Reading::Topology(t) => input.replication = Some(t),
                     Reading::Route53(s) => input.route53 = Some(s),
                     Reading::Probe(p) => input.probe = Some(p),
-                    Reading::Cost(_) => {}
+                    Reading::Cost(_) | Reading::Eks(_) => {}
                 }
             }
             let (_, breaches) = health::evaluate(fleet, region, input);

@@ -95,8 +95,16 @@ struct ActFile {
     region: String,
     #[serde(default)]
     service: Option<String>,
+    /// An EKS managed node group (`scale` of a node group instead of an ECS service).
+    #[serde(default)]
+    nodegroup: Option<String>,
     #[serde(default)]
     desired: Option<i64>,
+    /// A node group's new scaling bounds.
+    #[serde(default)]
+    min: Option<i64>,
+    #[serde(default)]
+    max: Option<i64>,
     #[serde(default)]
     weight: Option<i64>,
 }
@@ -721,12 +729,38 @@ impl Checker<'_> {
         };
         let region = a.region.clone();
         match a.op.as_str() {
+            "scale" if a.nodegroup.is_some() => {
+                unused("weight", a.weight.is_some())?;
+                unused("service", a.service.is_some())?;
+                let name = a.nodegroup.as_deref().unwrap_or_default();
+                let (cluster, nodegroup) = plan::nodegroup::resolve(self.fleet, &region, name)
+                    .map_err(|e| self.fail(&k("nodegroup"), e.to_string()))?;
+                let desired = a
+                    .desired
+                    .ok_or_else(|| self.fail(at, "`scale` needs `desired`".into()))?;
+                for (key, v) in [("desired", Some(desired)), ("min", a.min), ("max", a.max)] {
+                    if v.is_some_and(|v| !(0..=10_000).contains(&v)) {
+                        return Err(
+                            self.fail(&k(key), format!("`{key}` must be between 0 and 10000"))
+                        );
+                    }
+                }
+                Ok(Op::ScaleNodegroup {
+                    region,
+                    cluster,
+                    nodegroup,
+                    desired,
+                    min: a.min,
+                    max: a.max,
+                })
+            }
             "scale" => {
                 unused("weight", a.weight.is_some())?;
-                let service = a
-                    .service
-                    .as_deref()
-                    .ok_or_else(|| self.fail(at, "`scale` needs `service`".into()))?;
+                unused("min", a.min.is_some())?;
+                unused("max", a.max.is_some())?;
+                let service = a.service.as_deref().ok_or_else(|| {
+                    self.fail(at, "`scale` needs `service` (or `nodegroup`)".into())
+                })?;
                 let (cluster, service) = plan::resolve_service(self.fleet, &region, service)
                     .map_err(|e| self.fail(&k("service"), e.to_string()))?;
                 let desired = a
@@ -747,6 +781,9 @@ impl Checker<'_> {
                 })
             }
             "promote" | "drain" => {
+                unused("nodegroup", a.nodegroup.is_some())?;
+                unused("min", a.min.is_some())?;
+                unused("max", a.max.is_some())?;
                 unused("service", a.service.is_some())?;
                 unused("desired", a.desired.is_some())?;
                 unused("weight", a.weight.is_some())?;
@@ -757,6 +794,9 @@ impl Checker<'_> {
                 })
             }
             "restore" => {
+                unused("nodegroup", a.nodegroup.is_some())?;
+                unused("min", a.min.is_some())?;
+                unused("max", a.max.is_some())?;
                 unused("service", a.service.is_some())?;
                 unused("desired", a.desired.is_some())?;
                 if let Some(w) = a.weight {

@@ -408,7 +408,12 @@ impl Fleet {
                 text::clean_in_place(&mut e.service);
             }
             for e in &mut r.eks {
-                for s in [&mut e.cluster, &mut e.nodegroup, &mut e.namespace, &mut e.service] {
+                for s in [
+                    &mut e.cluster,
+                    &mut e.nodegroup,
+                    &mut e.namespace,
+                    &mut e.service,
+                ] {
                     text::clean_in_place(s);
                 }
             }

@@ -605,7 +605,10 @@ fn eks(c: &Check, i: usize, r: &super::RegionSpec) -> Result<(), FleetError> {
             let ok_chars = value
                 .chars()
                 .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_' || ch == '.');
-            let first_ok = value.chars().next().is_some_and(|ch| ch.is_ascii_alphanumeric());
+            let first_ok = value
+                .chars()
+                .next()
+                .is_some_and(|ch| ch.is_ascii_alphanumeric());
             if !ok_chars || !first_ok || value.len() > max {
                 return Err(c.fail(
                     &at(key),
@@ -712,7 +715,10 @@ fn sim(c: &Check, i: usize, r: &super::RegionSpec) -> Result<(), FleetError> {
     if let Some(n) = s.nodes.filter(|n| *n < lo || *n > hi) {
         return Err(c.fail(
             &at("nodes"),
-            format!("`{}` = {n} is outside min_nodes..max_nodes = {lo}..{hi}", name("nodes")),
+            format!(
+                "`{}` = {n} is outside min_nodes..max_nodes = {lo}..{hi}",
+                name("nodes")
+            ),
         ));
     }
     if let Some(max) = s.max_tasks {

@@ -69,9 +69,10 @@ impl Need {
     pub fn plan(op: &Op) -> Need {
         let bounds = match op {
             Op::Scale { region, .. } => BoundsIn::Region(region.clone()),
-            Op::ScaleNodegroup { .. } | Op::Drain { .. } | Op::Restore { .. } | Op::Promote { .. } => {
-                BoundsIn::Nowhere
-            }
+            Op::ScaleNodegroup { .. }
+            | Op::Drain { .. }
+            | Op::Restore { .. }
+            | Op::Promote { .. } => BoundsIn::Nowhere,
         };
         Need {
             bounds,

@@ -430,7 +430,11 @@ fn primary_takes_writes(i: &GuardInput) -> GuardResult {
             format!("{instance} in {} is the writer already", region.name),
         );
     }
-    let health = if region.record.as_ref().is_some_and(|r| r.healthy == Some(false)) {
+    let health = if region
+        .record
+        .as_ref()
+        .is_some_and(|r| r.healthy == Some(false))
+    {
         format!(
             " ({} fails its Route53 health check, but the database still reports {status}: \
              whatever still reaches it is written there)",

@@ -284,9 +284,11 @@ pub fn side_lines(
     if !r.spec.eks.is_empty() {
         out.push(head("eks"));
         for spec in &r.spec.eks {
-            let read = r.eks.iter().flatten().find(|g| {
-                g.cluster == spec.cluster && g.nodegroup == spec.nodegroup
-            });
+            let read = r
+                .eks
+                .iter()
+                .flatten()
+                .find(|g| g.cluster == spec.cluster && g.nodegroup == spec.nodegroup);
             let pods = r
                 .metrics
                 .as_ref()

@@ -257,9 +257,11 @@ fn eks_rows<'a>(r: &'a RegionView) -> Vec<MetricRow<'a>> {
         .iter()
         .map(|spec| {
             let label = format!("eks {}", spec.nodegroup);
-            let read = r.eks.iter().flatten().find(|g| {
-                g.cluster == spec.cluster && g.nodegroup == spec.nodegroup
-            });
+            let read = r
+                .eks
+                .iter()
+                .flatten()
+                .find(|g| g.cluster == spec.cluster && g.nodegroup == spec.nodegroup);
             let Some(g) = read else {
                 return MetricRow::new(label, NO_DATA.into(), None, DataKind::Eks, 3);
             };

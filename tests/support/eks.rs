@@ -55,7 +55,12 @@ pub async fn create(endpoint: &str, region: &str, groups: &[Group<'_>]) {
 }
 
 /// (desired, min, max, status) as EKS answers now.
-pub async fn read(endpoint: &str, region: &str, cluster: &str, ng: &str) -> (i32, i32, i32, String) {
+pub async fn read(
+    endpoint: &str,
+    region: &str,
+    cluster: &str,
+    ng: &str,
+) -> (i32, i32, i32, String) {
     let out = client(endpoint, region)
         .describe_nodegroup()
         .cluster_name(cluster)
@@ -69,7 +74,9 @@ pub async fn read(endpoint: &str, region: &str, cluster: &str, ng: &str) -> (i32
         s.desired_size().unwrap_or(-1),
         s.min_size().unwrap_or(-1),
         s.max_size().unwrap_or(-1),
-        g.status().map(|s| s.as_str().to_string()).unwrap_or_default(),
+        g.status()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default(),
     )
 }
 

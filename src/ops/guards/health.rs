@@ -105,7 +105,10 @@ pub(super) fn invert_failing_check(i: &GuardInput) -> GuardResult {
             "no health check is inverted".into(),
         );
     };
-    let record = i.before.region(&i.plan.region).and_then(|r| r.record.as_ref());
+    let record = i
+        .before
+        .region(&i.plan.region)
+        .and_then(|r| r.record.as_ref());
     match record.and_then(|r| r.endpoint_healthy()) {
         Some(true) => GuardResult::new(
             INVERT_FAILING_CHECK,

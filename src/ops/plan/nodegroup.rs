@@ -26,9 +26,7 @@ pub(super) fn plan(
         .nodegroups
         .iter()
         .find(|g| g.cluster == cluster && g.nodegroup == nodegroup)
-        .ok_or_else(|| {
-            OpError::Input(format!("{} has no EKS node group `{id}`", region.name))
-        })?;
+        .ok_or_else(|| OpError::Input(format!("{} has no EKS node group `{id}`", region.name)))?;
     let (lo, hi) = (min.unwrap_or(g.min), max.unwrap_or(g.max));
     if lo < 0 || hi < 1 || lo > hi || hi > MAX_NODES {
         return Err(OpError::Input(format!(
@@ -77,8 +75,9 @@ pub(super) fn plan(
         desired as f64 * per_node
     ));
     if desired > g.desired {
-        plan.notes
-            .push("new nodes join the cluster in about 2–3 min; pods schedule onto them then".into());
+        plan.notes.push(
+            "new nodes join the cluster in about 2–3 min; pods schedule onto them then".into(),
+        );
     }
     if g.status != "ACTIVE" {
         plan.notes.push(format!(

@@ -63,7 +63,12 @@ pub async fn fetch(
     client: &aws_sdk_eks::Client,
     groups: &[EksRef],
 ) -> Result<Vec<NodegroupState>, SourceError> {
-    try_join_all(groups.iter().map(|g| describe(client, &g.cluster, &g.nodegroup))).await
+    try_join_all(
+        groups
+            .iter()
+            .map(|g| describe(client, &g.cluster, &g.nodegroup)),
+    )
+    .await
 }
 
 /// One `DescribeNodegroup`.
@@ -80,7 +85,9 @@ pub async fn describe(
         .await
         .map_err(|e| classify(&e))?;
     let ng = out.nodegroup().ok_or_else(|| {
-        SourceError::NotFound(format!("EKS node group {cluster}/{nodegroup}: empty answer"))
+        SourceError::NotFound(format!(
+            "EKS node group {cluster}/{nodegroup}: empty answer"
+        ))
     })?;
     let scaling = ng.scaling_config();
     let size = |v: Option<i32>, what: &str| {

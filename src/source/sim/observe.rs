@@ -96,17 +96,18 @@ impl RegionModel {
             .filter(|s| s.node_group)
             .map(|s| {
                 let updating = s.pending() > 0 || s.running > s.desired;
-                let (status, issues) = if outage || (s.desired > 0 && s.running == 0 && !updating) {
-                    (
+                let (status, issues) =
+                    if outage || (s.desired > 0 && s.running == 0 && !updating) {
+                        (
                         "DEGRADED",
                         vec!["NodeCreationFailure: instances failed to join the kubernetes cluster"
                             .to_string()],
                     )
-                } else if updating {
-                    ("UPDATING", Vec::new())
-                } else {
-                    ("ACTIVE", Vec::new())
-                };
+                    } else if updating {
+                        ("UPDATING", Vec::new())
+                    } else {
+                        ("ACTIVE", Vec::new())
+                    };
                 crate::fleet::eks::NodegroupState {
                     cluster: s.cluster.clone(),
                     nodegroup: s.service.clone(),
