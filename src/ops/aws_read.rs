@@ -276,7 +276,9 @@ async fn region(
 }
 
 fn database_state(spec: &RegionSpec, raw: Replication, m: &MetricsOutcome) -> DatabaseState {
-    let replication = rds::with_lag_signal(raw, m.replication_stopped);
+    // The last lag seen before replication stopped comes from the same GetMetricData window:
+    // the pipeline has no history of its own, and a promotion's RPO needs it.
+    let replication = rds::with_lag_signal(raw, m.replication_stopped).with_last_lag(m.last_lag);
     let lag_s = match replication {
         Replication::Replica { .. } => m.values.replica_lag_s,
         _ => None,

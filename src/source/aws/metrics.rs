@@ -29,6 +29,10 @@ pub struct MetricsOutcome {
     pub values: MetricValues,
     /// RDS reported ReplicaLag = -1: replication is not running.
     pub replication_stopped: bool,
+    /// The most recent ReplicaLag of 0 or more in the window, and the start of its period: what a
+    /// replica whose replication has since stopped had last caught up to (its RPO), read in the
+    /// same call.
+    pub last_lag: Option<(f64, DateTime<Utc>)>,
 }
 
 /// StartTime and EndTime aligned to the period: EndTime is the start of the current (incomplete)
@@ -203,6 +207,7 @@ pub fn interpret_of(
     let period = f64::from(cfg.period_s.max(1));
     let mut values = MetricValues::default();
     let mut replication_stopped = false;
+    let mut last_lag = None;
     for (i, stat) in cfg.latency_stats.iter().enumerate() {
         if !select.latency {
             break;
@@ -236,6 +241,9 @@ pub fn interpret_of(
             Some((_, lag)) => values.replica_lag_s = Some(lag),
             None => {}
         }
+        last_lag = get(REPLICA_LAG)
+            .and_then(|p| p.iter().rev().find(|(_, v)| **v >= 0.0))
+            .and_then(|(t, v)| Some((*v, Utc.timestamp_opt(*t, 0).single()?)));
     }
     if select.cache && region.cache.is_some() {
         let t = [latest(get(CACHE_HITS)), latest(get(CACHE_MISSES))]
@@ -256,6 +264,7 @@ pub fn interpret_of(
     MetricsOutcome {
         values,
         replication_stopped,
+        last_lag,
     }
 }
 
@@ -451,5 +460,35 @@ cache = "redis-us"
         assert_eq!(out.values.cache_hit_ratio, None);
         assert_eq!(out.values.replica_lag_s, None);
         assert!(out.replication_stopped);
+        assert_eq!(out.last_lag, None, "no lag seen before it stopped");
+    }
+
+    #[test]
+    fn the_last_lag_before_replication_stopped_comes_from_the_same_window() {
+        let cfg = MetricsConfig {
+            latency_stats: vec!["p99".into()],
+            period_s: 60,
+        };
+        // 1.5 s at t=60, 4.0 s at t=120, then -1 (stopped) at t=180 and t=240.
+        let lag = result(
+            REPLICA_LAG,
+            &[(240, -1.0), (180, -1.0), (120, 4.0), (60, 1.5)],
+        );
+        let out = interpret(&region(), &cfg, true, &[lag]);
+        assert!(out.replication_stopped);
+        assert_eq!(out.values.replica_lag_s, None);
+        let (lag_s, seen) = out.last_lag.expect("a last lag");
+        assert_eq!((lag_s, seen.timestamp()), (4.0, 120));
+        // The pipeline's view of a replica whose lag went to -1 carries it, for the RPO.
+        let broken = crate::source::aws::rds::with_lag_signal(
+            crate::fleet::Replication::Replica {
+                instance: "db-us".into(),
+                source: "db-eu".into(),
+                status: "available".into(),
+            },
+            out.replication_stopped,
+        )
+        .with_last_lag(out.last_lag);
+        assert_eq!(broken.last_lag().map(|(l, t)| (l, t.timestamp())), Some((4.0, 120)));
     }
 }

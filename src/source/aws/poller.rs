@@ -340,6 +340,10 @@ impl Poll for RegionPoll {
                 {
                     self.last_lag = Some((lag, Utc::now()));
                 }
+                // Started after replication stopped: the window's last lag is all there is.
+                if self.last_lag.is_none() {
+                    self.last_lag = outcome.last_lag;
+                }
                 if outcome.replication_stopped != self.replication_stopped {
                     self.replication_stopped = outcome.replication_stopped;
                     evs.extend(self.topology_event());
