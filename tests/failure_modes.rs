@@ -515,7 +515,11 @@ fn check_worst(s: &Scene, row: &Row, ctx: &dyn Fn() -> String) {
             let snap = opsdeck::app::snapshot::build(&s.state);
             assert_eq!(
                 snap.offline_since.as_deref(),
-                Some(since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true).as_str())
+                Some(
+                    since
+                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                        .as_str()
+                )
             );
             assert!(snap.worst.is_none());
             assert!(

@@ -315,7 +315,11 @@ fn offline_ends_when_aws_answers_again_and_regions_are_judged_afresh() {
     }
     assert_eq!(s.offline, Some(end + Duration::seconds(5)));
     assert!(s.regions.iter().all(|r| r.status == Status::Unknown));
-    assert_eq!(s.worst(), None, "no region is the worst while the fault is ours");
+    assert_eq!(
+        s.worst(),
+        None,
+        "no region is the worst while the fault is ours"
+    );
     // One answer from AWS: not offline any more, and the region is judged on its data again.
     let metrics = s.regions[0].metrics.clone().unwrap();
     update(

@@ -332,37 +332,45 @@ async fn dry_run(
 /// to execute (also one whose process died before it ended: the change may have applied), less
 /// those already undone.
 fn executed_by(operator: &Operator, run_id: &str) -> Result<Vec<Done>, CliError> {
-    let needle = serde_json::to_string(run_id).unwrap_or_default();
-    let mut records = Vec::new();
-    crate::ops::audit::file::scan_back_holding(
-        operator.audit().path(),
-        256 * 1024 * 1024,
-        Some(needle.as_bytes()),
-        |r| {
-            records.push(r);
-            true
-        },
-    )
-    .map_err(CliError::Runtime)?;
-    records.reverse();
-    let undone: Vec<String> = records
-        .iter()
-        .filter(|r| r.decision == Decision::Execute)
-        .filter_map(|r| r.undo_of.clone())
-        .collect();
-    Ok(records
+    let scan = |needle: &str| -> Result<Vec<crate::ops::AuditRecord>, CliError> {
+        let needle = serde_json::to_string(needle).unwrap_or_default();
+        let mut records = Vec::new();
+        crate::ops::audit::file::scan_back_holding(
+            operator.audit().path(),
+            256 * 1024 * 1024,
+            Some(needle.as_bytes()),
+            |r| {
+                records.push(r);
+                true
+            },
+        )
+        .map_err(CliError::Runtime)?;
+        records.reverse();
+        Ok(records)
+    };
+    let mut done = Vec::new();
+    let records = scan(run_id)?;
+    let ran = records
         .iter()
         .filter(|r| r.phase == Phase::Requested && r.decision == Decision::Execute)
         .filter(|r| r.undo_of.is_none())
-        .filter(|r| r.drill.as_ref().is_some_and(|d| d.run_id == run_id))
-        .filter(|r| !undone.contains(&r.id))
-        .map(|r| Done {
+        .filter(|r| r.drill.as_ref().is_some_and(|d| d.run_id == run_id));
+    for r in ran {
+        // Undone already: an executed record (of a later rollback) names it in `undo_of`.
+        let undone = scan(&r.id)?
+            .iter()
+            .any(|u| u.decision == Decision::Execute && u.undo_of.as_deref() == Some(&r.id));
+        if undone {
+            continue;
+        }
+        done.push(Done {
             step: r.drill.as_ref().map(|d| d.step.clone()).unwrap_or_default(),
             audit_id: r.id.clone(),
             op: r.op.clone(),
             undo: r.plan.reversible.then(|| r.plan.undo.clone()).flatten(),
-        })
-        .collect())
+        });
+    }
+    Ok(done)
 }
 
 /// Rollback mode: undo what the last real run of this runbook executed, newest first.

@@ -1,0 +1,304 @@
+//! `opsdeck drill run --mode real|rollback` against a moto server seeded with the four-region
+//! deployment: the runbook drains a region and scales a survivor, and the values are read back
+//! with the SDK; without --execute nothing changes; rollback restores every weight and desired
+//! count; a run killed mid-operation is found interrupted and rolled back.
+// Each test holds the moto lock for its whole run; each has its own runtime.
+#![allow(clippy::await_holding_lock)]
+
+mod support;
+
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+use support::drill::{jsonl, report, text, DrillRun};
+use support::moto::Moto;
+use support::seed::{self, RECORD, SEEDED};
+use support::{dead_url, moto_env};
+
+const NAME: &str = "moto: drain us-east-1";
+const COOLDOWN_S: u64 = 600;
+
+struct Real {
+    run: DrillRun,
+    endpoint: String,
+    zone_id: String,
+    fleet: PathBuf,
+    book: PathBuf,
+}
+
+async fn deploy(moto: &Moto) -> Real {
+    moto_env();
+    let seeded = seed::seed(&moto.url(), moto).await;
+    let urls: Vec<String> = SEEDED.iter().map(|_| dead_url()).collect();
+    let mut fleet_text = seed::fleet_toml(&seeded, &urls, "");
+    fleet_text.push_str(&format!("[guards]\ncooldown_s = {COOLDOWN_S}\n"));
+    let run = DrillRun::new();
+    let fleet = run.file("atlas-moto.toml", &fleet_text);
+    let book = run.file(
+        "drill.toml",
+        &format!(
+            r#"name = "{NAME}"
+fleet = "atlas-moto.toml"
+[[steady_state]]
+region = "eu-west-1"
+metric = "route53_weight"
+min = 1.0
+[[step]]
+name = "scale ap-southeast-1"
+act = {{ op = "scale", region = "ap-southeast-1", service = "api", desired = 4 }}
+[[step]]
+name = "drain us-east-1"
+act = {{ op = "drain", region = "us-east-1" }}
+[[step]]
+name = "ops confirms"
+manual = "Check the dashboards"
+"#
+        ),
+    );
+    Real {
+        run,
+        endpoint: moto.url(),
+        zone_id: seeded.zone_id,
+        fleet,
+        book,
+    }
+}
+
+impl Real {
+    fn audit(&self) -> PathBuf {
+        self.run.dir.path().join("audit.jsonl")
+    }
+
+    fn command(&self, offset_s: u64, args: &[&str]) -> Command {
+        let mut c = self
+            .run
+            .command(&[&[self.book.to_str().unwrap()], args].concat());
+        c.arg("--fleet")
+            .arg(&self.fleet)
+            .args([
+                "--endpoint-url",
+                &self.endpoint,
+                "--allow-actions",
+                "--audit-log",
+            ])
+            .arg(self.audit())
+            .env(
+                opsdeck::fleet::clock::CLOCK_OFFSET_ENV,
+                offset_s.to_string(),
+            )
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env_remove("AWS_ENDPOINT_URL")
+            .env_remove("AWS_SESSION_TOKEN");
+        c
+    }
+
+    fn drill(&self, offset_s: u64, args: &[&str]) -> Output {
+        self.command(offset_s, args).output().expect("run opsdeck")
+    }
+
+    fn config(&self, region: &str) -> aws_config::SdkConfig {
+        seed::sdk_config(&self.endpoint)
+            .to_builder()
+            .region(aws_config::Region::new(region.to_string()))
+            .build()
+    }
+
+    async fn weight(&self, region: &str) -> i64 {
+        let r53 = aws_sdk_route53::Client::new(&self.config("us-east-1"));
+        let out = r53
+            .list_resource_record_sets()
+            .hosted_zone_id(&self.zone_id)
+            .send()
+            .await
+            .unwrap();
+        out.resource_record_sets()
+            .iter()
+            .find(|s| s.name() == RECORD && s.set_identifier() == Some(region))
+            .and_then(|s| s.weight())
+            .unwrap()
+    }
+
+    async fn desired(&self, region: &str) -> i32 {
+        let r = SEEDED.iter().find(|r| r.name == region).unwrap();
+        let ecs = aws_sdk_ecs::Client::new(&self.config(region));
+        let out = ecs
+            .describe_services()
+            .cluster(r.cluster)
+            .services("api")
+            .send()
+            .await
+            .unwrap();
+        out.services()[0].desired_count()
+    }
+
+    /// Moto starts a service's tasks when it is updated, not when it is created: update every
+    /// service of `region` to its own desired count, so the region is healthy enough to take
+    /// traffic back (`restore-unhealthy-region`).
+    async fn run_tasks(&self, region: &str) {
+        let r = SEEDED.iter().find(|r| r.name == region).unwrap();
+        let ecs = aws_sdk_ecs::Client::new(&self.config(region));
+        for (service, desired) in r.services {
+            ecs.update_service()
+                .cluster(r.cluster)
+                .service(*service)
+                .desired_count(*desired)
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+
+    /// (us-east-1's weight, ap-southeast-1's desired count).
+    async fn state(&self) -> (i64, i32) {
+        (
+            self.weight("us-east-1").await,
+            self.desired("ap-southeast-1").await,
+        )
+    }
+
+    fn records(&self) -> Vec<Value> {
+        jsonl(&self.audit())
+    }
+}
+
+fn ok(out: &Output) {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stdout:\n{}\nstderr:\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
+const EXECUTE: [&str; 4] = ["--mode", "real", "--execute", "--confirm"];
+const ROLLBACK: [&str; 4] = ["--mode", "rollback", "--execute", "--confirm"];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_drill_drains_and_scales_and_rollback_restores_both() {
+    let moto = Moto::shared();
+    let d = deploy(&moto).await;
+    d.run_tasks("us-east-1").await;
+    let before = d.state().await;
+    assert_eq!(before, (20, 2));
+
+    // Without --execute: every step's plan, nothing changes, no timeline.
+    let dry = d.drill(0, &["--mode", "real"]);
+    ok(&dry);
+    let out = text(&dry.stdout);
+    assert!(out.contains("dry run: nothing changed"), "{out}");
+    assert!(
+        out.contains("UpdateService") && out.contains("ChangeResourceRecordSets"),
+        "{out}"
+    );
+    assert_eq!(d.state().await, before);
+    assert!(d.records().is_empty());
+    assert!(d.run.timelines().is_empty());
+
+    // A wrong confirmation runs nothing (bad usage).
+    let wrong = d.drill(0, &["--mode", "real", "--execute", "--confirm", "other"]);
+    assert_eq!(wrong.status.code(), Some(2), "{}", text(&wrong.stderr));
+    assert_eq!(d.state().await, before);
+
+    let run = d.drill(0, &[&EXECUTE[..], &[NAME]].concat());
+    ok(&run);
+    let r = report(&run);
+    assert_eq!(r["verdict"], "pass", "{r:#}");
+    assert_eq!(r["mode"], "real");
+    assert_eq!(r["source"], "aws");
+    assert_eq!(d.state().await, (0, 4), "drained and scaled, read back");
+    // Only those two: the other weights and counts are as seeded.
+    assert_eq!(d.weight("eu-west-1").await, 70);
+    assert_eq!(d.desired("eu-west-1").await, 4);
+    let recs = d.records();
+    assert_eq!(recs.len(), 4, "two operations, requested and ended each");
+    for rec in &recs {
+        assert_eq!(rec["drill"]["run_id"], r["run_id"], "{rec}");
+    }
+    assert_eq!(recs[0]["drill"]["step"], "scale ap-southeast-1");
+    assert_eq!(recs[2]["drill"]["step"], "drain us-east-1");
+    // In real mode the first drain marks the failure.
+    assert_eq!(r["measured"]["failure_at"], r["steps"][1]["started_at"]);
+
+    // Rollback without --execute prints the undo plans and changes nothing.
+    let plan = d.drill(COOLDOWN_S + 1, &["--mode", "rollback"]);
+    ok(&plan);
+    assert_eq!(d.state().await, (0, 4));
+    assert_eq!(d.records().len(), 4);
+
+    // Past the cooldown, rollback undoes both, newest first.
+    let back = d.drill(COOLDOWN_S + 1, &[&ROLLBACK[..], &[NAME]].concat());
+    ok(&back);
+    let b = report(&back);
+    assert_eq!(b["verdict"], "pass", "{b:#}");
+    assert_eq!(
+        d.state().await,
+        before,
+        "every weight and desired count restored"
+    );
+    let undo: Vec<&str> = b["rollback"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(undo, ["drain us-east-1", "scale ap-southeast-1"]);
+    let recs = d.records();
+    let undone: Vec<&Value> = recs.iter().filter(|x| x["undo_of"].is_string()).collect();
+    assert_eq!(undone.len(), 4, "{recs:#?}");
+    assert_eq!(undone[0]["undo_of"], recs[2]["id"]);
+    assert_eq!(undone[2]["undo_of"], recs[0]["id"]);
+
+    // A second rollback finds nothing left to undo.
+    let again = d.drill(COOLDOWN_S + 1, &[&ROLLBACK[..], &[NAME]].concat());
+    ok(&again);
+    assert!(report(&again)["rollback"].as_array().unwrap().is_empty());
+    assert_eq!(d.records().len(), 8);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_real_drill_is_interrupted_and_rollback_undoes_what_it_ran() {
+    let moto = Moto::shared();
+    let d = deploy(&moto).await;
+    let hold = d.run.dir.path().join("hold");
+    std::fs::write(&hold, "").unwrap();
+    let mut child = d
+        .command(0, &[&EXECUTE[..], &[NAME]].concat())
+        .env(opsdeck::ops::pipeline::HOLD_WHILE_FILE_ENV, &hold)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // The scale's calls are made, then the pipeline holds: kill it there.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while d.desired("ap-southeast-1").await != 4 || d.records().is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the scale did not run within 60 s"
+        );
+        assert!(child.try_wait().unwrap().is_none(), "opsdeck ended early");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    child.kill().unwrap(); // SIGKILL
+    assert!(!child.wait().unwrap().success());
+    let timelines = d.run.timelines();
+    assert_eq!(timelines.len(), 1);
+    let killed = jsonl(&timelines[0]);
+    assert!(killed.iter().all(|e| e["event"] != "drill_end"));
+    assert_eq!(d.state().await, (20, 4), "only the scale ran");
+
+    let back = d.drill(COOLDOWN_S + 1, &[&ROLLBACK[..], &[NAME]].concat());
+    ok(&back);
+    // The killed run's timeline now ends, saying interrupted.
+    let killed = jsonl(&timelines[0]);
+    let end = killed.last().unwrap();
+    assert_eq!(end["event"], "drill_end");
+    assert_eq!(end["verdict"], "interrupted", "{end}");
+    let b = report(&back);
+    assert_eq!(b["rollback"].as_array().unwrap().len(), 1, "{b:#}");
+    assert_eq!(b["rollback"][0]["step"], "scale ap-southeast-1");
+    assert_eq!(d.state().await, (20, 2), "the scale undone");
+}
