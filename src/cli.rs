@@ -244,6 +244,12 @@ impl Command {
                 aws: Some(&a.aws),
                 ops: None,
             },
+            Command::Shared(SharedOp::Init { run: r }) => Groups {
+                fleet: Some(&r.fleet),
+                sim: Some(&r.sim),
+                aws: Some(&r.aws),
+                ops: Some(&r.ops),
+            },
             Command::Act(op) => {
                 let r = op.run_args();
                 Groups {
@@ -313,6 +319,19 @@ pub enum Command {
     /// DR drills: rehearse a runbook on the simulated fleet, run it against AWS, or roll it back.
     #[command(subcommand)]
     Drill(DrillCommand),
+    /// Set up what several operators share ([shared]: the lock table and the log group).
+    #[command(subcommand)]
+    Shared(SharedOp),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SharedOp {
+    /// Print what the fleet's [shared] needs and what exists; create it with
+    /// --execute --confirm FLEET_NAME (actions must be enabled).
+    Init {
+        #[command(flatten)]
+        run: RunArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -28,6 +28,7 @@ pub async fn run(g: &GlobalArgs) -> Result<(), CliError> {
     let start = setup::start_time(g)?;
     let scenario = setup::scenario(g, &fleet)?;
     let mut flash = None;
+    let mut shared_missing = None;
     let kind = if is_sim {
         SourceKind::Sim
     } else {
@@ -77,6 +78,7 @@ pub async fn run(g: &GlobalArgs) -> Result<(), CliError> {
         .await;
         let operator = Operator::new(fleet.clone(), Arc::new(target), settings);
         let operator = setup::coordinate(g, &fleet, kind, operator, Duration::ZERO).await?;
+        shared_missing = setup::shared_missing(g, &fleet, kind).await;
         (handle, operator)
     };
     // The simulated fleet starts at `start`; against AWS, the time of the clock operations read.
@@ -94,6 +96,11 @@ pub async fn run(g: &GlobalArgs) -> Result<(), CliError> {
     state.read_only = !permission.allows();
     if flash.is_some() {
         state.flash = flash;
+    }
+    // Reading works; operations are refused until the [shared] resources exist.
+    if let Some(missing) = shared_missing {
+        state.log(state.now, None, Status::Warn, missing.clone());
+        state.flash = Some(missing);
     }
     match interrupted {
         Ok(ids) => {

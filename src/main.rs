@@ -28,6 +28,7 @@ fn main() {
             Some(Command::Simulate(args)) => opsdeck::commands::simulate::run(&global, args).await,
             Some(Command::Discover(args)) => opsdeck::commands::discover::run(&global, args).await,
             Some(Command::Drill(cmd)) => opsdeck::commands::drill::run(&global, cmd).await,
+            Some(Command::Shared(op)) => opsdeck::commands::shared::run(&global, op).await,
         }
     });
     opsdeck::tui::restore();

@@ -214,13 +214,7 @@ pub async fn coordinate(
     use crate::ops::lease::{dynamo::DynamoLeases, local::LocalLeases, Leases};
     let (mut leases, approvals, operator) = match (&fleet.shared, kind) {
         (Some(shared), SourceKind::Aws) => {
-            let config =
-                crate::source::aws::clients::load_config(&aws_options(g), fleet.refresh.timeout_s)
-                    .await
-                    .map_err(aws_error)?
-                    .to_builder()
-                    .region(aws_config::Region::new(shared.region.clone()))
-                    .build();
+            let config = shared_sdk_config(g, fleet, shared).await?;
             let trail = crate::ops::audit::shared::SharedLog::new(&config, &shared.audit_log_group);
             let leases = Leases::new(std::sync::Arc::new(DynamoLeases::new(
                 &config,
@@ -245,6 +239,58 @@ pub async fn coordinate(
     };
     leases.wait = wait;
     Ok(operator.with_leases(leases).with_approvals(approvals))
+}
+
+/// The AWS settings of `[shared]`: the flags' credentials and endpoint, in `shared.region`.
+pub async fn shared_sdk_config(
+    g: &GlobalArgs,
+    fleet: &Fleet,
+    shared: &crate::fleet::shared::SharedConfig,
+) -> Result<aws_config::SdkConfig, CliError> {
+    Ok(
+        crate::source::aws::clients::load_config(&aws_options(g), fleet.refresh.timeout_s)
+            .await
+            .map_err(aws_error)?
+            .to_builder()
+            .region(aws_config::Region::new(shared.region.clone()))
+            .build(),
+    )
+}
+
+/// Against AWS, a fleet whose `[shared]` table or log group does not exist: what is missing and
+/// how to create it (operations are refused until they exist; reading works). None when all
+/// exist, without `[shared]`, on the simulated fleet, or when they cannot be read (logged: the
+/// operation then says what failed).
+pub async fn shared_missing(g: &GlobalArgs, fleet: &Fleet, kind: SourceKind) -> Option<String> {
+    let (Some(shared), SourceKind::Aws) = (&fleet.shared, kind) else {
+        return None;
+    };
+    let config = shared_sdk_config(g, fleet, shared).await.ok()?;
+    let found = match crate::ops::lease::init::SharedSetup::new(&config, shared)
+        .inspect()
+        .await
+    {
+        Ok(f) => f,
+        Err(e) => {
+            tracing::warn!("[shared] resources not read: {e}");
+            return None;
+        }
+    };
+    let missing = found.missing(shared);
+    let path = g
+        .fleet
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| fleet.name.clone());
+    (!missing.is_empty()).then(|| {
+        format!(
+            "fleet `{}`: [shared] {} missing in {} ({}): operations are refused until they exist; create them with `opsdeck shared init --fleet {path}`",
+            fleet.name,
+            if missing.len() == 1 { "resource is" } else { "resources are" },
+            shared.region,
+            missing.join(", ")
+        )
+    })
 }
 
 /// The clock against AWS: the wall clock, shifted only by the hidden test hook

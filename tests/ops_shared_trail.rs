@@ -222,7 +222,7 @@ async fn the_cooldown_restore_and_undo_see_the_other_operators_changes() {
 async fn a_shared_trail_that_cannot_be_written_runs_nothing() {
     let moto = Moto::shared();
     let env = env(&moto).await;
-    // A log group that was never created: the plan cannot read the cooldown's changes.
+    // A log group that was never created: nothing runs, and the operator learns how to make it.
     let case = env
         .case("no-group", [70, 20, 10, 0], Some("/opsdeck/missing"))
         .await;
@@ -232,10 +232,11 @@ async fn a_shared_trail_that_cannot_be_written_runs_nothing() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     let err = text(&out.stderr);
+    // Said at start, before anything is planned, with how to create it.
     assert!(
-        err.contains("shared audit trail")
-            && err.contains("/opsdeck/missing")
-            && err.contains("does not exist"),
+        err.contains("refused: fleet `no-group`: [shared] resource is missing")
+            && err.contains("CloudWatch Logs group /opsdeck/missing")
+            && err.contains("opsdeck shared init --fleet"),
         "{}",
         show(&out)
     );
@@ -293,9 +294,9 @@ async fn a_missing_lock_table_refuses_every_operation() {
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     let err = text(&out.stderr);
     assert!(
-        err.contains("the lease on `no-table` could not be taken")
-            && err.contains("opsdeck-missing")
-            && err.contains("ResourceNotFoundException"),
+        err.contains("[shared] resource is missing")
+            && err.contains("DynamoDB table opsdeck-missing")
+            && err.contains("opsdeck shared init --fleet"),
         "{}",
         show(&out)
     );

@@ -100,6 +100,10 @@ pub async fn run(g: &GlobalArgs, act: &ActOp) -> Result<(), CliError> {
         limit: Duration::from_secs(args.wait_s),
         poll,
     };
+    // Operations need the fleet's [shared] resources: missing ones refuse with how to create them.
+    if let Some(missing) = setup::shared_missing(g, &fleet, kind).await {
+        return Err(CliError::Runtime(format!("refused: {missing}")));
+    }
     let wait = Duration::try_from_secs_f64(args.lease_wait.unwrap_or(0.0)).unwrap_or_default();
     let operator = Operator::new(fleet.clone(), target, settings);
     let operator = setup::coordinate(g, &fleet, kind, operator, wait).await?;

@@ -4,5 +4,6 @@ pub mod act;
 pub mod discover;
 pub mod drill;
 pub mod output;
+pub mod shared;
 pub mod simulate;
 pub mod snapshot;

@@ -72,7 +72,8 @@ impl Need {
             Op::ScaleNodegroup { .. }
             | Op::Drain { .. }
             | Op::Restore { .. }
-            | Op::Promote { .. } => BoundsIn::Nowhere,
+            | Op::Promote { .. }
+            | Op::SharedInit { .. } => BoundsIn::Nowhere,
         };
         Need {
             bounds,
@@ -109,6 +110,7 @@ impl Need {
                 databases: true,
                 ..nothing
             },
+            Op::SharedInit { .. } => nothing,
         }
     }
 

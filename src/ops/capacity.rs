@@ -178,7 +178,7 @@ pub fn survivors_after(view: &FleetView, op: &Op, fleet: &Fleet) -> Vec<Survivor
                 rated_before: before as f64 * per_node,
             }]
         }
-        Op::Restore { .. } | Op::Promote { .. } => Vec::new(),
+        Op::Restore { .. } | Op::Promote { .. } | Op::SharedInit { .. } => Vec::new(),
     }
 }
 

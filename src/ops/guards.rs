@@ -149,6 +149,7 @@ pub fn evaluate(input: &GuardInput) -> Vec<GuardResult> {
             out.push(replication_broken(input));
             out.push(replica_lag(input));
         }
+        Op::SharedInit { .. } => {}
     }
     out
 }
@@ -178,7 +179,12 @@ pub fn first_block(guards: &[GuardResult]) -> Option<&GuardResult> {
 }
 
 fn read_only(i: &GuardInput) -> GuardResult {
-    match i.permission {
+    permission(i.permission)
+}
+
+/// The `read-only` rule's verdict for `permission` (also the one guard of `shared init`).
+pub(crate) fn permission(permission: Permission) -> GuardResult {
+    match permission {
         Permission::ReadOnly => GuardResult::new(
             READ_ONLY,
             false,

@@ -87,6 +87,9 @@ pub enum Op {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         weight: Option<i64>,
     },
+    /// Create the fleet's `[shared]` resources (the lock table and the log group) in `region`
+    /// (`opsdeck shared init`; planned there, not by `plan::build`).
+    SharedInit { region: String },
 }
 
 impl Op {
@@ -96,7 +99,8 @@ impl Op {
             | Op::ScaleNodegroup { region, .. }
             | Op::Promote { region }
             | Op::Drain { region }
-            | Op::Restore { region, .. } => region,
+            | Op::Restore { region, .. }
+            | Op::SharedInit { region } => region,
         }
     }
 
@@ -107,6 +111,7 @@ impl Op {
             Op::Promote { .. } => "promote",
             Op::Drain { .. } => "drain",
             Op::Restore { .. } => "restore",
+            Op::SharedInit { .. } => "shared-init",
         }
     }
 
@@ -151,6 +156,9 @@ impl Op {
                 region,
                 weight: None,
             } => format!("restore {region}"),
+            Op::SharedInit { region } => {
+                format!("set up the shared lock table and log group in {region}")
+            }
         }
     }
 }

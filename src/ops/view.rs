@@ -364,6 +364,7 @@ impl FleetView {
                     db.lag_s = None;
                 }
             }
+            Op::SharedInit { .. } => {}
         }
         v
     }

@@ -205,6 +205,11 @@ impl Case {
 
     /// `opsdeck act …` as `who`, with its own audit log, its clock `offset_s` ahead.
     pub fn act(&self, who: &Identity, offset_s: u64, args: &[&str]) -> Command {
+        self.opsdeck(who, offset_s, &[&["act"], args].concat())
+    }
+
+    /// `opsdeck SUBCOMMAND …` as `who`, with its own audit log, its clock `offset_s` ahead.
+    pub fn opsdeck(&self, who: &Identity, offset_s: u64, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_opsdeck"));
         c.env(
             opsdeck::fleet::clock::CLOCK_OFFSET_ENV,
@@ -214,7 +219,6 @@ impl Case {
         .arg(&self.fleet)
         .args(["--endpoint-url", &self.endpoint, "--audit-log"])
         .arg(self.audit(who))
-        .arg("act")
         .args(args)
         .env("AWS_ACCESS_KEY_ID", &who.key)
         .env("AWS_SECRET_ACCESS_KEY", &who.secret)

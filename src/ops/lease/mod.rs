@@ -15,6 +15,7 @@
 //! others' leases. Pending approvals are to live in the same table under keys of their own.
 
 pub mod dynamo;
+pub mod init;
 pub mod local;
 
 use super::Op;

@@ -111,7 +111,7 @@ pub fn check_settled(plan: &Plan, view: &FleetView) -> Result<(), String> {
         }
         // The size read back (check_applied); EKS then adds or removes nodes on its own time.
         Op::ScaleNodegroup { .. } => Ok(()),
-        Op::Drain { .. } | Op::Restore { .. } => Ok(()),
+        Op::Drain { .. } | Op::Restore { .. } | Op::SharedInit { .. } => Ok(()),
         Op::Promote { .. } => match region.database.as_ref().map(|d| &d.replication) {
             Some(Replication::Primary { status, .. }) if status == "available" => Ok(()),
             Some(Replication::Primary {
@@ -238,5 +238,6 @@ pub fn check_applied(plan: &Plan, view: &FleetView) -> Result<(), String> {
             Some(r) => Err(format!("the instance still reports {}", r.label())),
             None => Err("no database reading".into()),
         },
+        Op::SharedInit { .. } => Ok(()),
     }
 }

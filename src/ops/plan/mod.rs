@@ -189,6 +189,11 @@ pub fn build(
             weight::plan(&mut plan, region, view, fleet, w)?
         }
         Op::Promote { .. } => promote::plan(&mut plan, region, view, fleet)?,
+        Op::SharedInit { .. } => {
+            return Err(OpError::Input(
+                "the shared resources are planned by `opsdeck shared init`".into(),
+            ))
+        }
     }
     let after = view.after(&plan.op);
     plan.after = after.regions.iter().map(describe_region).collect();
