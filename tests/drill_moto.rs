@@ -44,6 +44,10 @@ fleet = "atlas-moto.toml"
 region = "eu-west-1"
 metric = "route53_weight"
 min = 1.0
+[[steady_state]]
+region = "eu-west-1"
+metric = "error_rate"
+max = 0.05
 [[step]]
 name = "scale ap-southeast-1"
 act = {{ op = "scale", region = "ap-southeast-1", service = "api", desired = 4 }}
@@ -209,6 +213,10 @@ async fn a_real_drill_drains_and_scales_and_rollback_restores_both() {
     assert_eq!(r["verdict"], "pass", "{r:#}");
     assert_eq!(r["mode"], "real");
     assert_eq!(r["source"], "aws");
+    // The error rate is CloudWatch's (as seeded: 9 5xx of 600 requests), read in real mode.
+    let checks = r["steady_state"]["before"].as_array().unwrap();
+    let rate = checks[1]["value"].as_f64().unwrap();
+    assert!(rate > 0.0 && rate < 0.05, "{checks:#?}");
     assert_eq!(d.state().await, (0, 4), "drained and scaled, read back");
     // Only those two: the other weights and counts are as seeded.
     assert_eq!(d.weight("eu-west-1").await, 70);

@@ -114,6 +114,52 @@ async fn operator_for(
     setup::coordinate(g, fleet, kind, operator, Duration::ZERO).await
 }
 
+/// Real mode's metrics: one GetMetricData call per region (as the console makes), in parallel.
+async fn cloudwatch(g: &GlobalArgs, fleet: &Fleet) -> Result<engine::MetricsReader, CliError> {
+    let config =
+        crate::source::aws::clients::load_config(&setup::aws_options(g), fleet.refresh.timeout_s)
+            .await
+            .map_err(setup::aws_error)?;
+    let regions: Vec<(crate::fleet::RegionSpec, aws_sdk_cloudwatch::Client)> = fleet
+        .regions
+        .iter()
+        .map(|r| {
+            let c = config
+                .to_builder()
+                .region(aws_config::Region::new(r.name.clone()))
+                .build();
+            (r.clone(), aws_sdk_cloudwatch::Client::new(&c))
+        })
+        .collect();
+    let regions = Arc::new(regions);
+    let cfg = fleet.metrics.clone();
+    Ok(Box::new(move || {
+        let (regions, cfg) = (regions.clone(), cfg.clone());
+        Box::pin(async move {
+            let now = chrono::Utc::now();
+            let reads = regions.iter().map(|(spec, client)| {
+                let cfg = cfg.clone();
+                async move {
+                    let got =
+                        crate::source::aws::metrics::fetch(client, spec, &cfg, true, now).await;
+                    (spec.name.clone(), got)
+                }
+            });
+            futures::future::join_all(reads)
+                .await
+                .into_iter()
+                .filter_map(|(name, got)| match got {
+                    Ok(m) => Some((name, m.values)),
+                    Err(e) => {
+                        tracing::warn!("drill: metrics of {name}: {e}");
+                        None
+                    }
+                })
+                .collect()
+        })
+    }))
+}
+
 /// Asks on the terminal: done, skip or abort.
 struct Terminal;
 
@@ -164,6 +210,7 @@ async fn run_drill(g: &GlobalArgs, args: &DrillRunArgs) -> Result<(), CliError> 
                 World::Sim(model),
                 Mode::Simulation,
                 run_id,
+                None,
             )
             .await
         }
@@ -174,6 +221,7 @@ async fn run_drill(g: &GlobalArgs, args: &DrillRunArgs) -> Result<(), CliError> 
                 return dry_run(args, &runbook, &operator).await;
             }
             let run_id = timeline::new_run_id(chrono::Utc::now());
+            let metrics = Some(cloudwatch(g, &fleet).await?);
             execute(
                 args,
                 &runbook,
@@ -182,6 +230,7 @@ async fn run_drill(g: &GlobalArgs, args: &DrillRunArgs) -> Result<(), CliError> 
                 World::Real,
                 Mode::Real,
                 run_id,
+                metrics,
             )
             .await
         }
@@ -202,6 +251,7 @@ async fn execute(
     world: World,
     mode: Mode,
     run_id: String,
+    metrics: Option<engine::MetricsReader>,
 ) -> Result<(), CliError> {
     let dir = timeline::dir(&crate::logging::state_dir());
     let tl = Timeline::create(&dir, &run_id).map_err(CliError::Runtime)?;
@@ -211,6 +261,7 @@ async fn execute(
         Box::new(Terminal)
     };
     let mut drill = Drill::new(runbook, operator, target, world, mode, run_id, tl, ask);
+    drill.metrics = metrics;
     let outcome = tokio::select! {
         v = drill.run() => v,
         _ = tokio::signal::ctrl_c() => Err("interrupted".to_string()),

@@ -102,6 +102,16 @@ struct Waiting {
     deadline: DateTime<Utc>,
 }
 
+/// Reads every region's metrics now (real mode: CloudWatch), by region name.
+pub type MetricsReader = Box<
+    dyn Fn() -> futures::future::BoxFuture<'static, BTreeMap<String, crate::fleet::MetricValues>>
+        + Send
+        + Sync,
+>;
+
+/// Real mode reads metrics at most this often (CloudWatch's period is a minute).
+pub const METRICS_EVERY_S: i64 = 60;
+
 pub struct Drill<'a> {
     pub runbook: &'a Runbook,
     pub operator: &'a Operator,
@@ -120,6 +130,9 @@ pub struct Drill<'a> {
     broken_since_failure: bool,
     recovered: bool,
     pub done: Vec<Done>,
+    /// Real mode: where metrics come from (none: only what a fresh read of the fleet shows).
+    pub metrics: Option<MetricsReader>,
+    metrics_read: Option<(DateTime<Utc>, BTreeMap<String, crate::fleet::MetricValues>)>,
 }
 
 /// What the text for a one-way step says a person must do.
@@ -162,6 +175,8 @@ impl<'a> Drill<'a> {
             broken_since_failure: false,
             recovered: false,
             done: Vec::new(),
+            metrics: None,
+            metrics_read: None,
         }
     }
 
@@ -714,7 +729,21 @@ impl<'a> Drill<'a> {
                 (view, self.latest.metrics())
             }
             World::Real => match self.target.read().await {
-                Ok(v) => (v, BTreeMap::new()),
+                Ok(v) => {
+                    let stale = self
+                        .metrics_read
+                        .as_ref()
+                        .is_none_or(|(at, _)| (v.read_at - *at).num_seconds() >= METRICS_EVERY_S);
+                    if let (Some(read), true) = (&self.metrics, stale) {
+                        self.metrics_read = Some((v.read_at, read().await));
+                    }
+                    let m = self
+                        .metrics_read
+                        .as_ref()
+                        .map(|(_, m)| m.clone())
+                        .unwrap_or_default();
+                    (v, m)
+                }
                 Err(e) => {
                     tracing::warn!("drill: the fleet could not be read: {e}");
                     return Ok(Observation {

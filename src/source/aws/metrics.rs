@@ -489,6 +489,9 @@ cache = "redis-us"
             out.replication_stopped,
         )
         .with_last_lag(out.last_lag);
-        assert_eq!(broken.last_lag().map(|(l, t)| (l, t.timestamp())), Some((4.0, 120)));
+        assert_eq!(
+            broken.last_lag().map(|(l, t)| (l, t.timestamp())),
+            Some((4.0, 120))
+        );
     }
 }
