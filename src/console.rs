@@ -22,6 +22,9 @@ pub use crate::ui::footer::mode;
 
 pub mod runner;
 
+/// How often the console reads what the other operators do (a few small reads each time).
+const OTHERS_EVERY: Duration = Duration::from_secs(5);
+
 pub async fn run(g: &GlobalArgs) -> Result<(), CliError> {
     let (fleet, is_sim) = setup::load_fleet(g)?;
     let look = setup::load_look(g)?;
@@ -91,6 +94,7 @@ pub async fn run(g: &GlobalArgs) -> Result<(), CliError> {
     // the audit log and said below, so nobody assumes it applied.
     let interrupted = operator.close_interrupted();
     let ops = runner::OpsRunner::new(Some(operator));
+    ops.watch_others(OTHERS_EVERY);
     let mut state = State::new(fleet, handle.kind, start);
     init_look(&mut state, &look);
     state.read_only = !permission.allows();

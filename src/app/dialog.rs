@@ -176,6 +176,8 @@ pub enum OpReport {
     WhatIf(Box<WhatIf>),
     /// The newest records of the log.
     Audit(Result<AuditTail, String>),
+    /// What the other operators are doing (polled).
+    Others(Box<crate::ops::lease::others::Others>),
     /// Planning, running or the what-if failed before anything ran (or could be recorded).
     Failed {
         title: String,
@@ -456,6 +458,7 @@ pub fn report(state: &mut State, r: OpReport) -> Vec<Effect> {
                 })));
             }
         }
+        OpReport::Others(others) => super::others::seen(state, *others),
         OpReport::WhatIf(report) => {
             if waiting {
                 state.dialog = Some(Dialog::WhatIf { report, scroll: 0 });

@@ -85,6 +85,8 @@ pub struct State {
     /// The simulated fleet or AWS.
     pub source: SourceKind,
     pub identity: Option<String>,
+    /// What the other operators of the fleet are doing (polled; `ops::lease::others`).
+    pub others: crate::ops::lease::others::Others,
     pub regions: Vec<RegionView>,
     pub focus: usize,
     pub view: View,
@@ -131,6 +133,7 @@ impl State {
             fleet,
             source,
             identity: None,
+            others: Default::default(),
             regions,
             focus: 0,
             view: View::Overview,

@@ -32,6 +32,26 @@ impl OpsRunner {
         }
     }
 
+    /// Poll what the other operators do every `every` (real time) for as long as the console
+    /// runs: the lease, recent operations, pending approvals (`Operator::others`).
+    pub fn watch_others(&self, every: std::time::Duration) {
+        let (Some(operator), tx) = (self.operator.clone(), self.tx.clone()) else {
+            return;
+        };
+        tokio::spawn(async move {
+            loop {
+                let others = operator.others().await;
+                if tx
+                    .send(Action::OpReport(OpReport::Others(Box::new(others))))
+                    .is_err()
+                {
+                    break;
+                }
+                tokio::time::sleep(every).await;
+            }
+        });
+    }
+
     /// The next report for the loop.
     pub async fn next(&mut self) -> Option<Action> {
         self.rx.recv().await

@@ -10,6 +10,7 @@ use super::lease::{self, Holder, Leases};
 use super::outcome::{OpResult, Outcome};
 use super::plan::{self, Plan};
 pub mod approval;
+pub mod others;
 pub mod setup;
 pub mod target;
 

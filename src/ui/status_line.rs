@@ -54,6 +54,8 @@ struct Cut {
     reason: Option<usize>,
     /// "since 03:50" after the reason.
     since: bool,
+    /// What the other operators do (`State::others`).
+    others: bool,
 }
 
 fn compose(state: &State, verdict: &Verdict, theme: &Theme, cut: &Cut) -> Vec<Span<'static>> {
@@ -150,6 +152,15 @@ fn compose(state: &State, verdict: &Verdict, theme: &Theme, cut: &Cut) -> Vec<Sp
         theme.header
     };
     spans.push(Span::styled(format!("{alerts} {noun}"), style));
+    if let (true, Some(text)) = (cut.others, state.others.headline(state.now)) {
+        spans.push(sep());
+        let style = if state.others.lease.is_some() || !state.others.pending.is_empty() {
+            badge(theme, Status::Warn)
+        } else {
+            theme.header
+        };
+        spans.push(Span::styled(format!(" {text} "), style));
+    }
     spans
 }
 
@@ -172,7 +183,7 @@ fn width(spans: &[Span<'_>]) -> usize {
     spans.iter().map(|s| s.width()).sum()
 }
 
-/// The status line fitted to `max` columns: drop the identity, the brand, the word "worst" and
+/// The status line fitted to `max` columns: drop what the other operators do, the identity, the brand, the word "worst" and
 /// the source, then shorten the reason (to a dozen columns at least), then drop its "since", then
 /// the reason.
 pub fn line(state: &State, theme: &Theme, max: usize) -> Line<'static> {
@@ -183,13 +194,15 @@ pub fn line(state: &State, theme: &Theme, max: usize) -> Line<'static> {
         worst_word: true,
         reason: None,
         since: true,
+        others: true,
     };
     let verdict = verdict(state);
     let reason_w = match &verdict {
         Verdict::Worst(w) => format::width(&w.reason),
         _ => 0,
     };
-    let steps: [fn(&mut Cut, usize); 7] = [
+    let steps: [fn(&mut Cut, usize); 8] = [
+        |c, _| c.others = false,
         |c, _| c.identity = false,
         |c, _| c.brand = false,
         |c, _| c.worst_word = false,

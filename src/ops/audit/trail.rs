@@ -64,6 +64,15 @@ impl Trail<'_> {
         Ok(Some(merge(self.local_since(since)?, theirs)))
     }
 
+    /// Both logs since `since`, merged (the local log alone without a shared trail), oldest
+    /// first.
+    pub async fn since(&self, since: DateTime<Utc>) -> Result<Vec<AuditRecord>, String> {
+        match self.merged_since(since).await? {
+            Some(all) => Ok(all),
+            None => self.local_since(since),
+        }
+    }
+
     /// When `resource` of `fleet` was last changed, by anyone (see
     /// [`AuditLog::last_change_since`]).
     pub async fn last_change_since(

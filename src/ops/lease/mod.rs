@@ -17,6 +17,7 @@
 pub mod dynamo;
 pub mod init;
 pub mod local;
+pub mod others;
 
 use super::Op;
 use crate::fleet::clock::Clock;
