@@ -293,3 +293,52 @@ fn broken_runbooks_are_rejected_at_file_line_column() {
     }
     assert!(run.timelines().is_empty(), "no drill started");
 }
+
+/// `--report FILE` by extension: JSON (the printed report), Markdown, and one self-contained
+/// HTML file with the timeline and the key metrics as inline SVG.
+#[test]
+fn reports_are_written_as_json_markdown_and_self_contained_html() {
+    let run = DrillRun::new();
+    let book = "fleets/drills/kaldrix-failover.toml";
+    let json_file = run.dir.path().join("r.json");
+    let out = run.run(&[book, "--report", json_file.to_str().unwrap()]);
+    let printed = report(&out);
+    let written: Value =
+        serde_json::from_str(&std::fs::read_to_string(&json_file).unwrap()).unwrap();
+    assert_eq!(written, printed);
+
+    let md_file = run.dir.path().join("r.md");
+    run.run(&[book, "--report", md_file.to_str().unwrap()]);
+    let md = std::fs::read_to_string(&md_file).unwrap();
+    assert!(md.starts_with("# Drill: kaldrix: lose us-east-1\n"), "{md}");
+    assert!(md.contains("**Verdict: PASS**"), "{md}");
+    assert!(md.contains("| RTO | 900 s |"), "{md}");
+    for name in step_names(&printed) {
+        assert!(md.contains(&format!("| {name} |")), "{name}: {md}");
+    }
+
+    let html_file = run.dir.path().join("r.html");
+    run.run(&[book, "--report", html_file.to_str().unwrap()]);
+    let html = std::fs::read_to_string(&html_file).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(html.contains("PASS") && html.contains("kaldrix: lose us-east-1"));
+    // The steps' bars and a line per region for each charted metric.
+    assert!(html.matches("<rect").count() >= step_names(&printed).len());
+    for metric in ["p99", "error_rate", "requests_per_s"] {
+        assert!(html.contains(&format!("<h3>{metric}</h3>")), "{metric}");
+    }
+    assert!(
+        html.matches("<polyline").count() >= 3 * 3,
+        "three regions, three metrics"
+    );
+    // Nothing fetched from anywhere: no script, no links, no URL but the SVG namespace.
+    assert!(!html.contains("<script") && !html.contains("src=") && !html.contains("href="));
+    assert_eq!(
+        html.matches("http").count(),
+        html.matches("xmlns=\"http://www.w3.org/2000/svg\"").count()
+    );
+
+    let bad = run.run(&[book, "--report", "r.pdf"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(text(&bad.stderr).contains(".md, .html or .json"));
+}

@@ -285,13 +285,18 @@ async fn execute(
         &drill.timeline.events,
         &drill.timeline.path().display().to_string(),
     );
-    finish(args, &report, verdict)
+    finish(args, &report, &drill.timeline.events, verdict)
 }
 
 /// Print the report (table or JSON), write `--report`, and map the verdict to the exit code.
-fn finish(args: &DrillRunArgs, report: &Report, verdict: Verdict) -> Result<(), CliError> {
+fn finish(
+    args: &DrillRunArgs,
+    report: &Report,
+    events: &[timeline::Event],
+    verdict: Verdict,
+) -> Result<(), CliError> {
     if let Some(path) = &args.report {
-        write_report(path, report)?;
+        write_report(path, report, events)?;
     }
     let text = match args.format {
         Format::Json => serde_json::to_string_pretty(report).unwrap_or_default(),
@@ -313,11 +318,15 @@ fn finish(args: &DrillRunArgs, report: &Report, verdict: Verdict) -> Result<(), 
     }
 }
 
-fn write_report(path: &PathBuf, report: &Report) -> Result<(), CliError> {
+fn write_report(
+    path: &PathBuf,
+    report: &Report,
+    events: &[timeline::Event],
+) -> Result<(), CliError> {
     let text = match report_kind(path) {
         Some(ReportKind::Markdown) => report::markdown(report),
         Some(ReportKind::Json) => serde_json::to_string_pretty(report).unwrap_or_default(),
-        Some(ReportKind::Html) => crate::drill::report::html(report),
+        Some(ReportKind::Html) => crate::drill::report::html(report, events),
         None => unreachable!("checked in check_usage"),
     };
     std::fs::write(path, text)
@@ -509,5 +518,5 @@ async fn rollback(
     )
     .map_err(CliError::Runtime)?;
     let report = report::build(&tl.events, &tl.path().display().to_string());
-    finish(args, &report, verdict)
+    finish(args, &report, &tl.events, verdict)
 }

@@ -767,7 +767,41 @@ impl<'a> Drill<'a> {
                 )?;
             }
         }
-        Ok(observe::observe(&view, &metrics))
+        let obs = observe::observe(&view, &metrics);
+        self.sample(&obs)?;
+        Ok(obs)
+    }
+
+    /// The charted metrics of every region, once per moment.
+    fn sample(&mut self, obs: &Observation) -> Result<(), String> {
+        let last = self
+            .timeline
+            .events
+            .iter()
+            .rev()
+            .find_map(|e| match e.kind {
+                EventKind::Sample { .. } => Some(e.at),
+                _ => None,
+            });
+        if last == Some(obs.at) || obs.regions.is_empty() {
+            return Ok(());
+        }
+        let keep = super::report::charted(self.operator.fleet());
+        let regions = obs
+            .regions
+            .iter()
+            .map(|r| super::timeline::SampleRegion {
+                region: r.name.clone(),
+                serving: r.serving,
+                values: r
+                    .values
+                    .iter()
+                    .filter(|(k, _)| keep.contains(k))
+                    .map(|(k, v)| (k.clone(), observe::round(*v)))
+                    .collect(),
+            })
+            .collect();
+        self.timeline.push(obs.at, EventKind::Sample { regions })
     }
 
     /// Judge the stop conditions and the recovery on one look.

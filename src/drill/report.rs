@@ -246,6 +246,7 @@ pub fn build(events: &[Event], path: &str) -> Report {
                 r.ended_at = Some(ts(e.at));
             }
             EventKind::Failure { .. }
+            | EventKind::Sample { .. }
             | EventKind::Rpo { .. }
             | EventKind::Recovered
             | EventKind::SteadyStateLost { .. } => {}
@@ -518,8 +519,123 @@ fn timeline_svg(r: &Report) -> String {
     svg
 }
 
-/// One self-contained HTML file: no script, no network; the timeline drawn as inline SVG.
-pub fn html(r: &Report) -> String {
+/// The metrics the timeline samples for the charts: the fleet's threshold statistic, the 5xx
+/// rate, requests/s and replica lag.
+pub fn charted(fleet: &crate::fleet::Fleet) -> Vec<String> {
+    vec![
+        fleet.threshold_stat().to_string(),
+        "error_rate".into(),
+        "requests_per_s".into(),
+        "replica_lag_s".into(),
+    ]
+}
+
+const PALETTE: [&str; 6] = [
+    "#1565c0", "#c62828", "#2e7d32", "#6a1b9a", "#ef6c00", "#00838f",
+];
+
+/// One chart per sampled metric: a line per region over the drill, the failure and the recovery
+/// marked.
+fn charts_svg(r: &Report, events: &[Event]) -> String {
+    let samples: Vec<(DateTime<Utc>, &Vec<super::timeline::SampleRegion>)> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Sample { regions } => Some((e.at, regions)),
+            _ => None,
+        })
+        .collect();
+    let (Some(first), Some(last)) = (samples.first(), samples.last()) else {
+        return String::new();
+    };
+    let (t0, t1) = (first.0, last.0);
+    let span = ((t1 - t0).num_milliseconds() as f64 / 1000.0).max(1.0);
+    let mut metrics: Vec<String> = Vec::new();
+    let mut regions: Vec<String> = Vec::new();
+    for (_, rs) in &samples {
+        for s in rs.iter() {
+            if !regions.contains(&s.region) {
+                regions.push(s.region.clone());
+            }
+            for k in s.values.keys() {
+                if !metrics.contains(k) {
+                    metrics.push(k.clone());
+                }
+            }
+        }
+    }
+    let (w, h, left, top) = (600.0, 140.0, 60.0, 20.0);
+    let mut out = String::new();
+    for m in &metrics {
+        let max = samples
+            .iter()
+            .flat_map(|(_, rs)| rs.iter().filter_map(|s| s.values.get(m)))
+            .fold(0.0f64, |a, v| a.max(*v))
+            .max(1e-9);
+        let x = |t: DateTime<Utc>| left + w * ((t - t0).num_milliseconds() as f64 / 1000.0) / span;
+        let y = |v: f64| top + h - h * (v / max);
+        let mut svg = format!(
+            "<h3>{}</h3><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" font-family=\"monospace\" font-size=\"11\"><rect x=\"{left}\" y=\"{top}\" width=\"{w}\" height=\"{h}\" fill=\"none\" stroke=\"#999\"/><text x=\"2\" y=\"{}\">{}</text><text x=\"2\" y=\"{}\">0</text>",
+            esc(m),
+            left + w + 160.0,
+            top + h + 30.0,
+            top + 10.0,
+            round_label(max),
+            top + h
+        );
+        for (i, region) in regions.iter().enumerate() {
+            let color = PALETTE[i % PALETTE.len()];
+            let points: Vec<String> = samples
+                .iter()
+                .filter_map(|(t, rs)| {
+                    let v = rs.iter().find(|s| &s.region == region)?.values.get(m)?;
+                    Some(format!("{:.1},{:.1}", x(*t), y(*v)))
+                })
+                .collect();
+            if points.is_empty() {
+                continue;
+            }
+            svg.push_str(&format!(
+                "<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"1.5\" points=\"{}\"/><text x=\"{}\" y=\"{}\" fill=\"{color}\">{}</text>",
+                points.join(" "),
+                left + w + 8.0,
+                top + 12.0 + 14.0 * i as f64,
+                esc(region)
+            ));
+        }
+        for (label, t, color) in [
+            ("failure", parse_ts(&r.measured.failure_at), "#c62828"),
+            ("recovered", parse_ts(&r.measured.recovered_at), "#2e7d32"),
+        ] {
+            if let Some(t) = t.filter(|t| *t >= t0 && *t <= t1) {
+                svg.push_str(&format!(
+                    "<line x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"{top}\" y2=\"{1}\" stroke=\"{color}\" stroke-dasharray=\"4 3\"/><text x=\"{0:.1}\" y=\"{2}\" fill=\"{color}\">{label}</text>",
+                    x(t),
+                    top + h,
+                    top + h + 14.0
+                ));
+            }
+        }
+        svg.push_str(&format!(
+            "<text x=\"{left}\" y=\"{0}\">0 s</text><text x=\"{1}\" y=\"{0}\" text-anchor=\"end\">{span:.0} s</text></svg>",
+            top + h + 26.0,
+            left + w
+        ));
+        out.push_str(&svg);
+    }
+    format!("<h2>Key metrics</h2>{out}")
+}
+
+fn round_label(v: f64) -> String {
+    if v >= 10.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.3}")
+    }
+}
+
+/// One self-contained HTML file: no script, no network; the timeline and the key metrics of
+/// every region drawn as inline SVG.
+pub fn html(r: &Report, events: &[Event]) -> String {
     let md = markdown(r);
     let mut body = String::new();
     let mut in_table = false;
@@ -558,6 +674,7 @@ pub fn html(r: &Report) -> String {
     if in_table {
         body.push_str("</table>");
     }
+    body.push_str(&charts_svg(r, events));
     format!(
         "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Drill: {}</title><style>body{{font-family:sans-serif;max-width:960px;margin:2em auto}}table{{border-collapse:collapse}}td{{border:1px solid #ccc;padding:2px 6px}}</style></head><body>{body}</body></html>\n",
         esc(&r.drill)

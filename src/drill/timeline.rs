@@ -105,6 +105,10 @@ pub enum EventKind {
         text: String,
     },
     StopCondition(Fired),
+    /// The key metrics of every region at one look (for the report's charts).
+    Sample {
+        regions: Vec<SampleRegion>,
+    },
     Rollback {
         step: String,
         /// "ok", "failed", "refused", "one-way", "planned".
@@ -120,6 +124,14 @@ pub enum EventKind {
         #[serde(default)]
         reasons: Vec<String>,
     },
+}
+
+/// One region's key metrics at one look.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SampleRegion {
+    pub region: String,
+    pub serving: bool,
+    pub values: std::collections::BTreeMap<String, f64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
