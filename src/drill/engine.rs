@@ -252,7 +252,7 @@ impl<'a> Drill<'a> {
         } else {
             self.steps().await?
         };
-        if let Some(Stop::Aborted(_)) = &stop {
+        if let Some(Stop::Aborted(_) | Stop::ByOperator) = &stop {
             self.rollback().await?;
         }
         let mut reasons = Vec::new();
@@ -285,7 +285,7 @@ impl<'a> Drill<'a> {
                 Verdict::Aborted
             }
             Some(Stop::ByOperator) => {
-                reasons.insert(0, "aborted by the operator".into());
+                reasons.insert(0, "aborted by the operator: rolled back".into());
                 Verdict::Aborted
             }
             Some(Stop::Failed(why)) => {
