@@ -271,6 +271,12 @@ impl Command {
                 aws: Some(&a.aws),
                 ops: Some(&a.ops),
             },
+            Command::Report(a) => Groups {
+                fleet: Some(&a.fleet),
+                sim: None,
+                aws: Some(&a.aws),
+                ops: None,
+            },
             Command::Discover(a) => Groups {
                 fleet: None,
                 sim: None,
@@ -322,6 +328,8 @@ pub enum Command {
     /// Set up what several operators share ([shared]: the lock table and the log group).
     #[command(subcommand)]
     Shared(SharedOp),
+    /// The weekly ops review: SLO attainment, error budget, incidents, worst hours, actions, cost.
+    Report(crate::commands::report::ReportArgs),
 }
 
 #[derive(Debug, Subcommand)]

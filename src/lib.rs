@@ -10,6 +10,7 @@ pub mod fleet;
 pub mod gallery;
 pub mod logging;
 pub mod ops;
+pub mod report;
 pub mod setup;
 pub mod source;
 pub mod tui;

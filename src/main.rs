@@ -29,6 +29,7 @@ fn main() {
             Some(Command::Discover(args)) => opsdeck::commands::discover::run(&global, args).await,
             Some(Command::Drill(cmd)) => opsdeck::commands::drill::run(&global, cmd).await,
             Some(Command::Shared(op)) => opsdeck::commands::shared::run(&global, op).await,
+            Some(Command::Report(args)) => opsdeck::commands::report::run(&global, args).await,
         }
     });
     opsdeck::tui::restore();

@@ -4,6 +4,7 @@ pub mod act;
 pub mod discover;
 pub mod drill;
 pub mod output;
+pub mod report;
 pub mod shared;
 pub mod simulate;
 pub mod snapshot;

@@ -1,6 +1,7 @@
 //! The domain: the fleet file (regions, roles, resources, thresholds, capacity), what a source
 //! reads about a region, time series and health evaluation.
 
+pub mod alerts;
 pub mod cdn;
 pub mod clock;
 pub mod diagnose;

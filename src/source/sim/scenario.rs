@@ -42,6 +42,25 @@ impl SimFleet {
         Ok(())
     }
 
+    /// End one incident of one region (a scheduled scenario's end); the rest keep running. A
+    /// flushed cache keeps warming; dead tasks restart.
+    pub fn end_scenario(&mut self, region: &str, scenario: Scenario) -> Result<(), String> {
+        if region == super::cdn::TARGET && self.index_of(region).is_err() {
+            if let Some(c) = &mut self.cdn {
+                c.flushed = false;
+            }
+            return Ok(());
+        }
+        let i = self.index_of(region)?;
+        let r = &mut self.regions[i];
+        r.scenarios.retain(|s| *s != scenario);
+        if scenario == Scenario::ErrorStorm {
+            r.storm_level = 0.0;
+        }
+        self.sync_replication();
+        Ok(())
+    }
+
     /// End every injected incident. A flushed cache keeps warming; dead tasks restart.
     pub fn clear_scenarios(&mut self) {
         for r in &mut self.regions {
