@@ -154,6 +154,21 @@ impl Deployment {
 
     /// Run opsdeck with its clock `later_s` seconds ahead (past the cooldown, nobody sleeps).
     fn run(&self, later_s: u64, fleet: bool, args: &[&str]) -> Output {
+        let out = self
+            .command(later_s, fleet, args)
+            .output()
+            .expect("run opsdeck");
+        assert!(
+            out.status.success(),
+            "{args:?}\nstdout:\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    /// opsdeck as `run` starts it, not yet started.
+    fn command(&self, later_s: u64, fleet: bool, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_opsdeck"));
         c.env(opsdeck::fleet::clock::CLOCK_OFFSET_ENV, later_s.to_string());
         if fleet {
@@ -169,14 +184,7 @@ impl Deployment {
             .env_remove("AWS_PROFILE")
             .env_remove("AWS_ENDPOINT_URL")
             .env_remove("AWS_SESSION_TOKEN");
-        let out = c.output().expect("run opsdeck");
-        assert!(
-            out.status.success(),
-            "{args:?}\nstdout:\n{}\nstderr:\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
+        c
     }
 
     fn act(&self, later_s: u64, args: &[&str], region: &str) -> Output {
@@ -425,11 +433,133 @@ async fn latency_fleet(d: &Deployment) -> PathBuf {
     path
 }
 
+/// With `[shared]`: `shared init` (plan, create, re-run), an operation under the DynamoDB lease
+/// with the shared trail, and a two-person approval (pending, listed, approved by a second
+/// identity, run) make exactly the calls `shared.json` grants beyond `read.json` and `act.json`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shared_policy_grants_exactly_what_several_operators_call() {
+    use std::io::{BufRead, BufReader};
+    let moto = Moto::shared();
+    let d = Deployment::new(&moto).await;
+    let (read, act, shared) = (
+        granted("read.json"),
+        granted("act.json"),
+        granted("shared.json"),
+    );
+    let text = std::fs::read_to_string(&d.fleet).unwrap().replacen(
+        "allow_actions = true\n",
+        "allow_actions = true\napproval_required = [\"restore\"]\n",
+        1,
+    ) + "[shared]\nregion = \"us-east-1\"\nlock_table = \"opsdeck-iam\"\naudit_log_group = \"/opsdeck/iam\"\n";
+    std::fs::write(&d.fleet, text).unwrap();
+    // A second identity (taken before recording: the test's call, not opsdeck's).
+    let sts = aws_sdk_sts::Client::new(&seed::sdk_config(&d.endpoint));
+    let bob = sts
+        .assume_role()
+        .role_arn("arn:aws:iam::123456789012:role/oncall")
+        .role_session_name("bob")
+        .send()
+        .await
+        .unwrap();
+    let bob = bob.credentials().unwrap().clone();
+
+    moto.start_recording();
+    let fleet_name = "atlas-moto";
+    d.run(0, true, &["shared", "init"]);
+    d.run(
+        0,
+        true,
+        &["shared", "init", "--execute", "--confirm", fleet_name],
+    );
+    d.run(
+        0,
+        true,
+        &["shared", "init", "--execute", "--confirm", fleet_name],
+    );
+    d.act(0, &["drain"], "us-east-1");
+    // The restore needs bob's approval: pending, listed, approved, then run.
+    let step = (COOLDOWN_S + 1).to_string();
+    let audit = d.dir.path().join("audit.jsonl");
+    let mut requester = d
+        .command(
+            COOLDOWN_S + 1,
+            true,
+            &[
+                "act",
+                "restore",
+                "--region",
+                "us-east-1",
+                "--override",
+                "restore-unhealthy-region",
+                "--confirm-override",
+                "restore-unhealthy-region",
+                "--execute",
+                "--confirm",
+                "us-east-1",
+                "--audit-log",
+                audit.to_str().unwrap(),
+                "--wait-s",
+                "2",
+            ],
+        )
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(requester.stderr.take().unwrap());
+    let mut said = String::new();
+    while !said.contains("pending as ") {
+        said.clear();
+        assert!(err.read_line(&mut said).unwrap() > 0, "no pending approval");
+    }
+    let id = said
+        .split("pending as ")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    d.run(0, true, &["act", "pending", "--format", "json"]);
+    let approved = d
+        .command(0, true, &["act", "approve", &id, "--confirm", "us-east-1"])
+        .env("AWS_ACCESS_KEY_ID", bob.access_key_id())
+        .env("AWS_SECRET_ACCESS_KEY", bob.secret_access_key())
+        .env("AWS_SESSION_TOKEN", bob.session_token())
+        .output()
+        .unwrap();
+    assert!(
+        approved.status.success(),
+        "{}",
+        String::from_utf8_lossy(&approved.stderr)
+    );
+    assert!(
+        requester.wait().unwrap().success(),
+        "the approved restore ran ({step} s on)"
+    );
+    moto.stop_recording();
+    let seen = seen(&moto);
+    let needed: BTreeSet<String> = seen
+        .iter()
+        .filter(|a| !read.contains(*a) && !act.contains(*a))
+        .cloned()
+        .collect();
+    assert_exact("several operators", &needed, &shared);
+    assert!(
+        !shared.iter().any(|a| read.contains(a) || act.contains(a)),
+        "shared.json repeats read.json or act.json"
+    );
+}
+
 /// The README points at the policy files and names each feature's file.
 #[test]
 fn the_readme_points_at_the_policies() {
     let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
-    for f in ["docs/iam/read.json", "docs/iam/act.json"] {
+    for f in [
+        "docs/iam/read.json",
+        "docs/iam/act.json",
+        "docs/iam/shared.json",
+    ] {
         assert!(readme.contains(f), "README names {f}");
         assert!(Path::new(&repo_root().join(f)).is_file(), "{f} exists");
     }

@@ -59,7 +59,10 @@ fn a_second_console_shows_the_first_ones_lease_and_its_result() {
     // Her drain ended: bob's console shows what she did (the event log and the status line).
     let done = "alice (simulated fleet) drained eu-west-1";
     let screen = bob.wait_for("alice's result twice", |t| t.matches(done).count() >= 2);
-    assert!(screen.contains(lease), "the lease stays in the event log:\n{screen}");
+    assert!(
+        screen.contains(lease),
+        "the lease stays in the event log:\n{screen}"
+    );
     bob.send(b"q");
     assert!(bob.wait_exit().success(), "bob's opsdeck quits");
     alice.send(b"\x1b");
