@@ -131,32 +131,6 @@ async fn snapshot(moto: &Moto, distribution: &str) -> Value {
 }
 
 /// (signing region, operation) of a request moto recorded.
-fn operation(entry: &Value) -> (String, String) {
-    let headers = &entry["headers"];
-    let auth = headers["Authorization"].as_str().unwrap_or_default();
-    let region = auth
-        .split("Credential=")
-        .nth(1)
-        .and_then(|c| c.split('/').nth(2))
-        .unwrap_or("?")
-        .to_string();
-    if let Some(target) = headers["X-Amz-Target"].as_str() {
-        return (region, target.rsplit('.').next().unwrap_or(target).into());
-    }
-    let body = entry["body"].as_str().unwrap_or_default();
-    let body = if entry["body_encoded"].as_bool() == Some(true) {
-        String::from_utf8(aws_smithy_types::base64::decode(body).expect("base64 body"))
-            .unwrap_or_default()
-    } else {
-        body.to_string()
-    };
-    let action = body
-        .split('&')
-        .find_map(|kv| kv.strip_prefix("Action="))
-        .unwrap_or("?");
-    (region, action.to_string())
-}
-
 fn close(v: &Value, want: f64) -> bool {
     v.as_f64().is_some_and(|x| (x - want).abs() < 1e-9)
 }
@@ -182,7 +156,7 @@ async fn snapshot_shows_cloudfronts_hit_ratio_and_error_rates_as_ratios() {
 
     // Read inside us-east-1's one GetMetricData call: one call per region, none elsewhere.
     let mut calls: BTreeMap<String, usize> = BTreeMap::new();
-    for (region, op) in moto.recorded().iter().map(operation) {
+    for (region, op) in moto.recorded().iter().map(support::moto::operation) {
         if op == "GetMetricData" {
             *calls.entry(region).or_default() += 1;
         }

@@ -233,3 +233,30 @@ pub fn http(port: u16, method: &str, path: &str, body: &str) -> std::io::Result<
         .unwrap_or_default();
     Ok((code, body))
 }
+
+/// The region (from the request's signature) and the API operation of one recorded request.
+pub fn operation(entry: &serde_json::Value) -> (String, String) {
+    let headers = &entry["headers"];
+    let auth = headers["Authorization"].as_str().unwrap_or_default();
+    let region = auth
+        .split("Credential=")
+        .nth(1)
+        .and_then(|c| c.split('/').nth(2))
+        .unwrap_or("?")
+        .to_string();
+    if let Some(target) = headers["X-Amz-Target"].as_str() {
+        return (region, target.rsplit('.').next().unwrap_or(target).into());
+    }
+    let body = entry["body"].as_str().unwrap_or_default();
+    let body = if entry["body_encoded"].as_bool() == Some(true) {
+        String::from_utf8(aws_smithy_types::base64::decode(body).expect("base64 body"))
+            .unwrap_or_default()
+    } else {
+        body.to_string()
+    };
+    let action = body
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("Action="))
+        .unwrap_or("?");
+    (region, action.to_string())
+}
