@@ -379,6 +379,10 @@ pub struct DrillRunArgs {
     /// Record manual steps as skipped instead of asking on the terminal.
     #[arg(long)]
     pub non_interactive: bool,
+    /// Simulation: start from the real fleet's state now (tasks, autoscaling bounds, weights,
+    /// traffic read from AWS) instead of the fleet file's.
+    #[arg(long)]
+    pub from_aws: bool,
     #[command(flatten)]
     pub fleet: FleetArgs,
     #[command(flatten)]

@@ -75,9 +75,14 @@ impl Real {
     }
 
     fn command(&self, offset_s: u64, args: &[&str]) -> Command {
+        self.command_for(&self.book, offset_s, args)
+    }
+
+    /// `command` with another runbook.
+    fn command_for(&self, book: &std::path::Path, offset_s: u64, args: &[&str]) -> Command {
         let mut c = self
             .run
-            .command(&[&[self.book.to_str().unwrap()], args].concat());
+            .command(&[&[book.to_str().unwrap()], args].concat());
         c.arg("--fleet")
             .arg(&self.fleet)
             .args([
@@ -309,4 +314,47 @@ async fn a_killed_real_drill_is_interrupted_and_rollback_undoes_what_it_ran() {
     assert_eq!(b["rollback"].as_array().unwrap().len(), 1, "{b:#}");
     assert_eq!(b["rollback"][0]["step"], "scale ap-southeast-1");
     assert_eq!(d.state().await, (20, 2), "the scale undone");
+}
+
+/// `--from-aws`: the rehearsal starts from what AWS shows now (weights, running tasks), not from
+/// the fleet file's simulation settings; it changes nothing on AWS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_simulation_from_aws_starts_where_the_account_is() {
+    let moto = Moto::shared();
+    let d = deploy(&moto).await;
+    for r in SEEDED {
+        d.run_tasks(r.name).await;
+    }
+    let book = d.run.file(
+        "from-aws.toml",
+        r#"name = "from aws"
+fleet = "atlas-moto.toml"
+[[step]]
+name = "us-west-2 takes no traffic"
+check = { region = "us-west-2", metric = "route53_weight", max = 0.0 }
+[[step]]
+name = "eu-west-1 weighs 70"
+check = { region = "eu-west-1", metric = "route53_weight", min = 70.0, max = 70.0 }
+[[step]]
+name = "us-east-1 runs its 3 api tasks"
+check = { region = "us-east-1", metric = "ecs_running_ratio", min = 1.0 }
+"#,
+    );
+    let run = |extra: &[&str]| d.command_for(&book, 0, extra).output().unwrap();
+    let weights_before = (d.weight("us-west-2").await, d.weight("eu-west-1").await);
+    let from = run(&["--from-aws"]);
+    ok(&from);
+    let r = report(&from);
+    assert_eq!(r["verdict"], "pass", "{r:#}");
+    assert_eq!(r["mode"], "simulation");
+    assert_eq!(r["source"], "sim");
+    // The fleet file's simulation defaults (every weight 100) fail the same checks.
+    let plain = run(&[]);
+    assert_eq!(plain.status.code(), Some(1));
+    let p = report(&plain);
+    assert_eq!(p["steps"][0]["result"], "failed", "{p:#}");
+    assert_eq!(
+        (d.weight("us-west-2").await, d.weight("eu-west-1").await),
+        weights_before
+    );
 }

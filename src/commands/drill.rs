@@ -43,7 +43,50 @@ pub fn load(g: &GlobalArgs, path: &Path) -> Result<(Fleet, Runbook), CliError> {
     Ok((fleet, runbook))
 }
 
+/// `--from-aws`: the fleet file's simulation settings replaced by what AWS shows now — each
+/// region's running tasks and autoscaling bounds, its record's weight, and its own users' demand
+/// scaled so the simulated daily curve serves what the region serves now — and the start is now.
+async fn from_aws(
+    g: &GlobalArgs,
+    fleet: &Fleet,
+) -> Result<(Fleet, chrono::DateTime<chrono::Utc>), CliError> {
+    use crate::source::sim::{daily_curve, guess_utc_offset, local_hour};
+    let target = super::act::target(g, fleet, false, None).await?;
+    let view = target.read().await.map_err(CliError::Runtime)?;
+    let now = target.clock().now();
+    let start = chrono::DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now);
+    let mut fleet = fleet.clone();
+    for spec in &mut fleet.regions {
+        let Some(r) = view.region(&spec.name) else {
+            continue;
+        };
+        if let Some(s) = r.services.first() {
+            spec.sim.tasks = Some(u32::try_from(s.running.max(0)).unwrap_or(0));
+            if let Some(b) = s.bounds {
+                spec.sim.min_tasks = u32::try_from(b.min).ok();
+                spec.sim.max_tasks = u32::try_from(b.max).ok();
+            }
+        }
+        if let Some(w) = r.record.as_ref().and_then(|x| x.weight) {
+            spec.sim.weight = Some(w);
+        }
+        if let Some(rps) = r.served_rps.filter(|v| v.is_finite() && *v >= 0.0) {
+            let offset = spec
+                .sim
+                .utc_offset_h
+                .unwrap_or_else(|| guess_utc_offset(&spec.name));
+            spec.sim.peak_rps = Some(rps / daily_curve(local_hour(start, offset)).max(0.05));
+        }
+    }
+    Ok((fleet, start))
+}
+
 fn check_usage(args: &DrillRunArgs, runbook: &Runbook) -> Result<(), CliError> {
+    if args.from_aws && args.mode != DrillMode::Simulation {
+        return Err(CliError::Input(
+            "--from-aws applies to --mode simulation (real mode reads AWS anyway)".into(),
+        ));
+    }
     if args.execute && args.mode == DrillMode::Simulation {
         return Err(CliError::Input(
             "--execute applies to --mode real and rollback (a simulation needs none)".into(),
@@ -187,7 +230,11 @@ async fn run_drill(g: &GlobalArgs, args: &DrillRunArgs) -> Result<(), CliError> 
     check_usage(args, &runbook)?;
     match args.mode {
         DrillMode::Simulation => {
-            let start = setup::start_time(g)?;
+            let (fleet, start) = if args.from_aws {
+                from_aws(g, &fleet).await?
+            } else {
+                (fleet, setup::start_time(g)?)
+            };
             let model = Arc::new(Mutex::new(SimFleet::new(&fleet, g.seed, start)));
             let target: Arc<dyn Target> = Arc::new(SimTarget::new(model.clone(), true));
             // A rehearsal writes its own audit log beside its timeline (unless --audit-log says
