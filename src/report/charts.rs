@@ -39,6 +39,7 @@ fn hours_of(r: &Report, h: &[Hour], f: impl Fn(&Hour) -> Option<f64>) -> Vec<(f6
 }
 
 fn chart(r: &Report, title: &str, lines: &[Line], limit: Option<f64>) -> String {
+    let percent = title.contains("share") || title.contains("ratio");
     let span = ((r.until - r.from).num_minutes() as f64 / 60.0).max(1.0);
     let top = lines
         .iter()
@@ -71,9 +72,9 @@ fn chart(r: &Report, title: &str, lines: &[Line], limit: Option<f64>) -> String 
             .y_labels(5)
             .x_label_formatter(&day)
             .y_label_formatter(&|y: &f64| {
-                if top < 0.1 {
+                if percent && top < 0.1 {
                     format!("{:.2}%", y * 100.0)
-                } else if top <= 1.2 && title.contains("ratio") {
+                } else if percent {
                     format!("{:.0}%", y * 100.0)
                 } else {
                     format!("{y:.0}")
@@ -202,30 +203,18 @@ pub fn heatmap(r: &Report) -> String {
         let _ = c
             .configure_mesh()
             .disable_mesh()
-            .x_labels(15)
-            .y_labels(rows + 1)
-            .x_label_formatter(&|x: &f64| {
-                let h = *x as usize;
-                if h % 24 == 0 && h < 168 {
-                    days[h / 24].to_string()
-                } else if h % 12 == 0 {
-                    "12:00".into()
-                } else {
-                    String::new()
-                }
-            })
-            .y_label_formatter(&|y: &f64| {
-                let i = y.floor() as usize;
-                if (y - y.floor() - 0.5).abs() < 0.01 || y.fract() == 0.0 {
-                    names
-                        .get(rows.saturating_sub(i + 1))
-                        .cloned()
-                        .unwrap_or_default()
-                } else {
-                    String::new()
-                }
-            })
+            .x_labels(0)
+            .y_labels(0)
             .draw();
+        let font = ("sans-serif", 12).into_font().color(&BLACK);
+        for (d, day) in days.iter().enumerate() {
+            let (px, py) = c.backend_coord(&(d as f64 * 24.0 + 12.0, 0.0));
+            let _ = root.draw(&Text::new(day.to_string(), (px - 12, py + 6), font.clone()));
+        }
+        for (i, name) in names.iter().enumerate() {
+            let (px, py) = c.backend_coord(&(0.0, (rows - 1 - i) as f64 + 0.5));
+            let _ = root.draw(&Text::new(name.clone(), (px - 104, py - 6), font.clone()));
+        }
         for (i, x) in r.regions.iter().enumerate() {
             let y = (rows - 1 - i) as f64;
             let grid = super::series::week_grid(&x.hourly);

@@ -442,10 +442,10 @@ fn html_table(out: &mut String, head: &[&str], rows: &[Vec<String>]) {
     out.push_str("</tbody></table>\n");
 }
 
-const CSS: &str = "body{font-family:system-ui,sans-serif;margin:24px;color:#1d2330;background:#fff;max-width:1200px}\
+const CSS: &str = "body{font-family:system-ui,sans-serif;margin:24px;color:#1d2330;background:#fff;max-width:1360px}\
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #dde;padding-bottom:4px}\
 .sub{color:#556;margin-bottom:12px}table{border-collapse:collapse;font-size:13px;margin:6px 0}\
-th,td{border:1px solid #dde;padding:4px 8px;text-align:left;white-space:nowrap}th{background:#f3f5f9}\
+th,td{border:1px solid #dde;padding:3px 6px;text-align:left}th{background:#f3f5f9}\
 .charts{display:grid;grid-template-columns:1fr 1fr;gap:8px}.charts svg{width:100%;height:auto}\
 .foot{color:#667;font-size:12px;margin-top:24px}.BREACHED{color:#b00020;font-weight:bold}.WARNING{color:#a15c00;font-weight:bold}";
 
