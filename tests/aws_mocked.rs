@@ -276,3 +276,90 @@ async fn a_throttled_region_backs_off_and_recovers_by_itself() {
     assert_eq!(reading.requests_per_s, Some(10.0));
     assert_eq!(rule.num_calls(), 2);
 }
+
+/// The weekly review's read (issue 13 §4): one GetMetricData for the region carrying every
+/// statistic at 1 h — the charts' p50/p99 and the SLO's p99.9 — whose second page (NextToken)
+/// is followed; percentiles come back in ms per statistic, and the SLO is judged on its own.
+#[tokio::test]
+async fn the_reviews_read_asks_every_percentile_in_one_call_and_follows_next_token() {
+    let from = Utc.with_ymd_and_hms(2026, 11, 22, 0, 0, 0).unwrap();
+    let until = from + chrono::Duration::hours(4);
+    let start = from.timestamp();
+    let h = move |i: i64| start + i * 3600;
+    let first = mock!(aws_sdk_cloudwatch::Client::get_metric_data)
+        .match_requests(move |req| {
+            let stats: Vec<&str> = req
+                .metric_data_queries()
+                .iter()
+                .filter_map(|q| q.metric_stat().and_then(|s| s.stat()))
+                .collect();
+            let hourly = req
+                .metric_data_queries()
+                .iter()
+                .all(|q| q.metric_stat().and_then(|s| s.period()) == Some(3600));
+            req.next_token().is_none()
+                && hourly
+                && stats == ["p50", "p99", "p99.9", "Sum", "Sum", "Sum"]
+                && req.start_time().map(|t| t.secs()) == Some(h(0))
+                && req.end_time().map(|t| t.secs()) == Some(h(4))
+        })
+        .then_output(move || {
+            let mut b = GetMetricDataOutput::builder().next_token("page-2");
+            for i in 0..2 {
+                b = b
+                    .metric_data_results(result("latency2", h(i), 0.150))
+                    .metric_data_results(result("requests", h(i), 1000.0))
+                    .metric_data_results(result("target5xx", h(i), 2.0));
+            }
+            b.build()
+        });
+    let second = mock!(aws_sdk_cloudwatch::Client::get_metric_data)
+        .match_requests(|req| req.next_token() == Some("page-2"))
+        .then_output(move || {
+            let mut b = GetMetricDataOutput::builder();
+            for i in 2..4 {
+                b = b
+                    .metric_data_results(result("latency0", h(i), 0.020))
+                    .metric_data_results(result("latency1", h(i), 0.180))
+                    .metric_data_results(result(
+                        "latency2",
+                        h(i),
+                        if i == 3 { 0.320 } else { 0.190 },
+                    ))
+                    .metric_data_results(result("requests", h(i), 1000.0))
+                    .metric_data_results(result("elb5xx", h(i), 8.0));
+            }
+            b.build()
+        });
+    let client = mocked!(aws_sdk_cloudwatch, [&first, &second]);
+    let f = Fleet::parse(
+        &format!("{FLEET}[slo]\nlatency_stat = \"p99.9\"\nlatency_ms = 250.0\n"),
+        Path::new("mocked.toml"),
+    )
+    .unwrap();
+    let (series, pages, metrics) =
+        opsdeck::report::aws::read_region(&client, &f, &f.regions[0], from, until)
+            .await
+            .expect("review read");
+    assert_eq!((first.num_calls(), second.num_calls(), pages), (1, 1, 2));
+    assert_eq!(metrics, 12, "6 queries asked on each of 2 pages");
+    assert_eq!(series.step_s, 3600);
+    let s = &series.samples;
+    assert_eq!(s.len(), 4);
+    let ms = |i: usize, stat: &str| {
+        s[i].latency_ms
+            .get(stat)
+            .map(|v| (v * 1000.0).round() / 1000.0)
+    };
+    assert_eq!((ms(0, "p99.9"), ms(0, "p99")), (Some(150.0), None));
+    assert_eq!(
+        (ms(3, "p50"), ms(3, "p99"), ms(3, "p99.9")),
+        (Some(20.0), Some(180.0), Some(320.0))
+    );
+    // Target and ELB 5xx add up: 2 + 2 + 8 + 8 of 4,000.
+    let a = opsdeck::report::attain::availability(s, 0.999);
+    assert_eq!((a.requests, a.bad_requests), (4000.0, 20.0));
+    // p99.9 ≤ 250 ms in 3 of the 4 hours.
+    let l = opsdeck::report::attain::latency(s, &f.slo_for("eu-west-1"));
+    assert_eq!((l.stat.as_str(), l.attained), ("p99.9", Some(0.75)));
+}

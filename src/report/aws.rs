@@ -180,8 +180,9 @@ pub fn samples(
     out
 }
 
-/// One region: one GetMetricData request (and its pages). Returns the series and the pages.
-async fn region(
+/// One region: one GetMetricData request (and its pages). Returns the series, the pages (calls)
+/// and the metrics requested over all of them.
+pub async fn read_region(
     client: &aws_sdk_cloudwatch::Client,
     fleet: &Fleet,
     r: &RegionSpec,
@@ -337,7 +338,7 @@ pub async fn input(
     let reads = fleet.regions.iter().map(|r| {
         let clients = RegionClients::new(&config, &r.name);
         let fleet = &fleet;
-        async move { region(&clients.cloudwatch, fleet, r, prev_from, until).await }
+        async move { read_region(&clients.cloudwatch, fleet, r, prev_from, until).await }
     });
     let global = GlobalClients::new(&config);
     let first = month_start(until - Duration::seconds(1)).min(prev_from.date_naive());
