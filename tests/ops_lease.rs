@@ -420,6 +420,20 @@ async fn killed_holder(shared: bool) {
         show(&out)
     );
     assert_eq!(case.weights().await, [70, 0, 0, 0]);
+    // The abandoned operation is in bob's audit records too (both of his drain's).
+    let ran: Vec<AuditRecord> = case
+        .records(&env.bob)
+        .into_iter()
+        .filter(|r| r.decision == opsdeck::ops::audit::Decision::Execute)
+        .collect();
+    assert_eq!(ran.len(), 2, "{ran:#?}");
+    assert!(
+        ran.iter().all(|r| r
+            .abandoned
+            .as_deref()
+            .is_some_and(|a| a.contains(alice_was) && a.contains("draining ap-southeast-1"))),
+        "{ran:#?}"
+    );
     if shared {
         assert!(
             env.lease_item(&case.name).await.is_none(),

@@ -55,6 +55,7 @@ fn ran(who: &str, op: Op, at: DateTime<Utc>) -> AuditRecord {
         accepted_at: Some(Some(at)),
         settled_at: Some(Some(at)),
         approved_by: None,
+        abandoned: None,
         drill: None,
     }
 }

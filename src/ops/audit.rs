@@ -78,6 +78,10 @@ pub struct AuditRecord {
     /// The second identity that approved the operation (`[guards] approval_required`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approved_by: Option<String>,
+    /// The earlier operation this one found abandoned when it took the fleet's lease (its holder
+    /// died or stopped extending it), in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abandoned: Option<String>,
     /// The drill run and step this operation belongs to (`opsdeck drill`), when it does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drill: Option<DrillTag>,

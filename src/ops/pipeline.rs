@@ -191,6 +191,8 @@ struct Who {
     operator: String,
     id: String,
     approved_by: Option<String>,
+    /// The earlier operation found abandoned when the lease was taken.
+    abandoned: Option<String>,
 }
 
 impl Operator {
@@ -372,6 +374,7 @@ impl Operator {
                         operator,
                         id,
                         approved_by: None,
+                        abandoned: None,
                     };
                     return self
                         .record(
@@ -405,6 +408,7 @@ impl Operator {
                     operator,
                     id,
                     approved_by,
+                    abandoned: abandoned.clone(),
                 };
                 let out = self.run_leased(shown, confirm, who, accepted).await;
                 held.release().await;
@@ -419,6 +423,7 @@ impl Operator {
                     operator,
                     id,
                     approved_by,
+                    abandoned: None,
                 };
                 self.record(
                     shown.clone(),
@@ -489,6 +494,7 @@ impl Operator {
             accepted_at: None,
             settled_at: None,
             approved_by: who.approved_by,
+            abandoned: who.abandoned,
             drill: self.drill_step(),
         };
         let (authorized, shared_took_it) =

@@ -167,6 +167,7 @@ impl Operator {
             operator: approver,
             id: audit::new_id(now),
             approved_by: None,
+            abandoned: None,
         };
         let confirm = Confirmation {
             typed: typed.to_string(),

@@ -63,6 +63,7 @@ impl Operator {
             accepted_at: None,
             settled_at: None,
             approved_by: None,
+            abandoned: None,
             drill: None,
         };
         self.audit.append(&record).map_err(OpError::Audit)?;
