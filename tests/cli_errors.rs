@@ -75,7 +75,7 @@ fn every_command_without_credentials_says_how_to_provide_them_and_exits_2() {
                 "scale",
                 "--region",
                 "us-east-1",
-                "--service",
+                "--nodegroup",
                 "kaldrix-api",
                 "--desired",
                 "4",

@@ -148,10 +148,17 @@ fn primary_outage_what_if_promotes_with_an_estimated_rpo_and_says_writes_are_dow
     assert!(names.iter().any(|n| n.contains("DNS")), "{names:?}");
     assert!(names.iter().any(|n| n.contains("PromoteReadReplica")));
     assert!(names.iter().any(|n| n.contains("switches its writer")));
+    // KALDRIX runs on EKS: its survivors add nodes, which take longer than the promotion.
+    let nodes = if w.recommended.is_empty() {
+        0.0
+    } else {
+        whatif::NODE_START_S
+    };
     assert_eq!(
         w.rto_s,
         // The simulated fleet's own promotion time, not RDS's typical one.
-        whatif::DETECTION_S + opsdeck::source::sim::PROMOTION_S + whatif::WRITER_SWITCH_S
+        whatif::DETECTION_S
+            + (opsdeck::source::sim::PROMOTION_S + whatif::WRITER_SWITCH_S).max(nodes)
     );
     let text = opsdeck::ops::text::what_if(&w);
     assert!(!text.contains("no replica can be promoted"), "{text}");

@@ -156,6 +156,7 @@ fn a_failed_probe_says_why_in_the_region_health() {
         HealthInput {
             metrics: None,
             ecs: None,
+            eks: None,
             replication: None,
             route53: None,
             probe: Some(&probe),

@@ -56,6 +56,7 @@ fn status(fleet: &Fleet, sim: &SimFleet, region: &str) -> Status {
     let input = HealthInput {
         metrics: v.metrics.as_ref(),
         ecs: v.ecs.as_deref(),
+        eks: v.eks.as_deref(),
         replication: v.topology.as_ref(),
         route53: v.route53.as_ref(),
         probe: v.probe.as_ref(),

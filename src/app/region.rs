@@ -218,6 +218,7 @@ impl RegionView {
         let input = HealthInput {
             metrics: self.metrics.as_ref(),
             ecs: self.ecs.as_deref(),
+            eks: self.eks.as_deref(),
             replication: self.replication.as_ref(),
             route53: self.route53.as_ref(),
             probe,

@@ -300,3 +300,4 @@ impl State {
             .unwrap_or("default")
     }
 }
+

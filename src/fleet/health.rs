@@ -142,6 +142,8 @@ pub fn ecs_level(s: &EcsCounts) -> Status {
 pub struct HealthInput<'a> {
     pub metrics: Option<&'a MetricValues>,
     pub ecs: Option<&'a [EcsCounts]>,
+    /// EKS node groups as read, judged in the `ecs` (compute) family with their running pods.
+    pub eks: Option<&'a [super::eks::NodegroupState]>,
     pub replication: Option<&'a Replication>,
     pub route53: Option<&'a Route53State>,
     pub probe: Option<&'a ProbeResult>,
@@ -271,6 +273,20 @@ pub fn evaluate(fleet: &Fleet, region: &str, input: HealthInput<'_>) -> (Status,
             );
         }
     }
+    let refs = fleet.region(region).map(|r| r.eks.as_slice()).unwrap_or_default();
+    for g in input.eks.unwrap_or_default() {
+        let key = refs
+            .iter()
+            .find(|e| e.cluster == g.cluster && e.nodegroup == g.nodegroup)
+            .map(|e| e.pods_key());
+        let pods = input
+            .metrics
+            .zip(key)
+            .and_then(|(m, k)| m.running_pods.get(&k).copied().flatten());
+        if let Some((level, message, short, affected)) = super::eks::breach(g, pods) {
+            push(Family::Ecs, level, message, short, affected);
+        }
+    }
     if let Some(r) = input.route53 {
         match (r.health_check_inverted, r.healthy) {
             // Drained by inverting its check: failing is what the drain asked for.
@@ -372,7 +388,7 @@ pub fn checked(fleet: &Fleet, input: HealthInput<'_>) -> Vec<Family> {
     if lag || topology_says {
         out.push(Family::ReplicaLag);
     }
-    if input.ecs.is_some() {
+    if input.ecs.is_some() || input.eks.is_some() {
         out.push(Family::Ecs);
     }
     if input.route53.is_some() {

@@ -79,7 +79,7 @@ pub fn order<'a>(view: &'a FleetView, fleet: &Fleet, failed: Option<&str>) -> Ve
         .map(|r| Candidate {
             region: &r.name,
             serving: r.serving(),
-            capacity_rps: r.running_tasks() as f64 * fleet.capacity.rps_per_task,
+            capacity_rps: r.running_tasks() as f64 * r.unit_rps(fleet),
         })
         .collect();
     failover::ordered(&fleet.failover, &candidates)

@@ -215,6 +215,21 @@ pub fn what_if(w: &WhatIf) -> String {
             ));
         }
     }
+    for op in &w.recommended {
+        if let Op::ScaleNodegroup {
+            region,
+            nodegroup,
+            desired,
+            max,
+            ..
+        } = op
+        {
+            let max = max.map(|m| format!(" --max {m}")).unwrap_or_default();
+            out.push_str(&format!(
+                "  opsdeck act scale --region {region} --nodegroup {nodegroup} --desired {desired}{max}\n"
+            ));
+        }
+    }
     if w.recommended.is_empty() {
         out.push_str("  no scale-up needed\n");
     }

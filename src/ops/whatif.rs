@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 pub const DETECTION_S: f64 = 90.0; // Route53 health check: 3 failures 30 s apart
 pub const DNS_TTL_S: f64 = 60.0; // clients follow a weight change
 pub const TASK_START_S: f64 = 90.0; // a new ECS task runs
+pub const NODE_START_S: f64 = 150.0; // a new EKS node joins the cluster
 /// PromoteReadReplica until the instance is available, on RDS (the simulated fleet's model says
 /// its own: `LoadModel::promotion_s`).
 pub const PROMOTION_S: f64 = 300.0;
@@ -38,9 +39,9 @@ pub trait LoadModel {
 /// under the record's policy (by weight, to the nearest serving region, to the default record, to
 /// the secondary: `fleet::routing`); latency from the shared queueing formula (`fleet::load`).
 pub struct WeightedModel {
-    /// Each region's calibration (its own latency target), fleet order.
-    latency: Vec<(String, LatencyModel)>,
-    rps_per_task: f64,
+    /// Each region's calibration (its own latency target) and what one unit of its compute
+    /// serves (a task, or a node in an EKS region), fleet order.
+    latency: Vec<(String, LatencyModel, f64)>,
     fleet: Fleet,
 }
 
@@ -50,9 +51,11 @@ impl WeightedModel {
             latency: fleet
                 .regions
                 .iter()
-                .map(|r| (r.name.clone(), LatencyModel::new(fleet, &r.name)))
+                .map(|r| {
+                    let unit = crate::fleet::eks::unit_rps(fleet, r);
+                    (r.name.clone(), LatencyModel::new(fleet, &r.name), unit)
+                })
                 .collect(),
-            rps_per_task: fleet.capacity.rps_per_task,
             fleet: fleet.clone(),
         }
     }
@@ -64,8 +67,8 @@ impl LoadModel for WeightedModel {
     }
 
     fn latency_ms(&self, region: &str, stat: &str, rps: f64, tasks: f64) -> Option<f64> {
-        let (_, model) = self.latency.iter().find(|(name, _)| name == region)?;
-        model.predicted_ms(stat, rps, tasks, self.rps_per_task)
+        let (_, model, unit) = self.latency.iter().find(|(name, _, _)| name == region)?;
+        model.predicted_ms(stat, rps, tasks, *unit)
     }
 }
 
@@ -161,7 +164,6 @@ pub fn analyse(
         .region(failed)
         .ok_or_else(|| super::plan::unknown_region(fleet, failed).to_string())?;
     let stat = fleet.threshold_stat().to_string();
-    let rps_per_task = fleet.capacity.rps_per_task;
     let routed = model.route_without(view, failed);
     let mut survivors = Vec::new();
     let mut recommended = Vec::new();
@@ -172,20 +174,41 @@ pub fn analyse(
             .find(|(n, _)| *n == r.name)
             .map(|(_, v)| *v)
             .unwrap_or(0.0);
+        // An EKS region's compute is its nodes (`capacity.rps_per_node`).
+        let rps_per_task = r.unit_rps(fleet);
         let running = r.running_tasks();
-        let desired: i64 = r.services.iter().map(|s| s.desired).sum();
-        let needed = if r.services.is_empty() {
+        let desired: i64 = if r.is_eks() {
+            running
+        } else {
+            r.services.iter().map(|s| s.desired).sum()
+        };
+        let needed = if r.services.is_empty() && !r.is_eks() {
             0
         } else {
             (rps_after / (rps_per_task * TARGET_UTILISATION))
                 .ceil()
                 .max(1.0) as i64
         };
-        let max_tasks = r
-            .services
-            .iter()
-            .filter_map(|s| s.bounds.map(|b| b.max))
-            .min();
+        let max_tasks = if r.is_eks() {
+            Some(r.nodegroups.iter().map(|g| g.max).sum())
+        } else {
+            r.services
+                .iter()
+                .filter_map(|s| s.bounds.map(|b| b.max))
+                .min()
+        };
+        // The nodes missing go to the region's first node group, its max raised when needed.
+        if let (true, Some(g)) = (r.is_eks() && needed > running, r.nodegroups.first()) {
+            let to = g.desired + needed - running;
+            recommended.push(Op::ScaleNodegroup {
+                region: r.name.clone(),
+                cluster: g.cluster.clone(),
+                nodegroup: g.nodegroup.clone(),
+                desired: to,
+                min: None,
+                max: (to > g.max).then_some(to),
+            });
+        }
         for s in r.services.iter().filter(|s| s.desired < needed) {
             recommended.push(Op::Scale {
                 region: r.name.clone(),
@@ -252,13 +275,17 @@ pub fn analyse(
     if (failed_is_primary || writes_down) && promotion.is_none() {
         notes.push("no replica can be promoted: writes stay down until the primary returns".into());
     }
-    let capacity_ready_s = if recommended.is_empty() {
-        0.0
-    } else {
-        TASK_START_S
+    // New EKS nodes take longer to join than ECS tasks take to start.
+    let nodes = recommended
+        .iter()
+        .any(|o| matches!(o, Op::ScaleNodegroup { .. }));
+    let scale = match (recommended.is_empty(), nodes) {
+        (true, _) => None,
+        (false, true) => Some(("survivors' new EKS nodes join the cluster", NODE_START_S)),
+        (false, false) => Some(("survivors' new ECS tasks start", TASK_START_S)),
     };
     let promote_s = promotion.as_ref().map(|_| model.promotion_s());
-    let steps = steps(down, capacity_ready_s > 0.0, promote_s);
+    let steps = steps(down, scale, promote_s);
     let rto_s = rto(&steps);
     Ok(WhatIf {
         fleet: view.fleet.clone(),
@@ -276,7 +303,7 @@ pub fn analyse(
         steps,
         rto_s,
         rto_budget_s: fleet.capacity.rto_budget_s,
-        capacity_ready_s,
+        capacity_ready_s: scale.map(|(_, s)| s).unwrap_or(0.0),
         recommended,
         notes,
     })
@@ -307,7 +334,11 @@ fn promotion(
     }
 }
 
-fn steps(down: &RegionState, scale: bool, promote_s: Option<f64>) -> Vec<Step> {
+fn steps(
+    down: &RegionState,
+    scale: Option<(&str, f64)>,
+    promote_s: Option<f64>,
+) -> Vec<Step> {
     let step = |name: String, seconds: f64, parallel: bool| Step {
         name,
         seconds,
@@ -336,12 +367,8 @@ fn steps(down: &RegionState, scale: bool, promote_s: Option<f64>) -> Vec<Step> {
         DNS_TTL_S,
         true,
     ));
-    if scale {
-        out.push(step(
-            "survivors' new ECS tasks start".into(),
-            TASK_START_S,
-            true,
-        ));
+    if let Some((what, secs)) = scale {
+        out.push(step(what.into(), secs, true));
     }
     if let Some(promote_s) = promote_s {
         out.push(step(

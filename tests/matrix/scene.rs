@@ -341,10 +341,21 @@ pub fn scene(fleet: &Fleet, mode: Mode) -> Scene {
             // One task left and autoscaling off: the region's own users are more than it serves.
             let name = s.name(first);
             s.sim.set_autoscaling(false);
-            let svc = fleet.region(&name).unwrap().ecs[0].clone();
-            let id = format!("{}/{}", svc.cluster, svc.service);
-            s.sim.set_scaling_bounds(&name, &id, 1, 24).unwrap();
-            s.sim.set_desired(&name, &id, 1).unwrap();
+            let spec = fleet.region(&name).unwrap();
+            match (spec.ecs.first(), spec.eks.first()) {
+                (Some(svc), _) => {
+                    let id = format!("{}/{}", svc.cluster, svc.service);
+                    s.sim.set_scaling_bounds(&name, &id, 1, 24).unwrap();
+                    s.sim.set_desired(&name, &id, 1).unwrap();
+                }
+                // An EKS region: one node left (its node group may shrink to 1).
+                (None, Some(g)) => {
+                    s.sim
+                        .set_nodegroup(&name, &g.cluster, &g.nodegroup, 1, 1, 24)
+                        .unwrap();
+                }
+                (None, None) => panic!("{name} has no compute"),
+            }
             s.run(180);
         }
         Mode::CacheFlush => {
@@ -360,6 +371,7 @@ pub fn scene(fleet: &Fleet, mode: Mode) -> Scene {
                     for kind in [
                         DataKind::Metrics,
                         DataKind::Ecs,
+                        DataKind::Eks,
                         DataKind::Topology,
                         DataKind::Route53,
                         DataKind::Cost,
@@ -444,14 +456,78 @@ pub fn scene(fleet: &Fleet, mode: Mode) -> Scene {
 /// The four operations the matrix asks the guards about: drain, restore (to the fleet file's
 /// weight) and scale down by one task (lowering the autoscaling min with it when needed) of the
 /// mode's subject, and promote the first replica in the failover order.
+
+/// Every region's record is weighted (or it has none).
+pub fn weighted(fleet: &Fleet) -> bool {
+    fleet
+        .regions
+        .iter()
+        .filter_map(|r| r.route53.as_ref())
+        .all(|r| r.policy.is_weighted())
+}
+
 pub fn operations(s: &Scene, subject: Part) -> Vec<(&'static str, Op)> {
     let name = s.name(subject);
     let spec = s.fleet.region(&name).unwrap();
-    let svc = &spec.ecs[0];
+    let weighted = spec.route53.as_ref().is_none_or(|r| r.policy.is_weighted());
+    let restore_weight = weighted.then(|| spec.sim.weight.unwrap_or(100));
+    // A scale-down by one: of the region's ECS service, or of its EKS node group.
+    let scale = match spec.ecs.first() {
+        Some(svc) => scale_service(s, &name, svc),
+        None => scale_nodegroup(s, &name, &spec.eks[0]),
+    };
+    vec![
+        (
+            "drain",
+            Op::Drain {
+                region: name.clone(),
+            },
+        ),
+        (
+            "restore",
+            Op::Restore {
+                region: name.clone(),
+                weight: restore_weight,
+            },
+        ),
+        ("scale", scale),
+        (
+            "promote",
+            Op::Promote {
+                region: s.parts.first.clone(),
+            },
+        ),
+    ]
+}
+
+fn scale_nodegroup(s: &Scene, name: &str, g: &opsdeck::fleet::eks::EksRef) -> Op {
     let current = s
         .view
         .as_ref()
-        .and_then(|v| v.region(&name))
+        .and_then(|v| v.region(name))
+        .and_then(|r| r.nodegroups.first().cloned());
+    let (desired, min) = match current {
+        Some(c) => {
+            let desired = (c.desired - 1).max(0);
+            (desired, (desired < c.min).then_some(desired))
+        }
+        None => (1, None),
+    };
+    Op::ScaleNodegroup {
+        region: name.to_string(),
+        cluster: g.cluster.clone(),
+        nodegroup: g.nodegroup.clone(),
+        desired,
+        min,
+        max: None,
+    }
+}
+
+fn scale_service(s: &Scene, name: &str, svc: &opsdeck::fleet::EcsServiceRef) -> Op {
+    let current = s
+        .view
+        .as_ref()
+        .and_then(|v| v.region(name))
         .and_then(|r| r.services.first().cloned());
     let (desired, bounds) = match current {
         Some(c) => {
@@ -467,43 +543,13 @@ pub fn operations(s: &Scene, subject: Part) -> Vec<(&'static str, Op)> {
         }
         None => (1, None),
     };
-    vec![
-        (
-            "drain",
-            Op::Drain {
-                region: name.clone(),
-            },
-        ),
-        (
-            "restore",
-            Op::Restore {
-                region: name.clone(),
-                // A weighted record goes back to the fleet file's weight; any other has none
-                // (its health check is reverted).
-                weight: spec
-                    .route53
-                    .as_ref()
-                    .is_none_or(|r| r.policy == opsdeck::fleet::routing::Policy::Weighted)
-                    .then(|| spec.sim.weight.unwrap_or(100)),
-            },
-        ),
-        (
-            "scale",
-            Op::Scale {
-                region: name.clone(),
-                cluster: svc.cluster.clone(),
-                service: svc.service.clone(),
-                desired,
-                bounds,
-            },
-        ),
-        (
-            "promote",
-            Op::Promote {
-                region: s.parts.first.clone(),
-            },
-        ),
-    ]
+    Op::Scale {
+        region: name.to_string(),
+        cluster: svc.cluster.clone(),
+        service: svc.service.clone(),
+        desired,
+        bounds,
+    }
 }
 
 /// The guards' verdict on `op`: the first rule that blocks, or pass; `Err` when no plan can be made.
