@@ -141,7 +141,6 @@ fn richesreach_region_loss_passes_within_five_minutes() {
             "scale eu-west-1",
             "scale ap-southeast-1",
             "promote eu-west-1",
-            "drain us-east-1",
             "recovered"
         ]
     );
@@ -187,7 +186,7 @@ above = 0.1
 for_s = 30
 [[step]]
 name = "scale eu-west-1"
-act = {{ op = "scale", region = "eu-west-1", service = "kaldrix-api", desired = 4 }}
+act = {{ op = "scale", region = "eu-west-1", nodegroup = "kaldrix-api", desired = 4 }}
 [[step]]
 name = "storm in us-west-2"
 inject = {{ scenario = "error-storm", region = "us-west-2" }}

@@ -300,4 +300,3 @@ impl State {
             .unwrap_or("default")
     }
 }
-
