@@ -325,3 +325,56 @@ fn bad_flags_are_refused_with_exit_two() {
         assert!(err.contains(words), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn a_drill_run_in_the_window_is_listed_with_its_verdict() {
+    let dir = tempfile::tempdir().unwrap();
+    // A drill on the simulated fleet on day 1 of the window (virtual time); its timeline goes to
+    // the state dir, where the review reads it.
+    let drill = opsdeck(
+        &[
+            "drill",
+            "run",
+            "fleets/drills/atlas-manual-failover.toml",
+            "--non-interactive",
+            "--start",
+            "2026-11-26T08:00:00Z",
+        ],
+        dir.path(),
+    );
+    assert!(
+        dir.path().join("drills").read_dir().unwrap().count() >= 1,
+        "no timeline: {}",
+        String::from_utf8_lossy(&drill.stderr)
+    );
+    let out = ok(opsdeck(
+        &[
+            "report", "--until", UNTIL, "--since", "3d", "--calm", "--format", "json",
+        ],
+        dir.path(),
+    ));
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let drills = v["drills"].as_array().unwrap();
+    assert_eq!(drills.len(), 1, "{drills:?}");
+    assert_eq!(drills[0]["start"], "2026-11-26T08:00:00Z");
+    assert_eq!(drills[0]["mode"], "simulation");
+    // This runbook fails by design (its write-up has no database step).
+    assert_eq!(drills[0]["verdict"], "fail", "{}", drills[0]);
+    assert!(drills[0]["drill"].as_str().unwrap().contains("atlas-crm"));
+    // Outside the window: not listed.
+    let out = ok(opsdeck(
+        &[
+            "report",
+            "--until",
+            "2026-11-25T00:00:00Z",
+            "--since",
+            "1d",
+            "--calm",
+            "--format",
+            "json",
+        ],
+        dir.path(),
+    ));
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert!(v["drills"].as_array().unwrap().is_empty());
+}
