@@ -177,7 +177,7 @@ pub enum OpReport {
     /// The newest records of the log.
     Audit(Result<AuditTail, String>),
     /// What the other operators are doing (polled).
-    Others(Box<crate::ops::lease::others::Others>),
+    Others(Box<crate::ops::others::Others>),
     /// Planning, running or the what-if failed before anything ran (or could be recorded).
     Failed {
         title: String,
@@ -458,7 +458,8 @@ pub fn report(state: &mut State, r: OpReport) -> Vec<Effect> {
                 })));
             }
         }
-        OpReport::Others(others) => super::others::seen(state, *others),
+        // Handled by `update` before a report reaches the dialog.
+        OpReport::Others(_) => {}
         OpReport::WhatIf(report) => {
             if waiting {
                 state.dialog = Some(Dialog::WhatIf { report, scroll: 0 });

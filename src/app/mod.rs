@@ -5,7 +5,6 @@ pub mod alerts;
 pub mod cdn;
 pub mod dialog;
 pub mod look;
-pub mod others;
 pub mod region;
 pub mod snapshot;
 pub mod state;

@@ -85,8 +85,8 @@ pub struct State {
     /// The simulated fleet or AWS.
     pub source: SourceKind,
     pub identity: Option<String>,
-    /// What the other operators of the fleet are doing (polled; `ops::lease::others`).
-    pub others: crate::ops::lease::others::Others,
+    /// What the other operators of the fleet are doing (polled; `ops::others`).
+    pub others: crate::ops::others::Others,
     pub regions: Vec<RegionView>,
     pub focus: usize,
     pub view: View,

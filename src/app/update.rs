@@ -1,9 +1,10 @@
 //! `update(&mut State, Action) -> Vec<Effect>`: pure, so every transition is testable.
 
-use super::dialog;
+use super::dialog::{self, OpReport};
 use super::look::{self, LookKind};
 use super::{Action, State, View};
 use crate::fleet::Status;
+use crate::ops::others::{lease_line, pending_line, record_line};
 use crate::source::{Scenario, SourceCommand, SourceEvent};
 
 /// What the loop must do after an update.
@@ -126,6 +127,8 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         | Action::AuditLog
         | Action::Undo) => effects = dialog::operation(state, &op),
         Action::DialogKey(k) => effects = dialog::key(state, k),
+        // What other operators do is not a dialog's business: logged, kept for the status line.
+        Action::OpReport(OpReport::Others(others)) => others_seen(state, *others),
         Action::OpReport(r) => effects = dialog::report(state, r),
     }
     state.dirty = true;
@@ -312,4 +315,35 @@ pub fn hint(overlay: Overlay) -> String {
         Overlay::Audit => "the audit log is open: esc closes it first".into(),
         Overlay::Help => "the help is open: esc or ? closes it first".into(),
     }
+}
+
+/// What the other operators do, as the console shows it: each new fact once in the event log (an
+/// operation that ran, a lease taken, an approval asked for), the newest in the status line.
+/// A poll of `Others` arrived: log what is new since the last one, keep it for the status line.
+fn others_seen(state: &mut State, others: crate::ops::others::Others) {
+    let now = others.read_at.unwrap_or(state.now);
+    let old = std::mem::take(&mut state.others);
+    for r in others.recent.iter().rev() {
+        if !old.recent.iter().any(|o| o.id == r.id) {
+            let level = if r.result.as_ref().is_some_and(|x| x.took_effect()) {
+                Status::Ok
+            } else {
+                Status::Warn
+            };
+            state.log(r.time, Some(r.region.clone()), level, record_line(r, now));
+        }
+    }
+    if let Some(h) = &others.lease {
+        if old.lease.as_ref().map(|o| &o.token) != Some(&h.token) {
+            let region = Some(h.op.region().to_string());
+            state.log(h.since, region, Status::Warn, lease_line(h));
+        }
+    }
+    for p in &others.pending {
+        if !old.pending.iter().any(|o| o.id == p.id) {
+            let region = Some(p.plan.region.clone());
+            state.log(p.requested_at, region, Status::Warn, pending_line(p));
+        }
+    }
+    state.others = others;
 }

@@ -283,7 +283,7 @@ pub fn evaluate(fleet: &Fleet, region: &str, input: HealthInput<'_>) -> (Status,
             .metrics
             .zip(key)
             .and_then(|(m, k)| m.running_pods.get(&k).copied().flatten());
-        if let Some((level, message, short, affected)) = super::eks::breach(g, pods) {
+        if let Some((level, message, short, affected)) = eks_breach(g, pods) {
             push(Family::Ecs, level, message, short, affected);
         }
     }
@@ -398,4 +398,46 @@ pub fn checked(fleet: &Fleet, input: HealthInput<'_>) -> Vec<Family> {
         out.push(Family::Probe);
     }
     out
+}
+
+/// How a node group looks: crit when DEGRADED, failed, or no pod runs on wanted nodes; warn with
+/// health issues or while it is being deleted; ok otherwise (UPDATING is a scale in progress, as
+/// ECS tasks pending are).
+pub fn eks_level(g: &super::eks::NodegroupState, running_pods: Option<f64>) -> Status {
+    let failed = g.status == "DEGRADED" || g.status.ends_with("_FAILED");
+    if failed || (g.desired > 0 && running_pods == Some(0.0)) {
+        Status::Crit
+    } else if !g.issues.is_empty() || g.status == "DELETING" {
+        Status::Warn
+    } else {
+        Status::Ok
+    }
+}
+
+/// The breach of one node group, if any: (level, message, short, share of requests affected).
+fn eks_breach(
+    g: &super::eks::NodegroupState,
+    running_pods: Option<f64>,
+) -> Option<(Status, String, String, f64)> {
+    let level = eks_level(g, running_pods);
+    if level == Status::Ok {
+        return None;
+    }
+    let pods = running_pods
+        .map(|p| format!("{p:.0} pods"))
+        .unwrap_or_else(|| "pods unknown".into());
+    let issue = g.issues.first().map(|i| format!(": {i}")).unwrap_or_default();
+    let message = format!(
+        "node group {}: {} with {} nodes, {pods}{issue}",
+        g.id(),
+        g.status,
+        g.desired
+    );
+    let dead = g.status == "DEGRADED" || running_pods == Some(0.0);
+    let short = if running_pods == Some(0.0) {
+        "eks 0 pods".to_string()
+    } else {
+        format!("eks {}", g.status)
+    };
+    Some((level, message, short, if dead { 1.0 } else { 0.1 }))
 }

@@ -17,6 +17,7 @@ pub mod capacity;
 pub mod failover;
 pub mod guards;
 pub mod lease;
+pub mod others;
 pub mod outcome;
 pub mod pipeline;
 pub mod plan;

@@ -299,7 +299,7 @@ pub fn side_lines(
             match read {
                 None => wrapped(&mut out, format!("{} {NO_DATA}", spec.id()), theme.muted),
                 Some(g) => {
-                    let level = crate::fleet::eks::level(g, pods);
+                    let level = crate::fleet::health::eks_level(g, pods);
                     let text = format!(
                         "{} {} nodes (min {}, max {}) {} · {}/{} {p} pods running",
                         g.id(),

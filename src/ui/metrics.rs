@@ -266,7 +266,7 @@ fn eks_rows<'a>(r: &'a RegionView) -> Vec<MetricRow<'a>> {
                 return MetricRow::new(label, NO_DATA.into(), None, DataKind::Eks, 3);
             };
             let pods = pods_of(spec);
-            let level = crate::fleet::eks::level(g, pods);
+            let level = crate::fleet::health::eks_level(g, pods);
             let p = pods
                 .map(|p| format!("{p:.0}"))
                 .unwrap_or_else(|| NO_DATA.into());

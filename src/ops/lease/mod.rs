@@ -17,7 +17,6 @@
 pub mod dynamo;
 pub mod init;
 pub mod local;
-pub mod others;
 
 use super::Op;
 use crate::fleet::clock::Clock;

@@ -1,8 +1,8 @@
-//! What the other operators of this fleet are doing (`lease::others`), read for the console.
+//! What the other operators of this fleet are doing (`ops::others`), read for the console.
 
 use super::Operator;
 use crate::ops::audit::{Decision, Phase};
-use crate::ops::lease::others::{Others, RECENT, RECENT_MAX};
+use crate::ops::others::{Others, RECENT, RECENT_MAX};
 
 impl Operator {
     /// Another process's lease on the fleet, the operations that ran in the last [`RECENT`] (by
