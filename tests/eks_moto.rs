@@ -238,3 +238,31 @@ async fn scaling_a_node_group_goes_through_the_pipeline_and_reads_back() {
     assert_eq!(d.read("workers").await, (6, 1, 8, "ACTIVE".to_string()));
     assert_eq!(v["plan"]["undo"]["max"], 4, "{v:#}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discover_writes_the_node_groups_it_finds() {
+    let moto = Moto::shared();
+    let d = deploy(&moto).await;
+    let out = eks::opsdeck(
+        d.dir.path(),
+        &d.fleet,
+        &d.endpoint,
+        &["discover", "--regions", &format!("eu-west-1,{REGION}")],
+    );
+    assert_eq!(code(&out), Some(0), "{}", text(&out.stderr));
+    let written = text(&out.stdout);
+    let fleet = opsdeck::fleet::Fleet::parse(&written, std::path::Path::new("discovered.toml"))
+        .unwrap_or_else(|e| panic!("{e}\n{written}"));
+    let us = fleet.region(REGION).unwrap();
+    let groups: Vec<(&str, &str)> = us
+        .eks
+        .iter()
+        .map(|g| (g.cluster.as_str(), g.nodegroup.as_str()))
+        .collect();
+    assert_eq!(groups, [(CLUSTER, "api"), (CLUSTER, "workers")], "{written}");
+    assert!(
+        written.contains("guess: namespace and service"),
+        "the names EKS does not list are marked: {written}"
+    );
+    assert!(fleet.region("eu-west-1").unwrap().eks.is_empty());
+}

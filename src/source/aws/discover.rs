@@ -1,7 +1,9 @@
 //! `opsdeck discover`: write a fleet file from what the account holds. ECS clusters and services
 //! and RDS instances come from their APIs (filtered by tag when asked); load balancers and cache
 //! clusters from the CloudWatch metrics they publish (which gives exactly the dimension values the
-//! fleet file needs); weighted Route53 records whose set identifier or target names the region.
+//! fleet file needs); EKS managed node groups (`ListClusters`, `ListNodegroups`); Route53 records
+//! with a set identifier — weighted, latency, geolocation, failover, multivalue — whose set
+//! identifier or target names the region, with their policy and health check.
 //! Wherever it had to choose, the file says so in a comment.
 
 use super::clients::{GlobalClients, RegionClients};
@@ -25,7 +27,33 @@ struct Found {
     rds: Vec<(String, Option<String>, bool)>,
     albs: Vec<String>,
     caches: Vec<String>,
+    /// EKS (cluster, node group).
+    eks: Vec<(String, String)>,
     problems: Vec<String>,
+}
+
+/// How many kinds of resource a region is searched for (a problem each when all fail).
+const KINDS: usize = 5;
+
+/// Clusters read at most per region, and node groups per cluster.
+const MAX_CLUSTERS: usize = 20;
+
+/// Every managed node group of every cluster in the region (not filtered by tag).
+async fn eks_nodegroups(c: &aws_sdk_eks::Client) -> Result<Vec<(String, String)>, SourceError> {
+    let clusters = c.list_clusters().send().await.map_err(|e| classify(&e))?;
+    let mut out = Vec::new();
+    for cluster in clusters.clusters().iter().take(MAX_CLUSTERS) {
+        let groups = c
+            .list_nodegroups()
+            .cluster_name(cluster)
+            .send()
+            .await
+            .map_err(|e| classify(&e))?;
+        for g in groups.nodegroups().iter().take(MAX_CLUSTERS) {
+            out.push((cluster.clone(), g.clone()));
+        }
+    }
+    Ok(out)
 }
 
 fn tagged<'a>(tags: impl Iterator<Item = (Option<&'a str>, Option<&'a str>)>, tag: &Tag) -> bool {
@@ -156,6 +184,10 @@ async fn region_resources(c: &RegionClients, tag: &Tag) -> Found {
         Ok(x) => f.ecs = x,
         Err(e) => f.problems.push(format!("ECS: {e}")),
     }
+    match eks_nodegroups(&c.eks).await {
+        Ok(x) => f.eks = x,
+        Err(e) => f.problems.push(format!("EKS: {e}")),
+    }
     match rds_instances(&c.rds, tag).await {
         Ok(x) => f.rds = x,
         Err(e) => f.problems.push(format!("RDS: {e}")),
@@ -193,6 +225,10 @@ struct Weighted {
     record_type: String,
     set_id: String,
     targets: Vec<String>,
+    policy: crate::fleet::routing::Policy,
+    location: Option<String>,
+    failover: Option<crate::fleet::routing::FailoverRole>,
+    health_check: Option<String>,
 }
 
 async fn weighted_records(c: &aws_sdk_route53::Client) -> Result<Vec<Weighted>, SourceError> {
@@ -216,7 +252,8 @@ async fn weighted_records(c: &aws_sdk_route53::Client) -> Result<Vec<Weighted>, 
                 .await
                 .map_err(|e| classify(&e))?;
             for s in page.resource_record_sets() {
-                if let (Some(_), Some(id)) = (s.weight(), s.set_identifier()) {
+                let (policy, location, failover) = super::route53::routing_of(s);
+                if let (Some(policy), Some(id)) = (policy, s.set_identifier()) {
                     let mut targets: Vec<String> = s
                         .resource_records()
                         .iter()
@@ -229,6 +266,10 @@ async fn weighted_records(c: &aws_sdk_route53::Client) -> Result<Vec<Weighted>, 
                         record_type: s.r#type().as_str().to_string(),
                         set_id: id.to_string(),
                         targets,
+                        policy,
+                        location,
+                        failover,
+                        health_check: s.health_check_id().map(String::from),
                     });
                 }
             }
@@ -318,6 +359,25 @@ fn render(
             &f.albs,
             "load balancers (from CloudWatch ApplicationELB metrics; not filtered by tag)",
         );
+        if !f.eks.is_empty() {
+            let list: Vec<String> = f
+                .eks
+                .iter()
+                .map(|(c, g)| {
+                    format!(
+                        "{{ cluster = {}, nodegroup = {}, namespace = \"default\", service = {} }}",
+                        q(c),
+                        q(g),
+                        q(g)
+                    )
+                })
+                .collect();
+            let _ = writeln!(
+                t,
+                "# guess: namespace and service are Kubernetes names EKS does not list: set them"
+            );
+            let _ = writeln!(t, "eks = [{}]", list.join(", "));
+        }
         if f.ecs.is_empty() {
             let _ = writeln!(
                 t,
@@ -373,9 +433,22 @@ fn render(
                 } else {
                     "  # guess: matched by target or partial set identifier"
                 };
+                let mut extra = String::new();
+                if !w.policy.is_weighted() {
+                    extra.push_str(&format!(", policy = {}", q(w.policy.as_str())));
+                }
+                if let Some(l) = &w.location {
+                    extra.push_str(&format!(", location = {}", q(l)));
+                }
+                if let Some(f) = w.failover {
+                    extra.push_str(&format!(", failover = {}", q(f.as_str())));
+                }
+                if let Some(h) = &w.health_check {
+                    extra.push_str(&format!(", health_check_id = {}", q(h)));
+                }
                 let _ = writeln!(
                     t,
-                    "route53 = {{ zone_id = {}, record = {}, set_identifier = {}, type = {} }}{note}",
+                    "route53 = {{ zone_id = {}, record = {}, set_identifier = {}, type = {}{extra} }}{note}",
                     q(&w.zone),
                     q(&w.name),
                     q(&w.set_id),
@@ -439,7 +512,7 @@ pub async fn discover(
         async move { region_resources(&clients, &tag).await }
     });
     let found = futures::future::join_all(per_region).await;
-    if found.iter().all(|f| f.problems.len() == 4) {
+    if found.iter().all(|f| f.problems.len() == KINDS) {
         let first = found
             .iter()
             .flat_map(|f| f.problems.first())
