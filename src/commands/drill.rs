@@ -496,8 +496,14 @@ async fn rollback(
                 dir.display()
             ))
         })?;
-    let (_, last_id, _, _) = last.start().unwrap_or_default();
+    let (_, last_id, _, pid) = last.start().unwrap_or_default();
     let last_id = last_id.to_string();
+    if !last.ended() && timeline::may_be_running(pid) {
+        return Err(CliError::Input(format!(
+            "the last real run of `{}` ({last_id}, pid {pid}) is still running: stop it first",
+            runbook.name
+        )));
+    }
     if let Err(e) = operator.close_interrupted() {
         tracing::warn!("audit: {e}");
     }
