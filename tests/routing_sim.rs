@@ -132,6 +132,16 @@ async fn latency_sends_a_failed_region_s_users_to_the_nearest_healthy_region() {
         &view,
         "users of ap-southeast-1 (latency) go to eu-west-1 (nearest serving region, ~170 ms)",
     );
+    // The text says how the users move, not "by weight", and the table shows the policy.
+    assert_eq!(view.routing, "latency");
+    let text = opsdeck::ops::text::what_if(&view);
+    assert!(
+        text.contains("move by latency routing: each user to the nearest serving region")
+            && !text.contains("by weight")
+            && text.contains("ROUTING")
+            && !text.contains("WEIGHT"),
+        "{text}"
+    );
 
     // The fleet file's round trips override the built-in table, for the model and the what-if.
     let text = std::fs::read_to_string(

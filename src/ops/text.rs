@@ -77,13 +77,23 @@ pub fn what_if(w: &WhatIf) -> String {
             "AWS"
         }
     );
+    let weighted = w.routing == "weighted";
+    let how = match w.routing.as_str() {
+        "weighted" => "to the serving survivors by weight".to_string(),
+        "latency" => "by latency routing: each user to the nearest serving region".to_string(),
+        "geolocation" => {
+            "by geolocation routing: to the default record's region (see the notes)".to_string()
+        }
+        "failover" => "by failover routing: to the secondary".to_string(),
+        other => format!("as {other} routing answers (see the notes)"),
+    };
     out.push_str(&format!(
-        "TRAFFIC   {} req/s move to the serving survivors by weight\n",
+        "TRAFFIC   {} req/s move {how}\n",
         opt(w.moved_rps, |v| format!("{v:.0}"))
     ));
     let mut rows = vec![[
         "SURVIVOR",
-        "WEIGHT",
+        if weighted { "WEIGHT" } else { "ROUTING" },
         "RPS NOW",
         "RPS AFTER",
         "CAPACITY",
@@ -99,9 +109,11 @@ pub fn what_if(w: &WhatIf) -> String {
     for s in &w.survivors {
         rows.push(vec![
             s.region.clone(),
-            s.weight
-                .map(|v| v.to_string())
-                .unwrap_or_else(|| "—".into()),
+            match (s.weight, weighted) {
+                (Some(v), _) => v.to_string(),
+                (None, false) => w.routing.clone(),
+                (None, true) => "—".into(),
+            },
             opt(s.rps_now, |v| format!("{v:.0}")),
             format!("{:.0}", s.rps_after),
             format!("{:.0}", s.capacity_rps),

@@ -127,6 +127,10 @@ pub struct Step {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WhatIf {
     pub fleet: String,
+    /// The failed region's Route53 routing policy ("weighted", "latency", "geolocation",
+    /// "failover", "multivalue"): how its users move (by weight, or as the notes say).
+    #[serde(default = "weighted")]
+    pub routing: String,
     pub source: crate::fleet::SourceKind,
     pub failed: String,
     pub at: DateTime<Utc>,
@@ -152,6 +156,10 @@ pub struct WhatIf {
     /// The scale-ups that give every survivor the tasks it needs.
     pub recommended: Vec<Op>,
     pub notes: Vec<String>,
+}
+
+fn weighted() -> String {
+    "weighted".into()
 }
 
 pub fn analyse(
@@ -289,6 +297,12 @@ pub fn analyse(
     let rto_s = rto(&steps);
     Ok(WhatIf {
         fleet: view.fleet.clone(),
+        routing: down
+            .record
+            .as_ref()
+            .map(|r| r.policy.as_str())
+            .unwrap_or("weighted")
+            .to_string(),
         source: view.source,
         failed: failed.into(),
         at: view.read_at,
