@@ -458,6 +458,17 @@ fn check_regions(s: &Scene, row: &Row, ctx: &dyn Fn() -> String) {
             part,
             ctx()
         );
+        // ... and so does its table.
+        let table = opsdeck::commands::snapshot::table(&snap);
+        let line = table
+            .lines()
+            .find(|l| l.starts_with(&format!("{} ", r.name())))
+            .unwrap();
+        assert_eq!(
+            line.contains("OUT OF SERVICE"),
+            report.out_of_service,
+            "{line}"
+        );
     }
 }
 

@@ -173,7 +173,7 @@ pub fn table(s: &FleetSnapshot) -> String {
             "LAG s",
             "CACHE",
             "ECS run/des/pend",
-            "R53 w",
+            "R53 route",
             "R53",
             "COST MTD",
             "FORECAST",
@@ -191,7 +191,12 @@ pub fn table(s: &FleetSnapshot) -> String {
         let mut row = vec![
             r.name.clone(),
             r.role.clone(),
-            r.status.as_str().to_uppercase(),
+            if r.out_of_service {
+                // As the pane title says: drained and serving nothing, never the worst.
+                "OUT OF SERVICE".into()
+            } else {
+                r.status.as_str().to_uppercase()
+            },
         ];
         for st in &stats {
             row.push(opt(r.latency_ms.get(st).copied().flatten(), |v| {
@@ -222,16 +227,19 @@ pub fn table(s: &FleetSnapshot) -> String {
                 r.eks.iter().map(eks_cell).collect::<Vec<_>>().join(" ")
             });
         }
-        row.push(
-            r.route53
-                .weight
-                .map(|w| w.to_string())
-                .unwrap_or_else(|| "—".into()),
-        );
-        row.push(match r.route53.healthy {
-            Some(true) => "healthy".into(),
-            Some(false) => "UNHEALTHY".into(),
-            None => "—".into(),
+        // The record's routing: "w70" for a weighted one, else its policy.
+        row.push(match (r.route53.weight, r.route53.policy.as_deref()) {
+            (Some(w), _) => format!("w{w}"),
+            (None, Some(p)) => p.to_string(),
+            (None, None) => "—".into(),
+        });
+        row.push(match (r.route53.healthy, r.route53.health_check_inverted) {
+            // Failing because its check is inverted: the drain, not an outage.
+            (Some(false), Some(true)) => "drained (check inverted)".into(),
+            (Some(true), Some(true)) => "INVERTED CHECK PASSES".into(),
+            (Some(true), _) => "healthy".into(),
+            (Some(false), _) => "UNHEALTHY".into(),
+            (None, _) => "—".into(),
         });
         row.push(opt(r.cost.month_to_date_usd, |v| format!("${v:.0}")));
         row.push(opt(r.cost.forecast_usd, |v| format!("${v:.0}")));
