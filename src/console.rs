@@ -93,7 +93,12 @@ pub async fn run(g: &GlobalArgs) -> Result<(), CliError> {
     // An operation a previous run left between execute and verify (killed, crashed) is closed in
     // the audit log and said below, so nobody assumes it applied.
     let interrupted = operator.close_interrupted();
-    let ops = runner::OpsRunner::new(Some(operator));
+    let week = if is_sim {
+        crate::report::WeekSource::Sim { seed: g.seed }
+    } else {
+        crate::report::WeekSource::Aws(setup::aws_options(g))
+    };
+    let ops = runner::OpsRunner::new(Some(operator)).with_week(week);
     ops.watch_others(OTHERS_EVERY);
     let mut state = State::new(fleet, handle.kind, start);
     init_look(&mut state, &look);

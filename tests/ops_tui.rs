@@ -174,7 +174,11 @@ impl Console {
     }
 
     fn screen(&self) -> String {
-        let mut term = Terminal::new(TestBackend::new(110, 40)).unwrap();
+        self.screen_sized(110, 40)
+    }
+
+    fn screen_sized(&self, w: u16, h: u16) -> String {
+        let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
         let (keymap, _) = Keymap::load("default", None).unwrap();
         term.draw(|f| {
             opsdeck::ui::draw(f, &self.state, &Theme::fallback(), &keymap);
@@ -828,4 +832,140 @@ async fn an_accepted_operation_is_watched_in_the_background_while_keys_work() {
         "{line}\n{:?}",
         c.state.events
     );
+}
+
+/// The week summary (issue 13 §6): `W` in both built-in keymaps, "computing…" until the runner
+/// reports the review it computed off the loop (the model over the window, as `opsdeck report`),
+/// then the fleet's and each region's attainment, budget and cost — the same numbers as
+/// `opsdeck report --format json` for the same seed and window; esc closes it.
+#[tokio::test]
+async fn the_week_summary_shows_the_reports_numbers_for_the_same_seed_and_window() {
+    let w = KeyEvent::new(KeyCode::Char('W'), KeyModifiers::SHIFT);
+    for name in ["default", "vim"] {
+        let (keymap, _) = Keymap::load(name, None).unwrap();
+        assert_eq!(
+            keymap.lookup(Mode::Overview, &w),
+            Some(Action::WeekSummary),
+            "{name}"
+        );
+    }
+    let mut c = Console::new(None);
+    let operator = operator(
+        &Fleet::builtin(),
+        &c.model,
+        c._dir.path(),
+        Permission::Allowed,
+    );
+    let mut runner = opsdeck::console::runner::OpsRunner::new(Some(operator))
+        .with_week(opsdeck::report::WeekSource::Sim { seed: 7 });
+    let effects = update(&mut c.state, Action::WeekSummary);
+    assert_eq!(effects, vec![Effect::Op(OpEffect::LoadWeek)]);
+    assert!(c.screen().contains("computing…"), "{}", c.screen());
+    // Behind the overlay nothing moves: a region key is swallowed.
+    update(&mut c.state, Action::NextRegion);
+    assert_eq!(c.state.focus, 0);
+    runner.handle(OpEffect::LoadWeek);
+    let report = runner.next().await.unwrap();
+    assert!(
+        matches!(report, Action::OpReport(OpReport::Week(Ok(_)))),
+        "{report:?}"
+    );
+    update(&mut c.state, report);
+    let screen = c.screen_sized(130, 24);
+    assert!(!screen.contains("computing…"), "{screen}");
+    insta::assert_snapshot!("week_summary", screen);
+
+    // The console's week ends at the model's clock: the same window from the command line.
+    let until = start().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let state_dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_opsdeck"))
+        .args(["report", "--until", &until, "--since", "7d", "--seed", "7"])
+        .args(["--format", "json"])
+        .env("OPSDECK_STATE_DIR", state_dir.path())
+        .env("OPSDECK_CONFIG", state_dir.path().join("config"))
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_PROFILE")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let pct = |x: &serde_json::Value, d: usize| format!("{:.*} %", d, x.as_f64().unwrap() * 100.0);
+    let usd = |x: &serde_json::Value| format!("${:.2}", x.as_f64().unwrap());
+    let line_of = |needle: &str| {
+        screen
+            .lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("{needle:?} not on screen:\n{screen}"))
+            .to_string()
+    };
+    let fleet = line_of("fleet  availability");
+    assert!(
+        fleet.contains(&pct(&v["overall"]["availability"], 3)),
+        "{fleet}"
+    );
+    assert!(
+        fleet.contains(&format!(
+            "budget left {}",
+            pct(&v["overall"]["budget_remaining"], 0)
+        )),
+        "{fleet}"
+    );
+    assert!(
+        fleet.contains(&format!("incidents {}", v["overall"]["incidents"])),
+        "{fleet}"
+    );
+    let cost = line_of("cost   7 days");
+    assert!(
+        cost.contains(&usd(&v["overall_cost"]["window_usd"])),
+        "{cost}"
+    );
+    assert!(
+        cost.contains(&usd(&v["overall_cost"]["forecast_usd"])),
+        "{cost}"
+    );
+    let regions = v["regions"].as_array().unwrap();
+    assert_eq!(regions.len(), c.state.regions.len());
+    // The report's order (least budget left first) is the summary's.
+    let mut last_row = 0;
+    for r in regions {
+        let name = r["name"].as_str().unwrap();
+        let row = screen
+            .lines()
+            .position(|l| l.contains(&format!("│ {name} ")))
+            .unwrap_or_else(|| panic!("{name} not on screen:\n{screen}"));
+        assert!(
+            row > last_row,
+            "{name} out of the report's order:\n{screen}"
+        );
+        last_row = row;
+        let line = screen.lines().nth(row).unwrap();
+        let a = &r["availability"];
+        for shown in [
+            format!("{} ({})", pct(&a["attained"], 3), pct(&a["target"], 2)),
+            pct(&a["budget_remaining"], 0),
+            a["status"].as_str().unwrap().to_string(),
+            format!("{:.1}x", r["burn_rate_max"]["1h"].as_f64().unwrap()),
+            usd(&r["cost"]["window_usd"]),
+            format!(
+                "{} / {}",
+                usd(&r["cost"]["forecast_usd"]),
+                usd(&r["cost"]["budget_usd"])
+            ),
+        ] {
+            assert!(line.contains(&shown), "{name}: {shown:?} not in {line:?}");
+        }
+        let incidents = r["incidents"].as_array().unwrap().len();
+        assert!(
+            line.contains(&format!(" {incidents} ")),
+            "{name}: {incidents} incidents not in {line:?}"
+        );
+    }
+    update(&mut c.state, Action::Back);
+    assert!(!c.state.week.open);
+    assert!(!c.screen().contains("week summary ·"), "{}", c.screen());
 }

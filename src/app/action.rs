@@ -54,6 +54,8 @@ pub enum Action {
     AuditLog,
     /// Undo the last reversible operation.
     Undo,
+    /// Open or close the week summary: SLO attainment, error budget and cost of the last 7 days.
+    WeekSummary,
 
     // ---- internal, never bound ----
     #[serde(skip)]
@@ -106,6 +108,7 @@ impl Action {
         Action::WhatIf,
         Action::AuditLog,
         Action::Undo,
+        Action::WeekSummary,
     ];
 
     /// What the action does, for the help overlay.
@@ -138,6 +141,7 @@ impl Action {
             Action::WhatIf => "what-if: the focused region fails now",
             Action::AuditLog => "audit log of operations",
             Action::Undo => "op: undo the last reversible operation",
+            Action::WeekSummary => "week summary: SLO, error budget, cost (7 days)",
             Action::Tick
             | Action::Resize(..)
             | Action::ClickRegion(_)

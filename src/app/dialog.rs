@@ -144,6 +144,27 @@ pub struct AuditView {
     pub scroll: usize,
 }
 
+/// The week summary overlay: the review of the last 7 days (`report::week`), computed by the
+/// loop off the UI thread; `computing` until it arrives.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct WeekView {
+    pub open: bool,
+    pub computing: bool,
+    pub report: Option<Box<crate::report::Report>>,
+    pub error: Option<String>,
+    pub scroll: usize,
+}
+
+impl WeekView {
+    pub fn scroll_by(&mut self, delta: isize) {
+        let rows = self.report.as_ref().map_or(0, |r| r.regions.len());
+        self.scroll = self
+            .scroll
+            .saturating_add_signed(delta)
+            .min(rows.saturating_sub(1));
+    }
+}
+
 /// Work for the loop: read, plan, run, compute, load.
 #[derive(Debug, Clone, PartialEq)]
 pub enum OpEffect {
@@ -159,6 +180,8 @@ pub enum OpEffect {
         region: String,
     },
     LoadAudit,
+    /// Compute the review of the 7 days that end now (`report::week`).
+    LoadWeek,
     /// Plan the undo of the newest reversible operation in the audit log.
     PlanUndo,
 }
@@ -176,6 +199,8 @@ pub enum OpReport {
     WhatIf(Box<WhatIf>),
     /// The newest records of the log.
     Audit(Result<AuditTail, String>),
+    /// The week's review, or why it could not be made.
+    Week(Result<Box<crate::report::Report>, String>),
     /// What the other operators are doing (polled).
     Others(Box<crate::ops::others::Others>),
     /// Planning, running or the what-if failed before anything ran (or could be recorded).
@@ -530,6 +555,16 @@ pub fn report(state: &mut State, r: OpReport) -> Vec<Effect> {
                 state.dialog = Some(Dialog::Result(outcome));
             }
             return vec![Effect::Source(SourceCommand::Refresh)];
+        }
+        OpReport::Week(result) => {
+            state.week.computing = false;
+            match result {
+                Ok(r) => {
+                    state.week.report = Some(r);
+                    state.week.error = None;
+                }
+                Err(e) => state.week.error = Some(e),
+            }
         }
         OpReport::Audit(result) => match result {
             Ok(tail) => {

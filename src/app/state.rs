@@ -116,6 +116,8 @@ pub struct State {
     /// Operations AWS accepted that the console still watches until they settle or time out.
     pub watching: Vec<crate::ops::pipeline::Accepted>,
     pub audit: super::AuditView,
+    /// The week summary overlay.
+    pub week: super::dialog::WeekView,
     /// Since when opsdeck cannot reach AWS at all (see `offline_since`).
     pub offline: Option<DateTime<Utc>>,
 }
@@ -155,6 +157,7 @@ impl State {
             dialog: None,
             watching: Vec::new(),
             audit: Default::default(),
+            week: Default::default(),
             offline: None,
         }
     }

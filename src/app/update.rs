@@ -42,6 +42,8 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         Action::Back => {
             if state.audit.open {
                 state.audit.open = false;
+            } else if state.week.open {
+                state.week.open = false;
             } else if state.help {
                 state.help = false;
             } else {
@@ -71,6 +73,8 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         Action::ScrollUp => {
             if state.audit.open {
                 state.audit.scroll_by(-1);
+            } else if state.week.open {
+                state.week.scroll_by(-1);
             } else if state.help {
                 state.help_scroll = state.help_scroll.saturating_sub(1);
             } else {
@@ -80,6 +84,8 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         Action::ScrollDown => {
             if state.audit.open {
                 state.audit.scroll_by(1);
+            } else if state.week.open {
+                state.week.scroll_by(1);
             } else if state.help {
                 state.help_scroll += 1;
             } else {
@@ -126,6 +132,17 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         | Action::WhatIf
         | Action::AuditLog
         | Action::Undo) => effects = dialog::operation(state, &op),
+        Action::WeekSummary => {
+            state.week.open = !state.week.open;
+            state.week.scroll = 0;
+            // Each opening computes the week that ends now; one computation at a time.
+            if state.week.open && !state.week.computing {
+                state.week.computing = true;
+                state.week.report = None;
+                state.week.error = None;
+                effects.push(Effect::Op(dialog::OpEffect::LoadWeek));
+            }
+        }
         Action::DialogKey(k) => effects = dialog::key(state, k),
         // What other operators do is not a dialog's business: logged, kept for the status line.
         Action::OpReport(OpReport::Others(others)) => others_seen(state, *others),
@@ -259,6 +276,7 @@ fn reevaluate(state: &mut State, i: usize, at: chrono::DateTime<chrono::Utc>) {
 pub enum Overlay {
     Dialog,
     Audit,
+    Week,
     Help,
 }
 
@@ -268,6 +286,8 @@ pub fn top(state: &State) -> Option<Overlay> {
         Some(Overlay::Dialog)
     } else if state.audit.open {
         Some(Overlay::Audit)
+    } else if state.week.open {
+        Some(Overlay::Week)
     } else if state.help {
         Some(Overlay::Help)
     } else {
@@ -299,6 +319,10 @@ pub fn captures(state: &State, action: &Action) -> Option<Overlay> {
                     | Action::AuditLog
                     | Action::Undo
             ),
+            Overlay::Week => matches!(
+                a,
+                Action::Back | Action::ScrollUp | Action::ScrollDown | Action::WeekSummary
+            ),
             Overlay::Help => matches!(
                 a,
                 Action::Back | Action::ScrollUp | Action::ScrollDown | Action::Help
@@ -313,6 +337,7 @@ pub fn hint(overlay: Overlay) -> String {
     match overlay {
         Overlay::Dialog => "a dialog is open: finish it or esc to close it first".into(),
         Overlay::Audit => "the audit log is open: esc closes it first".into(),
+        Overlay::Week => "the week summary is open: esc closes it first".into(),
         Overlay::Help => "the help is open: esc or ? closes it first".into(),
     }
 }

@@ -5,14 +5,13 @@
 //! (one GetMetricData per region) and Cost Explorer (once).
 
 use crate::cli::{parse_duration_s, AwsArgs, FleetArgs, GlobalArgs};
-use crate::fleet::{Fleet, SourceKind};
+use crate::fleet::Fleet;
 use crate::report::sim::Scheduled;
 use crate::report::{self, actions, drills, Input};
 use crate::setup::{self, CliError};
 use crate::source::Scenario;
 use chrono::{DateTime, Duration, Utc};
 use clap::{Args, ValueEnum};
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// The longest window a review covers.
@@ -132,53 +131,11 @@ pub fn sim_input(
     until: DateTime<Utc>,
 ) -> Result<Input, CliError> {
     let prev_from = from - (until - from);
-    let mut schedule = if args.calm {
-        Vec::new()
-    } else {
-        report::sim::weather(&fleet, args.seed, prev_from, until)
-    };
+    let mut injected = Vec::new();
     for spec in &args.inject {
-        schedule.push(parse_inject(spec, &fleet, from, prev_from, until)?);
+        injected.push(parse_inject(spec, &fleet, from, prev_from, until)?);
     }
-    let run = report::sim::run(&fleet, args.seed, prev_from, from, until, &schedule)
-        .map_err(CliError::Input)?;
-    let mut notes = vec![format!(
-        "Simulated with seed {}: the model sampled every {} s; incidents run: {}.",
-        args.seed,
-        report::sim::SAMPLE_S,
-        if schedule.is_empty() {
-            "none".to_string()
-        } else {
-            schedule
-                .iter()
-                .filter(|s| s.end > from)
-                .map(|s| {
-                    format!(
-                        "{}@{} {}",
-                        s.scenario.name(),
-                        s.region,
-                        s.start.format("%a %H:%M")
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(", ")
-        }
-    )];
-    notes.retain(|n| !n.is_empty());
-    Ok(Input {
-        fleet,
-        source: SourceKind::Sim,
-        from,
-        until,
-        series: run.series,
-        cost: run.cost,
-        previous_cost: run.previous_cost,
-        actions: Vec::new(),
-        drills: Vec::new(),
-        api_calls: BTreeMap::new(),
-        api_cost_usd: 0.0,
-        notes,
-    })
+    report::sim::input(fleet, args.seed, args.calm, injected, from, until).map_err(CliError::Input)
 }
 
 pub async fn run(g: &GlobalArgs, args: &ReportArgs) -> Result<(), CliError> {

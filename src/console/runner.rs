@@ -5,11 +5,14 @@ use crate::app::dialog::{OpEffect, OpReport};
 use crate::app::Action;
 use crate::ops::audit::tail::VIEW_RECORDS;
 use crate::ops::pipeline::Operator;
+use crate::report::WeekSource;
 use std::sync::Arc;
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 
 pub struct OpsRunner {
     operator: Option<Arc<Operator>>,
+    /// Where the week summary reads its review from (none: it says it is not available).
+    week: Option<WeekSource>,
     tx: UnboundedSender<Action>,
     rx: UnboundedReceiver<Action>,
 }
@@ -27,9 +30,16 @@ impl OpsRunner {
         let (tx, rx) = mpsc::unbounded_channel();
         OpsRunner {
             operator: operator.map(Arc::new),
+            week: None,
             tx,
             rx,
         }
+    }
+
+    /// Let the week summary read the review from `source`.
+    pub fn with_week(mut self, source: WeekSource) -> Self {
+        self.week = Some(source);
+        self
     }
 
     /// Poll what the other operators do every `every` (real time) for as long as the console
@@ -60,6 +70,10 @@ impl OpsRunner {
     /// Start the effect's work. Must be called inside a tokio runtime.
     pub fn handle(&self, effect: OpEffect) {
         let tx = self.tx.clone();
+        if effect == OpEffect::LoadWeek {
+            self.week(tx);
+            return;
+        }
         let Some(operator) = self.operator.clone() else {
             let _ = tx.send(failed(
                 "operations",
@@ -107,8 +121,28 @@ impl OpsRunner {
                         .await,
                 )),
                 OpEffect::PlanUndo => undo(&operator).await,
+                OpEffect::LoadWeek => unreachable!("handled above"),
             };
             let _ = tx.send(report);
+        });
+    }
+}
+
+impl OpsRunner {
+    /// The review of the 7 days that end at the target's clock, in its own task (on the
+    /// simulated fleet the model runs for seconds on a blocking thread): the same computation as
+    /// `opsdeck report --since 7d`.
+    fn week(&self, tx: UnboundedSender<Action>) {
+        let (Some(operator), Some(source)) = (self.operator.clone(), self.week.clone()) else {
+            let _ = tx.send(Action::OpReport(OpReport::Week(Err(
+                "the week summary is not available on this source".into(),
+            ))));
+            return;
+        };
+        tokio::spawn(async move {
+            let until = operator.clock().now();
+            let result = crate::report::week(operator.fleet().clone(), source, until).await;
+            let _ = tx.send(Action::OpReport(OpReport::Week(result.map(Box::new))));
         });
     }
 }

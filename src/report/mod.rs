@@ -372,3 +372,32 @@ pub fn window(until: DateTime<Utc>, since_s: i64) -> (DateTime<Utc>, DateTime<Ut
     let hours = (since_s.max(3600) + 3599) / 3600;
     (end - Duration::hours(hours), end)
 }
+
+/// Where the console's week summary reads its review from.
+#[derive(Debug, Clone)]
+pub enum WeekSource {
+    /// The model over the window on the virtual clock, with this seed and its weather.
+    Sim { seed: u64 },
+    /// CloudWatch (one GetMetricData per region) and Cost Explorer.
+    Aws(crate::source::aws::AwsOptions),
+}
+
+/// The seven days that end at `until` (rounded down to the hour), computed as `opsdeck report
+/// --since 7d --until UNTIL` computes them (without the audit log's actions and drills). On the
+/// simulated fleet the model runs for a few seconds: call it off the UI thread.
+pub async fn week(
+    fleet: Fleet,
+    source: WeekSource,
+    until: DateTime<Utc>,
+) -> Result<Report, String> {
+    let (from, until) = window(until, 7 * 86_400);
+    let input = match source {
+        WeekSource::Sim { seed } => tokio::task::spawn_blocking(move || {
+            sim::input(fleet, seed, false, Vec::new(), from, until)
+        })
+        .await
+        .map_err(|e| format!("the model stopped: {e}"))??,
+        WeekSource::Aws(options) => aws::input(fleet, &options, from, until).await?,
+    };
+    Ok(compute(&input))
+}

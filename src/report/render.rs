@@ -15,16 +15,16 @@ fn time(t: DateTime<Utc>) -> String {
     t.format("%a %Y-%m-%d %H:%M").to_string()
 }
 
-fn pct(v: Option<f64>, decimals: usize) -> String {
+pub fn pct(v: Option<f64>, decimals: usize) -> String {
     v.map(|v| format!("{:.*} %", decimals, v * 100.0))
         .unwrap_or_else(|| "—".into())
 }
 
-fn usd(v: Option<f64>) -> String {
+pub fn usd(v: Option<f64>) -> String {
     v.map(|v| format!("${v:.2}")).unwrap_or_else(|| "—".into())
 }
 
-fn num(v: Option<f64>, decimals: usize, unit: &str) -> String {
+pub fn num(v: Option<f64>, decimals: usize, unit: &str) -> String {
     v.map(|v| format!("{v:.decimals$}{unit}"))
         .unwrap_or_else(|| "—".into())
 }
@@ -80,7 +80,7 @@ fn headline_rows(now: &Headline, before: &Headline) -> Vec<[String; 4]> {
     ]
 }
 
-fn status(r: &RegionReport) -> String {
+pub fn status(r: &RegionReport) -> String {
     match r.availability.status {
         Some(s) => serde_json::to_value(s)
             .ok()
@@ -90,7 +90,7 @@ fn status(r: &RegionReport) -> String {
     }
 }
 
-fn budget_cell(c: &Cost) -> String {
+pub fn budget_cell(c: &Cost) -> String {
     match (c.forecast_usd, c.budget_usd) {
         (Some(f), Some(b)) => {
             let word = if f > b { "OVER" } else { "within" };

@@ -227,3 +227,60 @@ fn sample(t: DateTime<Utc>, m: &crate::fleet::MetricValues) -> Sample {
         cache_hit_ratio: m.cache_hit_ratio,
     }
 }
+
+/// The review's input on the simulated fleet over `from..until` (and the window before it): the
+/// seed's weather unless `calm`, plus `injected`, run through the model. `opsdeck report` and the
+/// console's week summary both read it from here.
+pub fn input(
+    fleet: Fleet,
+    seed: u64,
+    calm: bool,
+    injected: Vec<Scheduled>,
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<super::Input, String> {
+    let prev_from = from - (until - from);
+    let mut schedule = if calm {
+        Vec::new()
+    } else {
+        weather(&fleet, seed, prev_from, until)
+    };
+    schedule.extend(injected);
+    let run = run(&fleet, seed, prev_from, from, until, &schedule)?;
+    let notes = vec![format!(
+        "Simulated with seed {}: the model sampled every {} s; incidents run: {}.",
+        seed,
+        SAMPLE_S,
+        if schedule.is_empty() {
+            "none".to_string()
+        } else {
+            schedule
+                .iter()
+                .filter(|s| s.end > from)
+                .map(|s| {
+                    format!(
+                        "{}@{} {}",
+                        s.scenario.name(),
+                        s.region,
+                        s.start.format("%a %H:%M")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    )];
+    Ok(super::Input {
+        fleet,
+        source: crate::fleet::SourceKind::Sim,
+        from,
+        until,
+        series: run.series,
+        cost: run.cost,
+        previous_cost: run.previous_cost,
+        actions: Vec::new(),
+        drills: Vec::new(),
+        api_calls: BTreeMap::new(),
+        api_cost_usd: 0.0,
+        notes,
+    })
+}

@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod overview;
 pub mod spark;
 pub mod status_line;
+pub mod week_view;
 
 use crate::app::{State, View};
 use crate::config::{Keymap, Theme};
@@ -73,6 +74,7 @@ pub fn draw(frame: &mut Frame, state: &State, theme: &Theme, keymap: &Keymap) ->
     if state.help {
         help::render(body, buf, state, theme, keymap);
     }
+    week_view::render(body, buf, state, theme);
     audit_view::render(body, buf, state, theme);
     dialogs::render(body, buf, state, theme);
     scrub(buf);
