@@ -270,4 +270,19 @@ async fn a_seeded_week_comes_out_as_seeded_in_one_call_per_region() {
             (key("us-east-1", "GetCostAndUsage"), 1),
         ])
     );
+
+    // The console's week summary (`W`) reads its review through `report::week`: against AWS the
+    // same reads and the same numbers as the command.
+    let parsed = opsdeck::fleet::Fleet::parse(FLEET, &fleet).unwrap();
+    let options = opsdeck::source::aws::AwsOptions {
+        endpoint_url: Some(moto.url()),
+        ..Default::default()
+    };
+    let week = opsdeck::report::week(parsed, opsdeck::report::WeekSource::Aws(options), until)
+        .await
+        .unwrap();
+    let week: Value = serde_json::from_str(&opsdeck::report::render::json(&week)).unwrap();
+    assert_eq!(week["regions"], j["regions"]);
+    assert_eq!(week["overall"], j["overall"]);
+    assert_eq!(week["overall_cost"], j["overall_cost"]);
 }
