@@ -139,6 +139,23 @@ fn a_cdn_cache_flush_lowers_the_hit_ratio_until_the_edges_warm_back() {
         .model
         .active_scenarios()
         .contains(&("cdn".to_string(), Scenario::CacheFlush)));
+    // The alert log raised it once, fleet-wide, and the status line says it while every region
+    // is ok.
+    let cdn_lines = |s: &Scene| -> Vec<String> {
+        s.state
+            .events
+            .iter()
+            .filter(|e| e.region.is_none() && e.text.contains("CDN"))
+            .map(|e| e.text.clone())
+            .collect()
+    };
+    let raised = cdn_lines(&scene);
+    assert_eq!(raised.len(), 1, "{raised:?}");
+    assert!(raised[0].starts_with("CRIT CDN cache hit"), "{raised:?}");
+    if scene.state.worst().is_none() {
+        let line = top(&scene.state, 200);
+        assert!(line.contains("✖ CDN") && line.contains(" cache hit "), "{line}");
+    }
     // The flush ends by itself once the edges are warm: wait for that (an hour at most).
     let mut waited = 0;
     while !scene.model.active_scenarios().is_empty() {
@@ -152,6 +169,15 @@ fn a_cdn_cache_flush_lowers_the_hit_ratio_until_the_edges_warm_back() {
     }
     assert!(scene.hit() > 0.9, "warm again: {}", scene.hit());
     assert_eq!(scene.state.cdn().unwrap().status, Status::Ok);
+    // Newest first: recovered once, after the level steps it went down through as it warmed.
+    let lines = cdn_lines(&scene);
+    assert!(lines[0].starts_with("RECOVERED CDN"), "{lines:?}");
+    assert_eq!(
+        lines.iter().filter(|l| l.starts_with("RECOVERED")).count(),
+        1,
+        "{lines:?}"
+    );
+    assert_eq!(lines.last(), raised.first(), "{lines:?}");
 }
 
 #[test]

@@ -87,6 +87,9 @@ pub struct State {
     pub identity: Option<String>,
     /// What the other operators of the fleet are doing (polled; `ops::others`).
     pub others: crate::ops::others::Others,
+    /// The CDN's level last logged (a change raises or recovers its alert line); never set to
+    /// unknown: missing data neither raises nor recovers.
+    pub cdn_level: Status,
     pub regions: Vec<RegionView>,
     pub focus: usize,
     pub view: View,
@@ -159,6 +162,7 @@ impl State {
             audit: Default::default(),
             week: Default::default(),
             offline: None,
+            cdn_level: Status::Ok,
         }
     }
 

@@ -179,6 +179,7 @@ fn apply_source_event(state: &mut State, ev: SourceEvent) {
                 state.regions[i].apply(at, reading);
                 check_offline(state, at);
                 reevaluate(state, i, at);
+                check_cdn(state, at);
             }
         }
         SourceEvent::Failed {
@@ -371,4 +372,24 @@ fn others_seen(state: &mut State, others: crate::ops::others::Others) {
         }
     }
     state.others = others;
+}
+
+/// The fleet's CDN in the alert log: a line when it turns warn or crit (naming the thresholds
+/// crossed), one when it recovers; no data (unknown) neither raises nor recovers.
+fn check_cdn(state: &mut State, at: chrono::DateTime<chrono::Utc>) {
+    let Some(cdn) = state.cdn() else { return };
+    let (was, now) = (state.cdn_level, cdn.status);
+    if now == Status::Unknown || now == was {
+        return;
+    }
+    state.cdn_level = now;
+    let text = match now {
+        Status::Ok => format!("RECOVERED CDN (CloudFront {})", cdn.distribution),
+        level => format!(
+            "{} {}",
+            level.as_str().to_uppercase(),
+            cdn.breaches.join("; ")
+        ),
+    };
+    state.log(at, None, now, text);
 }

@@ -20,6 +20,16 @@ enum Verdict {
     Worst(Worst),
 }
 
+/// The CDN's level and its first breach ("cache hit 21% (crit < 90%)") when it is warn or crit.
+fn cdn_note(state: &State) -> Option<(Status, String)> {
+    let cdn = state
+        .cdn()
+        .filter(|c| matches!(c.status, Status::Warn | Status::Crit))?;
+    let why = cdn.breaches.first().cloned().unwrap_or_default();
+    let why = why.strip_prefix("CDN ").map(str::to_string).unwrap_or(why);
+    Some((cdn.status, why))
+}
+
 fn verdict(state: &State) -> Verdict {
     if let Some(since) = state.offline {
         return Verdict::Offline(since);
@@ -107,6 +117,22 @@ fn compose(state: &State, verdict: &Verdict, theme: &Theme, cut: &Cut) -> Vec<Sp
                     format!(" {out_of_service} out of service"),
                     theme.header,
                 ));
+            }
+            // Every region ok, and the CDN in front of them not: say so on the line.
+            if let Some((status, why)) = cdn_note(state) {
+                spans.push(sep());
+                spans.push(Span::styled(
+                    format!(" {} CDN ", theme.symbol(status)),
+                    badge(theme, status),
+                ));
+                let why = match cut.reason {
+                    None => why,
+                    Some(0) => String::new(),
+                    Some(n) => fit(&why, n),
+                };
+                if !why.is_empty() {
+                    spans.push(Span::styled(format!(" {why}"), theme.header));
+                }
             }
         }
         Verdict::Offline(since) => spans.push(Span::styled(
@@ -199,6 +225,7 @@ pub fn line(state: &State, theme: &Theme, max: usize) -> Line<'static> {
     let verdict = verdict(state);
     let reason_w = match &verdict {
         Verdict::Worst(w) => format::width(&w.reason),
+        Verdict::AllOk { .. } => cdn_note(state).map_or(0, |(_, why)| format::width(&why)),
         _ => 0,
     };
     let steps: [fn(&mut Cut, usize); 8] = [
