@@ -38,6 +38,8 @@ fn refusal_names_why(out: &Output, other: &Identity, doing: &str) -> bool {
         "last-serving-region",
         "cooldown",
         "the fleet changed since the plan",
+        // stale-plan: the other's change landed between this plan and its confirmation.
+        "the fleet moved since the plan was shown: ",
     ]
     .iter()
     .any(|why| err.contains(why));
