@@ -233,8 +233,14 @@ async fn a_real_drill_drains_and_scales_and_rollback_restores_both() {
     }
     assert_eq!(recs[0]["drill"]["step"], "scale ap-southeast-1");
     assert_eq!(recs[2]["drill"]["step"], "drain us-east-1");
-    // In real mode the first drain marks the failure.
-    assert_eq!(r["measured"]["failure_at"], r["steps"][1]["started_at"]);
+    // In real mode the first drain marks the failure: when it is about to run, after its plan
+    // was read — within the step (times are RFC 3339 UTC seconds: they order as text).
+    let failure = r["measured"]["failure_at"].as_str().unwrap();
+    let (started, ended) = (
+        r["steps"][1]["started_at"].as_str().unwrap(),
+        r["steps"][1]["ended_at"].as_str().unwrap(),
+    );
+    assert!(started <= failure && failure <= ended, "{failure} not in {started}..{ended}");
 
     // Rollback without --execute prints the undo plans and changes nothing.
     let plan = d.drill(COOLDOWN_S + 1, &["--mode", "rollback"]);
