@@ -432,7 +432,8 @@ pub enum ActOp {
         #[command(flatten)]
         run: RunArgs,
     },
-    /// Set the region's Route53 weighted record to 0.
+    /// Take the region out of Route53: a weighted record to weight 0, any other policy's record by
+    /// inverting its health check.
     Drain {
         /// The region (as named in the fleet file).
         #[arg(long)]
@@ -440,7 +441,8 @@ pub enum ActOp {
         #[command(flatten)]
         run: RunArgs,
     },
-    /// Put the region's weight back: the weight its last drain found (audit log), or --weight.
+    /// Put the region back: a weighted record to the weight its last drain found (audit log) or
+    /// --weight; any other policy's record by reverting its inverted health check.
     Restore {
         /// The region (as named in the fleet file).
         #[arg(long)]
