@@ -341,3 +341,26 @@ fn reports_are_written_as_json_markdown_and_self_contained_html() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(text(&bad.stderr).contains(".md, .html or .json"));
 }
+
+/// The runbook the README shows is a valid runbook for the KALDRIX fleet: it runs to a verdict
+/// (exit 0 or 1), never "bad runbook" (exit 2).
+#[test]
+fn the_readme_s_runbook_example_runs_on_kaldrix() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let section = &readme[readme.find("### DR drills").expect("a DR drills section")..];
+    let start = section.find("```toml\n").expect("a toml block") + "```toml\n".len();
+    let example = &section[start..start + section[start..].find("```").unwrap()];
+    assert!(example.contains("[[step]]"), "{example}");
+    let run = DrillRun::new();
+    let fleet = concat!(env!("CARGO_MANIFEST_DIR"), "/fleets/kaldrix.toml");
+    let path = run.file("readme.toml", example);
+    let out = run.run(&[path.to_str().unwrap(), "--fleet", fleet]);
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert_eq!(report(&out)["drill"], "kaldrix: lose us-east-1");
+}
