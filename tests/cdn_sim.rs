@@ -154,7 +154,10 @@ fn a_cdn_cache_flush_lowers_the_hit_ratio_until_the_edges_warm_back() {
     assert!(raised[0].starts_with("CRIT CDN cache hit"), "{raised:?}");
     if scene.state.worst().is_none() {
         let line = top(&scene.state, 200);
-        assert!(line.contains("✖ CDN") && line.contains(" cache hit "), "{line}");
+        assert!(
+            line.contains("✖ CDN") && line.contains(" cache hit "),
+            "{line}"
+        );
     }
     // The flush ends by itself once the edges are warm: wait for that (an hour at most).
     let mut waited = 0;

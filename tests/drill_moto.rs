@@ -240,7 +240,10 @@ async fn a_real_drill_drains_and_scales_and_rollback_restores_both() {
         r["steps"][1]["started_at"].as_str().unwrap(),
         r["steps"][1]["ended_at"].as_str().unwrap(),
     );
-    assert!(started <= failure && failure <= ended, "{failure} not in {started}..{ended}");
+    assert!(
+        started <= failure && failure <= ended,
+        "{failure} not in {started}..{ended}"
+    );
 
     // Rollback without --execute prints the undo plans and changes nothing.
     let plan = d.drill(COOLDOWN_S + 1, &["--mode", "rollback"]);

@@ -91,7 +91,7 @@ fn kaldrix_failover_passes_within_its_objectives() {
     let m = &r["measured"];
     let rto = m["rto_s"].as_f64().unwrap();
     // Nothing recovers before the survivors' new tasks run (they settle 60–90 s after the scale).
-    assert!(rto >= 60.0 && rto <= 900.0, "{m}");
+    assert!((60.0..=900.0).contains(&rto), "{m}");
     // The primary's region went down: the RPO is the last lag seen before replication stopped,
     // seen when the failure struck, and the what-if predicted it from the same reading.
     let rpo = m["rpo_s"].as_f64().unwrap();

@@ -259,7 +259,11 @@ async fn discover_writes_the_node_groups_it_finds() {
         .iter()
         .map(|g| (g.cluster.as_str(), g.nodegroup.as_str()))
         .collect();
-    assert_eq!(groups, [(CLUSTER, "api"), (CLUSTER, "workers")], "{written}");
+    assert_eq!(
+        groups,
+        [(CLUSTER, "api"), (CLUSTER, "workers")],
+        "{written}"
+    );
     assert!(
         written.contains("guess: namespace and service"),
         "the names EKS does not list are marked: {written}"

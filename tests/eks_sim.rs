@@ -17,7 +17,11 @@ fn kaldrix() -> Fleet {
 }
 
 fn sim(fleet: &Fleet) -> SimFleet {
-    SimFleet::new(fleet, 7, Utc.with_ymd_and_hms(2026, 11, 24, 20, 0, 0).unwrap())
+    SimFleet::new(
+        fleet,
+        7,
+        Utc.with_ymd_and_hms(2026, 11, 24, 20, 0, 0).unwrap(),
+    )
 }
 
 /// (node group, running pods) of a region as the simulated source reads them.
@@ -42,13 +46,23 @@ fn node_groups_report_their_size_and_pods_and_new_nodes_join_later() {
     let mut sim = sim(&fleet);
     sim.set_autoscaling(false);
     let (g, pods) = read(&sim, "us-west-2");
-    assert_eq!((g.desired, g.min, g.max, g.status.as_str()), (3, 2, 16, "ACTIVE"));
+    assert_eq!(
+        (g.desired, g.min, g.max, g.status.as_str()),
+        (3, 2, 16, "ACTIVE")
+    );
     assert_eq!(pods, Some(12.0), "3 nodes × 4 pods");
     let before = sim.region_load("us-west-2").unwrap().capacity_rps;
     assert_eq!(before, 3.0 * fleet.capacity.rps_per_node);
 
-    sim.set_nodegroup("us-west-2", "kaldrix-production-us-west-2", "kaldrix-api", 6, 2, 16)
-        .unwrap();
+    sim.set_nodegroup(
+        "us-west-2",
+        "kaldrix-production-us-west-2",
+        "kaldrix-api",
+        6,
+        2,
+        16,
+    )
+    .unwrap();
     // A minute on, the new nodes have not joined: the group is updating, pods and capacity unchanged.
     sim.advance_in_steps(60.0, 5.0);
     let (g, pods) = read(&sim, "us-west-2");
@@ -60,11 +74,21 @@ fn node_groups_report_their_size_and_pods_and_new_nodes_join_later() {
     let (g, pods) = read(&sim, "us-west-2");
     assert_eq!(g.status, "ACTIVE");
     assert_eq!(pods, Some(24.0));
-    assert_eq!(sim.region_load("us-west-2").unwrap().capacity_rps, 2.0 * before);
+    assert_eq!(
+        sim.region_load("us-west-2").unwrap().capacity_rps,
+        2.0 * before
+    );
 
     // Outside min..max: refused as EKS refuses it.
     let err = sim
-        .set_nodegroup("us-west-2", "kaldrix-production-us-west-2", "kaldrix-api", 20, 2, 16)
+        .set_nodegroup(
+            "us-west-2",
+            "kaldrix-production-us-west-2",
+            "kaldrix-api",
+            20,
+            2,
+            16,
+        )
         .unwrap_err();
     assert!(err.contains("within min 2 and max 16"), "{err}");
 }
@@ -78,9 +102,15 @@ fn an_outage_degrades_the_node_group_and_the_region_is_judged_by_it() {
     let (g, pods) = read(&sim, "eu-west-1");
     assert_eq!(g.status, "DEGRADED");
     assert!(g.issues[0].starts_with("NodeCreationFailure"), "{g:?}");
-    assert_eq!(pods, None, "Container Insights reports nothing from a dead region");
+    assert_eq!(
+        pods, None,
+        "Container Insights reports nothing from a dead region"
+    );
     let view = SimTarget::view_of(&sim);
-    assert_eq!(view.region("eu-west-1").unwrap().nodegroups[0].status, "DEGRADED");
+    assert_eq!(
+        view.region("eu-west-1").unwrap().nodegroups[0].status,
+        "DEGRADED"
+    );
 }
 
 #[test]
@@ -91,7 +121,11 @@ fn plans_guards_and_the_what_if_count_an_eks_region_in_nodes() {
 
     // us-east-1 fails: us-west-2 takes 70 % of the fleet's users and needs more nodes.
     let w = whatif::analyse(&view, &fleet, "us-east-1", &SimModel(&sim)).unwrap();
-    let usw2 = w.survivors.iter().find(|s| s.region == "us-west-2").unwrap();
+    let usw2 = w
+        .survivors
+        .iter()
+        .find(|s| s.region == "us-west-2")
+        .unwrap();
     assert_eq!(usw2.running_tasks, 3, "nodes");
     assert_eq!(usw2.capacity_rps, 3.0 * fleet.capacity.rps_per_node);
     let rec = w
@@ -135,5 +169,9 @@ fn plans_guards_and_the_what_if_count_an_eks_region_in_nodes() {
         .find(|g| g.rule == guards::SURVIVOR_CAPACITY)
         .unwrap();
     assert!(!capacity.passed, "{capacity:?}");
-    assert!(capacity.reason.contains("nodes running there"), "{}", capacity.reason);
+    assert!(
+        capacity.reason.contains("nodes running there"),
+        "{}",
+        capacity.reason
+    );
 }

@@ -12,8 +12,8 @@ use opsdeck::config::Theme;
 use opsdeck::fleet::SourceKind;
 use opsdeck::ops::approval::Pending;
 use opsdeck::ops::audit::{AuditRecord, Decision, Phase};
-use opsdeck::ops::others::Others;
 use opsdeck::ops::lease::Holder;
+use opsdeck::ops::others::Others;
 use opsdeck::ops::{Op, OpResult, Plan};
 use opsdeck::ui::status_line;
 

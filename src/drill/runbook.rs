@@ -400,7 +400,7 @@ impl Checker<'_> {
     }
 
     fn seconds(&self, at: &[PathStep], key: &str, v: f64) -> Result<f64, RunbookError> {
-        if !v.is_finite() || v < 0.0 || v > MAX_SECONDS {
+        if !v.is_finite() || !(0.0..=MAX_SECONDS).contains(&v) {
             return Err(self.fail(
                 at,
                 format!("`{key}` = {v} must be between 0 and {MAX_SECONDS} seconds"),

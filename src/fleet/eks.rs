@@ -74,4 +74,3 @@ pub fn unit_rps(fleet: &super::Fleet, spec: &super::RegionSpec) -> f64 {
         fleet.capacity.rps_per_task
     }
 }
-

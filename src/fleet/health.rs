@@ -273,7 +273,10 @@ pub fn evaluate(fleet: &Fleet, region: &str, input: HealthInput<'_>) -> (Status,
             );
         }
     }
-    let refs = fleet.region(region).map(|r| r.eks.as_slice()).unwrap_or_default();
+    let refs = fleet
+        .region(region)
+        .map(|r| r.eks.as_slice())
+        .unwrap_or_default();
     for g in input.eks.unwrap_or_default() {
         let key = refs
             .iter()
@@ -426,7 +429,11 @@ fn eks_breach(
     let pods = running_pods
         .map(|p| format!("{p:.0} pods"))
         .unwrap_or_else(|| "pods unknown".into());
-    let issue = g.issues.first().map(|i| format!(": {i}")).unwrap_or_default();
+    let issue = g
+        .issues
+        .first()
+        .map(|i| format!(": {i}"))
+        .unwrap_or_default();
     let message = format!(
         "node group {}: {} with {} nodes, {pods}{issue}",
         g.id(),

@@ -4,9 +4,9 @@
 //! one-line sentences the status line and the event log say of them ("bob scaled us-east-1/api to
 //! 10 · 2 min ago"; "alice holds the lease: drain us-east-1 since 02:01:10").
 
-use crate::ops::lease::Holder;
 use crate::ops::approval::Pending;
 use crate::ops::audit::AuditRecord;
+use crate::ops::lease::Holder;
 use crate::ops::{Op, OpResult};
 use chrono::{DateTime, Utc};
 

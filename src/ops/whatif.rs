@@ -348,11 +348,7 @@ fn promotion(
     }
 }
 
-fn steps(
-    down: &RegionState,
-    scale: Option<(&str, f64)>,
-    promote_s: Option<f64>,
-) -> Vec<Step> {
+fn steps(down: &RegionState, scale: Option<(&str, f64)>, promote_s: Option<f64>) -> Vec<Step> {
     let step = |name: String, seconds: f64, parallel: bool| Step {
         name,
         seconds,

@@ -453,10 +453,6 @@ pub fn scene(fleet: &Fleet, mode: Mode) -> Scene {
     s
 }
 
-/// The four operations the matrix asks the guards about: drain, restore (to the fleet file's
-/// weight) and scale down by one task (lowering the autoscaling min with it when needed) of the
-/// mode's subject, and promote the first replica in the failover order.
-
 /// Every region's record is weighted (or it has none).
 pub fn weighted(fleet: &Fleet) -> bool {
     fleet
@@ -466,6 +462,9 @@ pub fn weighted(fleet: &Fleet) -> bool {
         .all(|r| r.policy.is_weighted())
 }
 
+/// The four operations the matrix asks the guards about: drain, restore (to the fleet file's
+/// weight) and scale down by one task (lowering the autoscaling min with it when needed) of the
+/// mode's subject, and promote the first replica in the failover order.
 pub fn operations(s: &Scene, subject: Part) -> Vec<(&'static str, Op)> {
     let name = s.name(subject);
     let spec = s.fleet.region(&name).unwrap();
