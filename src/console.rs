@@ -20,6 +20,7 @@ use tokio::signal::unix::{signal, SignalKind};
 
 pub use crate::ui::footer::mode;
 
+pub mod drills;
 pub mod runner;
 
 /// How often the console reads what the other operators do (a few small reads each time).
@@ -39,7 +40,7 @@ pub async fn run(g: &GlobalArgs) -> Result<(), CliError> {
     };
     let settings = setup::ops_settings(g, &fleet, kind);
     let permission = settings.permission;
-    let (handle, operator) = if is_sim {
+    let (handle, operator, drills) = if is_sim {
         let (handle, model) = sim::spawn_shared(
             fleet.clone(),
             sim::SimOptions {
@@ -51,10 +52,12 @@ pub async fn run(g: &GlobalArgs) -> Result<(), CliError> {
                 scenario,
             },
         );
-        let target = crate::ops::sim::SimTarget::new(model, false);
-        let operator = Operator::new(fleet.clone(), Arc::new(target), settings);
+        let target: Arc<dyn crate::ops::Target> =
+            Arc::new(crate::ops::sim::SimTarget::new(model.clone(), false));
+        let operator = Operator::new(fleet.clone(), target.clone(), settings);
         let operator = setup::coordinate(g, &fleet, kind, operator, Duration::ZERO).await?;
-        (handle, operator)
+        let drills = drills_for(g, &fleet, kind, target, Some(model)).await?;
+        (handle, operator, drills)
     } else {
         // Not eprintln!: a closed or dead stderr must not panic.
         let _ = std::io::Write::write_fmt(
@@ -79,10 +82,12 @@ pub async fn run(g: &GlobalArgs) -> Result<(), CliError> {
             Arc::new(setup::wall_clock()),
         )
         .await;
-        let operator = Operator::new(fleet.clone(), Arc::new(target), settings);
+        let target: Arc<dyn crate::ops::Target> = Arc::new(target);
+        let operator = Operator::new(fleet.clone(), target.clone(), settings);
         let operator = setup::coordinate(g, &fleet, kind, operator, Duration::ZERO).await?;
         shared_missing = setup::shared_missing(g, &fleet, kind).await;
-        (handle, operator)
+        let drills = drills_for(g, &fleet, kind, target, None).await?;
+        (handle, operator, drills)
     };
     // The simulated fleet starts at `start`; against AWS, the time of the clock operations read.
     let start = if is_sim {
@@ -98,7 +103,9 @@ pub async fn run(g: &GlobalArgs) -> Result<(), CliError> {
     } else {
         crate::report::WeekSource::Aws(setup::aws_options(g))
     };
-    let ops = runner::OpsRunner::new(Some(operator)).with_week(week);
+    let ops = runner::OpsRunner::new(Some(operator))
+        .with_week(week)
+        .with_drills(drills);
     ops.watch_others(OTHERS_EVERY);
     let mut state = State::new(fleet, handle.kind, start);
     init_look(&mut state, &look);
@@ -128,6 +135,29 @@ pub async fn run(g: &GlobalArgs) -> Result<(), CliError> {
     let result = event_loop(&mut guard, &mut state, handle, look, ops).await;
     drop(guard);
     result
+}
+
+/// What the drill walkthrough runs with: an operator on the console's target whose pipeline
+/// leaves watching a change settle to the drill (as `opsdeck drill run`'s), the live simulated
+/// fleet, and where runbooks and timelines are.
+async fn drills_for(
+    g: &GlobalArgs,
+    fleet: &crate::fleet::Fleet,
+    kind: SourceKind,
+    target: Arc<dyn crate::ops::Target>,
+    model: Option<Arc<std::sync::Mutex<crate::source::sim::SimFleet>>>,
+) -> Result<drills::Drills, CliError> {
+    let settings = crate::commands::drill::drill_settings(g, fleet, kind);
+    let operator = Operator::new(fleet.clone(), target.clone(), settings);
+    let operator = setup::coordinate(g, fleet, kind, operator, Duration::ZERO).await?;
+    Ok(drills::Drills::new(
+        operator,
+        target,
+        model,
+        g.fleet.clone(),
+        crate::config::config_dir(),
+        crate::logging::state_dir(),
+    ))
 }
 
 /// A source that only says, in every pane, that there are no credentials and how to provide them:
@@ -227,6 +257,11 @@ async fn event_loop(
                         if let Some(key) = app::dialog::DialogKey::from_event(&k) {
                             effects = app::update(state, Action::DialogKey(key));
                         }
+                    } else if state.drills.takes_keys() {
+                        // So does the drill panel (it asks for region names too).
+                        if let Some(key) = app::dialog::DialogKey::from_event(&k) {
+                            effects = app::update(state, Action::DrillKey(key));
+                        }
                     } else if let Some(a) = keymap.lookup(mode(state), &k) {
                         effects = app::update(state, a);
                     }
@@ -282,6 +317,7 @@ async fn event_loop(
                     let _ = handle.commands.send(cmd);
                 }
                 Effect::Op(op) => ops.handle(op),
+                Effect::Drill(d) => ops.drill(d),
                 Effect::LoadTheme(name) => {
                     if let Some(report) = switch_theme(&name, &mut theme, user_dir.as_deref()) {
                         effects.extend(app::update(state, report));

@@ -2,6 +2,7 @@
 //! `#[serde(skip)]` so a keymap cannot bind them.
 
 use super::dialog::{DialogKey, OpReport};
+use super::drill::DrillReport;
 use crate::source::SourceEvent;
 use serde::Deserialize;
 
@@ -56,6 +57,8 @@ pub enum Action {
     Undo,
     /// Open or close the week summary: SLO attainment, error budget and cost of the last 7 days.
     WeekSummary,
+    /// Open or hide the drill walkthrough: runbooks, a drill step by step, past runs.
+    Drills,
 
     // ---- internal, never bound ----
     #[serde(skip)]
@@ -76,6 +79,12 @@ pub enum Action {
     /// An operation's plan, result, what-if or audit records arrived.
     #[serde(skip)]
     OpReport(OpReport),
+    /// A key typed while the drill panel is open.
+    #[serde(skip)]
+    DrillKey(DialogKey),
+    /// Runbooks listed, a drill's events, holds and end, a past run read back.
+    #[serde(skip)]
+    DrillReport(DrillReport),
 }
 
 impl Action {
@@ -109,6 +118,7 @@ impl Action {
         Action::AuditLog,
         Action::Undo,
         Action::WeekSummary,
+        Action::Drills,
     ];
 
     /// What the action does, for the help overlay.
@@ -142,13 +152,16 @@ impl Action {
             Action::AuditLog => "audit log of operations",
             Action::Undo => "op: undo the last reversible operation",
             Action::WeekSummary => "week summary: SLO, error budget, cost (7 days)",
+            Action::Drills => "DR drills: runbooks step by step, past runs",
             Action::Tick
             | Action::Resize(..)
             | Action::ClickRegion(_)
             | Action::Look(_)
             | Action::Source(_)
             | Action::DialogKey(_)
-            | Action::OpReport(_) => "",
+            | Action::OpReport(_)
+            | Action::DrillKey(_)
+            | Action::DrillReport(_) => "",
         }
     }
 

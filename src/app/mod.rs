@@ -4,6 +4,7 @@ pub mod action;
 pub mod alerts;
 pub mod cdn;
 pub mod dialog;
+pub mod drill;
 pub mod look;
 pub mod region;
 pub mod snapshot;

@@ -121,6 +121,8 @@ pub struct State {
     pub audit: super::AuditView,
     /// The week summary overlay.
     pub week: super::dialog::WeekView,
+    /// The drill walkthrough panel (`D`), beside the live panes.
+    pub drills: super::drill::DrillPanel,
     /// Since when opsdeck cannot reach AWS at all (see `offline_since`).
     pub offline: Option<DateTime<Utc>>,
 }
@@ -161,6 +163,7 @@ impl State {
             watching: Vec::new(),
             audit: Default::default(),
             week: Default::default(),
+            drills: Default::default(),
             offline: None,
             cdn_level: Status::Ok,
         }

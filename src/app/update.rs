@@ -18,6 +18,8 @@ pub enum Effect {
     LoadTheme(String),
     /// Load this keymap and read keys with it (conflicts and failures come back as `Action::Look`).
     LoadKeymap(String),
+    /// List, start, answer or read drills (see `app::drill`).
+    Drill(super::drill::DrillEffect),
 }
 
 pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
@@ -144,6 +146,9 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             }
         }
         Action::DialogKey(k) => effects = dialog::key(state, k),
+        Action::Drills => effects = super::drill::toggle(state),
+        Action::DrillKey(k) => effects = super::drill::key(state, k),
+        Action::DrillReport(r) => super::drill::report(state, r),
         // What other operators do is not a dialog's business: logged, kept for the status line.
         Action::OpReport(OpReport::Others(others)) => others_seen(state, *others),
         Action::OpReport(r) => effects = dialog::report(state, r),
@@ -309,6 +314,7 @@ pub fn captures(state: &State, action: &Action) -> Option<Overlay> {
         | Action::OpReport(_)
         | Action::Look(_)
         | Action::DialogKey(_)
+        | Action::DrillReport(_)
         | Action::Quit => true,
         a => match top {
             Overlay::Dialog => false,

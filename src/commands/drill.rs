@@ -138,7 +138,7 @@ fn report_kind(p: &Path) -> Option<ReportKind> {
 
 /// The pipeline for a drill: the drill watches changes settle, so the pipeline only records
 /// whether they were accepted (verification limit zero).
-fn drill_settings(g: &GlobalArgs, fleet: &Fleet, kind: SourceKind) -> crate::ops::Settings {
+pub fn drill_settings(g: &GlobalArgs, fleet: &Fleet, kind: SourceKind) -> crate::ops::Settings {
     let mut settings = setup::ops_settings(g, fleet, kind);
     settings.verify = VerifyLimits {
         limit: Duration::ZERO,
@@ -221,6 +221,21 @@ impl Ask for Terminal {
                 "a" | "abort" => Manual::Abort,
                 other => Manual::Skipped(format!("skipped by the operator (`{other}`)")),
             },
+        }
+    }
+
+    fn rollback(&mut self, lines: &[String]) -> bool {
+        let mut text = String::from("THE DRILL STOPPED. ROLLBACK (newest first):\n");
+        for l in lines {
+            text.push_str(&format!("  {l}\n"));
+        }
+        text.push_str("  run this rollback now? [y]es / [n]o (recorded as planned; undo later with --mode rollback) ");
+        super::output::say(&text);
+        let _ = std::io::stderr().flush();
+        let mut line = String::new();
+        match std::io::stdin().lock().read_line(&mut line) {
+            Ok(0) | Err(_) => false,
+            Ok(_) => matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes"),
         }
     }
 }

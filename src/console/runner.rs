@@ -13,6 +13,8 @@ pub struct OpsRunner {
     operator: Option<Arc<Operator>>,
     /// Where the week summary reads its review from (none: it says it is not available).
     week: Option<WeekSource>,
+    /// What the drill walkthrough runs with (none: it says drills are not available).
+    drills: Option<super::drills::Drills>,
     tx: UnboundedSender<Action>,
     rx: UnboundedReceiver<Action>,
 }
@@ -31,6 +33,7 @@ impl OpsRunner {
         OpsRunner {
             operator: operator.map(Arc::new),
             week: None,
+            drills: None,
             tx,
             rx,
         }
@@ -40,6 +43,25 @@ impl OpsRunner {
     pub fn with_week(mut self, source: WeekSource) -> Self {
         self.week = Some(source);
         self
+    }
+
+    /// Let the drill walkthrough list, run and read drills with `drills`.
+    pub fn with_drills(mut self, drills: super::drills::Drills) -> Self {
+        self.drills = Some(drills);
+        self
+    }
+
+    /// List, start, answer or read drills. Must be called inside a tokio runtime.
+    pub fn drill(&mut self, effect: crate::app::drill::DrillEffect) {
+        let tx = self.tx.clone();
+        match self.drills.as_mut() {
+            Some(d) => d.handle(effect, tx),
+            None => {
+                let _ = tx.send(Action::DrillReport(crate::app::drill::DrillReport::Failed(
+                    "drills are not available here".into(),
+                )));
+            }
+        }
     }
 
     /// Poll what the other operators do every `every` (real time) for as long as the console

@@ -40,11 +40,22 @@ impl Mode {
     }
 }
 
-/// Where the drill runs: the simulated fleet (the drill moves its virtual clock) or AWS (the wall
-/// clock moves by itself).
+/// Where the drill runs: the simulated fleet (the drill moves its virtual clock), the console's
+/// live simulated fleet (its source moves the virtual clock; the drill waits for it), or AWS (the
+/// wall clock moves by itself).
 pub enum World {
     Sim(Arc<Mutex<SimFleet>>),
+    Live(Arc<Mutex<SimFleet>>),
     Real,
+}
+
+impl World {
+    fn model(&self) -> Option<&Arc<Mutex<SimFleet>>> {
+        match self {
+            World::Sim(m) | World::Live(m) => Some(m),
+            World::Real => None,
+        }
+    }
 }
 
 /// The answer to a manual step.
@@ -56,8 +67,14 @@ pub enum Manual {
 }
 
 /// Who answers manual steps: the terminal, the console, or nobody (`--non-interactive`).
-pub trait Ask: Send {
+pub trait Ask: Send + Sync {
     fn manual(&mut self, step: &Step, text: &str) -> Manual;
+
+    /// Real mode, the drill stopped: run this rollback (newest first)? Asked once. By default
+    /// yes: `--execute --confirm NAME` consented to the drill and its rollback.
+    fn rollback(&mut self, _lines: &[String]) -> bool {
+        true
+    }
 }
 
 /// Records every manual step as skipped.
@@ -68,6 +85,51 @@ impl Ask for NonInteractive {
         Manual::Skipped("skipped: --non-interactive".into())
     }
 }
+
+/// What a drill paced by the console waits for (see [`Gate`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Hold {
+    /// The next steps (a group: they start together), with the plan the pipeline shows for each
+    /// act step among them; [`Answer::Go`] starts them.
+    Next {
+        steps: Vec<String>,
+        plans: Vec<(String, String)>,
+    },
+    /// An act step's plan and guards as the pipeline made them now: the typed confirmation (the
+    /// region's name, [`Answer::Typed`]) runs it. `moved`: why it is shown again.
+    Confirm {
+        step: String,
+        plan: String,
+        region: String,
+        moved: Option<String>,
+    },
+    /// A manual step: tick it ([`Answer::Manual`]).
+    Manual { step: String, text: String },
+    /// Real mode, the drill stopped: the rollback it will run, confirmed once ([`Answer::Go`]); any
+    /// other answer records it as planned only.
+    Rollback { lines: Vec<String> },
+}
+
+/// The operator's answer to a [`Hold`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    Go,
+    Typed(String),
+    Manual(Manual),
+    /// Stop the drill; what it changed is rolled back.
+    Abort,
+}
+
+/// The console's hold on a drill: the drill runs one step (or group) at a time, each when the
+/// operator says so, and every act step only with its typed confirmation. While it waits, the
+/// drill keeps watching the fleet (stop conditions, the recovery).
+pub struct Gate {
+    pub holds: tokio::sync::mpsc::UnboundedSender<Hold>,
+    pub answers: tokio::sync::mpsc::UnboundedReceiver<Answer>,
+}
+
+/// How many times a console-paced act step's plan is shown again because the fleet moved.
+const REPLANS: usize = 3;
 
 /// Why the steps stopped before the end.
 #[derive(Debug, Clone, PartialEq)]
@@ -133,6 +195,8 @@ pub struct Drill<'a> {
     /// Real mode: where metrics come from (none: only what a fresh read of the fleet shows).
     pub metrics: Option<MetricsReader>,
     metrics_read: Option<(DateTime<Utc>, BTreeMap<String, crate::fleet::MetricValues>)>,
+    /// Paced by the console (none: the steps run one after the other).
+    pub gate: Option<Gate>,
 }
 
 /// What the text for a one-way step says a person must do.
@@ -177,7 +241,56 @@ impl<'a> Drill<'a> {
             done: Vec::new(),
             metrics: None,
             metrics_read: None,
+            gate: None,
         }
+    }
+
+    /// Wait for the operator's answer to `hold`, watching the fleet meanwhile. `Err(Stop)`: a
+    /// stop condition fired first. An error: the console went away (the drill is interrupted).
+    async fn hold(&mut self, hold: Hold) -> Result<Result<Answer, Stop>, String> {
+        let gone = || "the console closed the drill before it ended".to_string();
+        let Some(gate) = self.gate.as_mut() else {
+            return Ok(Ok(Answer::Go));
+        };
+        gate.holds.send(hold).map_err(|_| gone())?;
+        loop {
+            // The simulation the drill drives stands still while the operator thinks.
+            let watch = !matches!(self.world, World::Sim(_));
+            let clock = self.operator.clock();
+            let gate = self.gate.as_mut().ok_or_else(gone)?;
+            let answer = tokio::select! {
+                a = gate.answers.recv() => Some(a.ok_or_else(gone)?),
+                _ = clock.sleep(self.tick), if watch => None,
+            };
+            if let Some(a) = answer {
+                return Ok(Ok(a));
+            }
+            let obs = self.observe().await?;
+            if let Some(stop) = self.watch(&obs)? {
+                return Ok(Err(stop));
+            }
+        }
+    }
+
+    /// The plan of an act step as the pipeline shows it.
+    async fn plan_text(&self, op: &Op) -> String {
+        let is_sim = self.operator.kind() == crate::fleet::SourceKind::Sim;
+        match self.operator.prepare(op).await {
+            Ok(p) => crate::ops::text::plan(&p.plan, &p.guards, is_sim),
+            Err(e) => format!("cannot plan: {e}"),
+        }
+    }
+
+    /// What the rollback would do, newest first, one line each.
+    pub fn rollback_lines(&self) -> Vec<String> {
+        self.done
+            .iter()
+            .rev()
+            .map(|d| match &d.undo {
+                Some(u) => format!("undo `{}`: {}", d.step, u.summary()),
+                None => format!("`{}` is one-way: {}", d.step, d.op.summary()),
+            })
+            .collect()
     }
 
     fn now(&self) -> DateTime<Utc> {
@@ -253,7 +366,27 @@ impl<'a> Drill<'a> {
             self.steps().await?
         };
         if let Some(Stop::Aborted(_) | Stop::ByOperator) = &stop {
-            self.rollback().await?;
+            // In real mode the rollback is shown and confirmed once; declined, it is recorded as
+            // planned (nothing undone).
+            let execute = if self.mode == Mode::Real && !self.done.is_empty() {
+                let lines = self.rollback_lines();
+                if self.gate.is_some() {
+                    matches!(self.hold(Hold::Rollback { lines }).await?, Ok(Answer::Go))
+                } else {
+                    self.ask.rollback(&lines)
+                }
+            } else {
+                true
+            };
+            let done = self.done.clone();
+            rollback(
+                self.operator,
+                &self.run_id,
+                &mut self.timeline,
+                &done,
+                execute,
+            )
+            .await?;
         }
         let mut reasons = Vec::new();
         if !matches!(&stop, Some(Stop::Failed(why)) if why.contains("nothing was run")) {
@@ -327,6 +460,24 @@ impl<'a> Drill<'a> {
     /// The steps, group by group, until the end or a stop.
     async fn steps(&mut self) -> Result<Option<Stop>, String> {
         for group in self.runbook.groups() {
+            if self.gate.is_some() {
+                let mut plans = Vec::new();
+                for &i in &group {
+                    if let Action::Act(op) = &self.runbook.steps[i].action {
+                        let text = self.plan_text(op).await;
+                        plans.push((self.runbook.steps[i].name.clone(), text));
+                    }
+                }
+                let steps = group
+                    .iter()
+                    .map(|&i| self.runbook.steps[i].name.clone())
+                    .collect();
+                match self.hold(Hold::Next { steps, plans }).await? {
+                    Err(stop) => return Ok(Some(stop)),
+                    Ok(Answer::Abort) => return Ok(Some(Stop::ByOperator)),
+                    Ok(_) => {}
+                }
+            }
             if let Some(stop) = self.group(&group).await? {
                 return Ok(Some(stop));
             }
@@ -368,7 +519,29 @@ impl<'a> Drill<'a> {
                     None
                 }
                 Action::Manual(text) => {
-                    let answer = self.ask.manual(step, &text);
+                    let answer = if self.gate.is_some() {
+                        let hold = Hold::Manual {
+                            step: step.name.clone(),
+                            text: text.clone(),
+                        };
+                        match self.hold(hold).await? {
+                            Ok(Answer::Manual(m)) => m,
+                            Ok(Answer::Abort) => Manual::Abort,
+                            Ok(_) => Manual::Done,
+                            Err(stop) => {
+                                self.end_step(
+                                    i,
+                                    "not finished",
+                                    Some("a stop condition fired first".into()),
+                                    None,
+                                )?;
+                                self.abandon(&settling, &waiting)?;
+                                return Ok(Some(stop));
+                            }
+                        }
+                    } else {
+                        self.ask.manual(step, &text)
+                    };
                     let (result, detail, stop) = match answer {
                         Manual::Done => ("ok", None, None),
                         Manual::Skipped(why) => ("skipped", Some(why), None),
@@ -552,12 +725,12 @@ impl<'a> Drill<'a> {
         region: &str,
     ) -> Result<Option<Stop>, String> {
         let name = self.runbook.steps[i].name.clone();
-        let injected = match &self.world {
-            World::Sim(model) => model
+        let injected = match self.world.model() {
+            Some(model) => model
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .inject(region, scenario),
-            World::Real => Ok(()),
+            None => Ok(()),
         };
         if let Err(why) = injected {
             self.end_step(i, "failed", Some(why.clone()), None)?;
@@ -571,7 +744,7 @@ impl<'a> Drill<'a> {
             })?;
         }
         let detail = match self.world {
-            World::Sim(_) => None,
+            World::Sim(_) | World::Live(_) => None,
             World::Real => Some("real mode: only marks the failure time, nothing injected".into()),
         };
         self.end_step(i, "ok", detail, None)?;
@@ -596,24 +769,88 @@ impl<'a> Drill<'a> {
             self.end_step(i, "ok", Some("nothing to change".into()), None)?;
             return Ok(Ok(None));
         }
-        if let Op::Promote { region } = op {
-            self.rpo(&step.name, region, &prepared.before)?;
-        }
-        if let (Op::Drain { region }, None) = (op, self.failure_at) {
-            self.failure_at = Some(self.now());
-            self.push(EventKind::Failure {
-                step: step.name.clone(),
-                region: region.clone(),
-            })?;
-        }
-        let confirm = Confirmation {
-            typed: prepared.plan.region.clone(),
-            overrides: step.overrides.clone(),
-            undo_of: None,
-        };
-        let outcome = match self.operator.run(&prepared, &confirm).await {
-            Ok(o) => o,
-            Err(e) => return Err(e.to_string()),
+        let mut prepared = prepared;
+        let mut moved: Option<String> = None;
+        let mut attempt = 0;
+        let outcome = loop {
+            // Paced by the console: the plan is shown, the operator types the region's name (the
+            // pipeline checks it like any typed confirmation). Otherwise the drill's own
+            // confirmation (`--execute --confirm NAME`) stands for it.
+            let typed = if self.gate.is_some() {
+                let is_sim = self.operator.kind() == crate::fleet::SourceKind::Sim;
+                let hold = Hold::Confirm {
+                    step: step.name.clone(),
+                    plan: crate::ops::text::plan(&prepared.plan, &prepared.guards, is_sim),
+                    region: prepared.plan.region.clone(),
+                    moved: moved.take(),
+                };
+                match self.hold(hold).await? {
+                    Ok(Answer::Typed(t)) => t,
+                    Ok(_) => {
+                        self.end_step(
+                            i,
+                            "aborted",
+                            Some("the operator aborted the drill at its plan: nothing ran".into()),
+                            None,
+                        )?;
+                        return Ok(Err(Stop::ByOperator));
+                    }
+                    Err(stop) => {
+                        self.end_step(
+                            i,
+                            "not run",
+                            Some("a stop condition fired before it was confirmed".into()),
+                            None,
+                        )?;
+                        return Ok(Err(stop));
+                    }
+                }
+            } else {
+                prepared.plan.region.clone()
+            };
+            if attempt == 0 {
+                if let Op::Promote { region } = op {
+                    self.rpo(&step.name, region, &prepared.before)?;
+                }
+                if let (Op::Drain { region }, None) = (op, self.failure_at) {
+                    self.failure_at = Some(self.now());
+                    self.push(EventKind::Failure {
+                        step: step.name.clone(),
+                        region: region.clone(),
+                    })?;
+                }
+            }
+            let confirm = Confirmation {
+                typed,
+                overrides: step.overrides.clone(),
+                undo_of: None,
+            };
+            let outcome = match self.operator.run(&prepared, &confirm).await {
+                Ok(o) => o,
+                Err(e) => return Err(e.to_string()),
+            };
+            // The fleet moved materially since the plan was shown: nothing ran; the console shows
+            // the plan made now and asks again (as its operation dialog does).
+            if let OpResult::Refused {
+                rule: Some(rule),
+                reason,
+            } = &outcome.result
+            {
+                if self.gate.is_some() && rule == crate::ops::stale::STALE_PLAN && attempt < REPLANS
+                {
+                    attempt += 1;
+                    moved = Some(reason.clone());
+                    prepared = match self.operator.prepare(op).await {
+                        Ok(p) => p,
+                        Err(e) => {
+                            self.end_step(i, "failed", Some(e.to_string()), None)?;
+                            return Ok(Err(Stop::Failed(format!("step `{}`: {e}", step.name))));
+                        }
+                    };
+                    continue;
+                }
+            }
+            break outcome;
         };
         if outcome.result.took_effect() || matches!(outcome.result, OpResult::Failed { .. }) {
             self.done.push(Done {
@@ -713,14 +950,14 @@ impl<'a> Drill<'a> {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .advance(self.tick.as_secs_f64()),
-            World::Real => self.operator.clock().sleep(self.tick).await,
+            World::Live(_) | World::Real => self.operator.clock().sleep(self.tick).await,
         }
     }
 
     /// Look at the fleet now; alerts raised or recovered since the last look go to the timeline.
     async fn observe(&mut self) -> Result<Observation, String> {
         let (view, metrics) = match &self.world {
-            World::Sim(model) => {
+            World::Sim(model) | World::Live(model) => {
                 let sim = model.lock().unwrap_or_else(|p| p.into_inner());
                 let readings = sim.readings();
                 let view = crate::ops::sim::SimTarget::view_of(&sim);
@@ -754,7 +991,7 @@ impl<'a> Drill<'a> {
             },
         };
         let at = view.read_at;
-        if let World::Sim(_) = self.world {
+        if let World::Sim(_) | World::Live(_) = self.world {
             let changes = self.alerts.observe(self.operator.fleet(), &self.latest, at);
             for c in changes {
                 self.timeline.push(

@@ -166,6 +166,8 @@ pub struct Timeline {
     pub events: Vec<Event>,
     /// Dry runs keep the events in memory only.
     write: bool,
+    /// Where each event is also sent as it is recorded (the console's drill panel).
+    tap: Option<tokio::sync::mpsc::UnboundedSender<Event>>,
 }
 
 impl Timeline {
@@ -176,6 +178,7 @@ impl Timeline {
             path: dir.join(format!("{run_id}.jsonl")),
             events: Vec::new(),
             write: true,
+            tap: None,
         })
     }
 
@@ -185,6 +188,7 @@ impl Timeline {
             path: PathBuf::new(),
             events: Vec::new(),
             write: false,
+            tap: None,
         }
     }
 
@@ -192,11 +196,19 @@ impl Timeline {
         &self.path
     }
 
+    /// Also send every event recorded from now on to `tap` (after it is written).
+    pub fn tap(&mut self, tap: tokio::sync::mpsc::UnboundedSender<Event>) {
+        self.tap = Some(tap);
+    }
+
     /// Append one event as one line, fsync'd before returning.
     pub fn push(&mut self, at: DateTime<Utc>, kind: EventKind) -> Result<(), String> {
         let event = Event { at, kind };
         if self.write {
             append(&self.path, &event)?;
+        }
+        if let Some(tap) = &self.tap {
+            let _ = tap.send(event.clone());
         }
         self.events.push(event);
         Ok(())

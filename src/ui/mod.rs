@@ -6,6 +6,7 @@ pub mod cdn_line;
 pub mod chart;
 pub mod detail;
 pub mod dialogs;
+pub mod drill_view;
 pub mod events;
 pub mod export;
 pub mod footer;
@@ -55,12 +56,28 @@ pub fn draw(frame: &mut Frame, state: &State, theme: &Theme, keymap: &Keymap) ->
         layout::HEADER_ROWS.min(area.height),
     );
     status_line::render(header, buf, state, theme);
-    let body = layout::body_area(area);
+    // The drill panel takes the right of the frame; the live view keeps the rest.
+    let (main, panel) = if state.drills.open {
+        let w = drill_view::width(area.width);
+        let main = Rect::new(area.x, area.y, area.width - w, area.height);
+        let body = layout::body_area(area);
+        (
+            main,
+            Some(Rect::new(area.x + main.width, body.y, w, body.height)),
+        )
+    } else {
+        (area, None)
+    };
+    let body = layout::body_area(main);
     match state.view {
-        View::Overview => overview::render(area, buf, state, theme),
+        View::Overview => overview::render(main, buf, state, theme),
         View::Detail => detail::render(body, buf, state, theme),
         View::Events => events::render_log(body, buf, state, theme),
     }
+    if let Some(panel) = panel {
+        drill_view::render(panel, buf, state, theme);
+    }
+    let body = layout::body_area(area);
     if area.height > layout::HEADER_ROWS {
         let y = area.y + area.height - layout::FOOTER_ROWS;
         footer::render(
@@ -79,7 +96,7 @@ pub fn draw(frame: &mut Frame, state: &State, theme: &Theme, keymap: &Keymap) ->
     dialogs::render(body, buf, state, theme);
     scrub(buf);
     if state.view == View::Overview && !state.help {
-        hits.regions = overview::region_rects(area, state);
+        hits.regions = overview::region_rects(main, state);
     }
     hits
 }
