@@ -78,3 +78,31 @@ fn aborting_at_a_manual_step_rolls_back() {
     assert_eq!(rollback[1], ("promote crypto-erp-replica-us", "one-way"));
     assert!(r["rollback"][0]["undo_of"] == r["steps"][2]["audit_id"]);
 }
+
+/// Ctrl-C while the drill waits at a manual step: the drill ends `interrupted` (exit 1), nothing
+/// is rolled back (the next `--mode rollback` does that), and the timeline's last event says so.
+#[test]
+fn ctrl_c_at_a_manual_step_ends_the_drill_interrupted() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("r.json");
+    let mut s = drill(&report);
+    s.wait_for("the manual step's prompt", |c| c.contains(PROMPT));
+    // The terminal's interrupt character: the line discipline sends SIGINT to opsdeck.
+    s.send(b"\x03");
+    let status = s.wait_exit();
+    assert_eq!(status.exit_code(), 1, "{}", s.contents());
+    let r = read(&report);
+    assert_eq!(r["verdict"], "interrupted", "{r:#}");
+    assert!(
+        r["reasons"][0].as_str().unwrap().contains("interrupted"),
+        "{r:#}"
+    );
+    assert!(r["rollback"].as_array().unwrap().is_empty(), "{r:#}");
+    let manual = &r["steps"][3];
+    assert_eq!(manual["name"], "point the application at the new primary");
+    assert_ne!(manual["result"], "ok", "{r:#}");
+    let timeline = std::fs::read_to_string(r["timeline"].as_str().unwrap()).unwrap();
+    let last: Value = serde_json::from_str(timeline.lines().last().unwrap()).unwrap();
+    assert_eq!(last["event"], "drill_end");
+    assert_eq!(last["verdict"], "interrupted");
+}

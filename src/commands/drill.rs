@@ -17,6 +17,7 @@ use crate::setup::{self, CliError};
 use crate::source::sim::SimFleet;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -203,6 +204,32 @@ async fn cloudwatch(g: &GlobalArgs, fleet: &Fleet) -> Result<engine::MetricsRead
     }))
 }
 
+/// Set when SIGINT (Ctrl-C) arrived during a drill (see `execute`): a question waiting on the
+/// terminal gives up, the drill ends `interrupted`.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// One line from the terminal, read on its own thread so that Ctrl-C is heard while it waits;
+/// `None` when interrupted, `Some("")` at the end of input.
+fn read_answer() -> Option<String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let got = std::io::stdin().lock().read_line(&mut line).map(|_| line);
+        let _ = tx.send(got.unwrap_or_default());
+    });
+    loop {
+        match rx.recv_timeout(Duration::from_millis(50)) {
+            Ok(line) => return Some(line),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                if INTERRUPTED.load(Ordering::SeqCst) {
+                    return None;
+                }
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return Some(String::new()),
+        }
+    }
+}
+
 /// Asks on the terminal: done, skip or abort.
 struct Terminal;
 
@@ -213,10 +240,12 @@ impl Ask for Terminal {
             step.name
         ));
         let _ = std::io::stderr().flush();
-        let mut line = String::new();
-        match std::io::stdin().lock().read_line(&mut line) {
-            Ok(0) | Err(_) => Manual::Skipped("skipped: no answer on the terminal".into()),
-            Ok(_) => match line.trim().to_ascii_lowercase().as_str() {
+        match read_answer() {
+            None => Manual::Interrupted,
+            Some(line) if line.is_empty() => {
+                Manual::Skipped("skipped: no answer on the terminal".into())
+            }
+            Some(line) => match line.trim().to_ascii_lowercase().as_str() {
                 "d" | "done" | "y" | "yes" => Manual::Done,
                 "a" | "abort" => Manual::Abort,
                 other => Manual::Skipped(format!("skipped by the operator (`{other}`)")),
@@ -229,14 +258,12 @@ impl Ask for Terminal {
         for l in lines {
             text.push_str(&format!("  {l}\n"));
         }
-        text.push_str("  run this rollback now? [y]es / [n]o (recorded as planned; undo later with --mode rollback) ");
+        text.push_str(
+            "  run this rollback now? [y]es / [n]o (recorded as planned; undo later with --mode rollback) ",
+        );
         super::output::say(&text);
         let _ = std::io::stderr().flush();
-        let mut line = String::new();
-        match std::io::stdin().lock().read_line(&mut line) {
-            Ok(0) | Err(_) => false,
-            Ok(_) => matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes"),
-        }
+        read_answer().is_some_and(|l| matches!(l.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
     }
 }
 
@@ -324,10 +351,22 @@ async fn execute(
     };
     let mut drill = Drill::new(runbook, operator, target, world, mode, run_id, tl, ask);
     drill.metrics = metrics;
+    // SIGINT is taken before the drill starts (a drill that does not yield, or waits on the
+    // terminal, would otherwise die of it unrecorded) and heard on another thread.
+    let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .map_err(|e| CliError::Runtime(format!("SIGINT: {e}")))?;
+    let (interrupted_tx, interrupted) = tokio::sync::oneshot::channel::<()>();
+    let listener = tokio::spawn(async move {
+        if sigint.recv().await.is_some() {
+            INTERRUPTED.store(true, Ordering::SeqCst);
+            let _ = interrupted_tx.send(());
+        }
+    });
     let outcome = tokio::select! {
         v = drill.run() => v,
-        _ = tokio::signal::ctrl_c() => Err("interrupted".to_string()),
+        _ = interrupted => Err("interrupted (Ctrl-C)".to_string()),
     };
+    listener.abort();
     let verdict = match outcome {
         Ok(v) => v,
         Err(why) => {

@@ -64,6 +64,9 @@ pub enum Manual {
     Done,
     Skipped(String),
     Abort,
+    /// The operator interrupted the whole run (Ctrl-C): the drill ends `interrupted`, nothing is
+    /// rolled back (`--mode rollback` undoes what it executed).
+    Interrupted,
 }
 
 /// Who answers manual steps: the terminal, the console, or nobody (`--non-interactive`).
@@ -542,8 +545,11 @@ impl<'a> Drill<'a> {
                     } else {
                         self.ask.manual(step, &text)
                     };
+                    if answer == Manual::Interrupted {
+                        return Err("interrupted by the operator (Ctrl-C)".into());
+                    }
                     let (result, detail, stop) = match answer {
-                        Manual::Done => ("ok", None, None),
+                        Manual::Done | Manual::Interrupted => ("ok", None, None),
                         Manual::Skipped(why) => ("skipped", Some(why), None),
                         Manual::Abort => (
                             "aborted",
@@ -946,10 +952,14 @@ impl<'a> Drill<'a> {
     /// Let the clock move by one tick.
     async fn advance(&mut self) {
         match &self.world {
-            World::Sim(model) => model
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .advance(self.tick.as_secs_f64()),
+            World::Sim(model) => {
+                model
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .advance(self.tick.as_secs_f64());
+                // A simulated drill never waits: let whoever races it (Ctrl-C) be heard.
+                tokio::task::yield_now().await;
+            }
             World::Live(_) | World::Real => self.operator.clock().sleep(self.tick).await,
         }
     }
