@@ -37,40 +37,54 @@ route53 = {{ zone_id = "Z0ABC", record = "api.example.com.", set_identifier = "{
     Fleet::parse(&text, Path::new("offline.toml")).unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn with_aws_unreachable_regions_go_unknown_and_the_status_line_says_so() {
-    moto_env();
-    // Nobody listens on either port: connections are refused at once.
-    let aws = dead_url().replace("/health/regional", "");
-    let fleet = fleet(&dead_url());
-    let opts = AwsOptions {
-        endpoint_url: Some(aws),
+/// Options for AWS where nobody listens (connections are refused at once), no retries.
+fn dead_aws() -> AwsOptions {
+    AwsOptions {
+        endpoint_url: Some(dead_url().replace("/health/regional", "")),
         profile: None,
         retries: 0,
         refresh: Some(RefreshConfig {
             timeout_s: 1,
             ..RefreshConfig::default()
         }),
-    };
-    let source = connect(&fleet, &opts)
+    }
+}
+
+/// Feed `state` the source's events against unreachable AWS until it is offline and every
+/// region's probe went unanswered (or 30 s passed).
+async fn go_offline(state: &mut State) -> opsdeck::source::SourceHandle {
+    let source = connect(&state.fleet, &dead_aws())
         .await
         .expect("an unreachable STS leaves the identity unknown");
-    let mut handle = source.spawn(fleet.clone());
-    let mut state = State::new(fleet, SourceKind::Aws, Utc::now());
+    let mut handle = source.spawn(state.fleet.clone());
     let probed = |s: &State| {
         s.regions
             .iter()
             .all(|r| r.fetched.contains_key(&DataKind::Probe))
     };
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while !(state.offline.is_some() && probed(&state)) {
+    while !(state.offline.is_some() && probed(state)) {
         match tokio::time::timeout_at(deadline, handle.events.recv()).await {
             Ok(Some(ev)) => {
-                update(&mut state, Action::Source(ev));
+                update(state, Action::Source(ev));
             }
             _ => break,
         }
     }
+    handle
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_aws_unreachable_regions_go_unknown_and_the_status_line_says_so() {
+    moto_env();
+    let fleet = fleet(&dead_url());
+    let mut state = State::new(fleet, SourceKind::Aws, Utc::now());
+    let handle = go_offline(&mut state).await;
+    let probed = |s: &State| {
+        s.regions
+            .iter()
+            .all(|r| r.fetched.contains_key(&DataKind::Probe))
+    };
     let failures: Vec<String> = state
         .regions
         .iter()
@@ -122,6 +136,90 @@ async fn with_aws_unreachable_regions_go_unknown_and_the_status_line_says_so() {
             .iter()
             .any(|e| e.text.starts_with("cannot reach AWS since")),
         "the loss is logged once"
+    );
+    let _ = handle
+        .commands
+        .send(opsdeck::source::SourceCommand::Shutdown);
+}
+
+/// The week summary (`W`) while opsdeck cannot reach AWS (issue 13 §6): numbers read before the
+/// loss stay on screen only with the time they were read and the loss said beside them; opened
+/// again while offline it shows no numbers, only why the week cannot be read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_week_summary_offline_shows_when_its_numbers_were_read_or_why_none() {
+    moto_env();
+    let fleet = fleet(&dead_url());
+    let mut state = State::new(fleet.clone(), SourceKind::Aws, Utc::now());
+    let theme = Theme::fallback();
+    let screen = |state: &State| {
+        let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(140, 30)).unwrap();
+        term.draw(|f| opsdeck::ui::week_view::render(f.area(), f.buffer_mut(), state, &theme))
+            .unwrap();
+        opsdeck::ui::export::buffer_to_text(term.backend().buffer())
+    };
+    // Read while AWS answered (the simulated week stands in for the numbers it gave).
+    let read_at = state.now;
+    update(&mut state, Action::WeekSummary);
+    let earlier = opsdeck::report::week(
+        fleet.clone(),
+        opsdeck::report::WeekSource::Sim { seed: 3 },
+        read_at,
+    )
+    .await
+    .unwrap();
+    update(
+        &mut state,
+        Action::OpReport(opsdeck::app::dialog::OpReport::Week(Ok(Box::new(earlier)))),
+    );
+    let handle = go_offline(&mut state).await;
+    let since = state.offline.expect("offline");
+    let shown = screen(&state);
+    let read = read_at.format("%H:%M:%S").to_string();
+    assert!(shown.contains("fleet  availability"), "{shown}");
+    assert!(shown.contains(&format!("read {read}")), "{shown}");
+    let line = shown
+        .split_whitespace()
+        .filter(|w| *w != "│")
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        line.contains(&format!(
+            "cannot reach AWS since {} UTC: these numbers were read at {read} UTC",
+            since.format("%H:%M:%S")
+        )),
+        "{shown}"
+    );
+
+    // Opened again offline: the numbers go, the read fails, and the screen says why.
+    update(&mut state, Action::WeekSummary);
+    assert!(!state.week.open);
+    let effects = update(&mut state, Action::WeekSummary);
+    assert_eq!(
+        effects,
+        vec![opsdeck::app::Effect::Op(
+            opsdeck::app::dialog::OpEffect::LoadWeek
+        )]
+    );
+    let options = dead_aws();
+    let failed =
+        opsdeck::report::week(fleet, opsdeck::report::WeekSource::Aws(options), state.now).await;
+    let error = failed.expect_err("AWS is unreachable");
+    update(
+        &mut state,
+        Action::OpReport(opsdeck::app::dialog::OpReport::Week(Err(error.clone()))),
+    );
+    let shown = screen(&state);
+    assert!(!shown.contains("fleet  availability"), "{shown}");
+    assert!(!shown.contains(&format!("read {read}")), "{shown}");
+    assert!(shown.contains("cannot compute the week:"), "{shown}");
+    let line = shown
+        .split_whitespace()
+        .filter(|w| *w != "│")
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        line.contains("the week cannot be read until it can"),
+        "{shown}"
     );
     let _ = handle
         .commands

@@ -286,3 +286,66 @@ async fn a_seeded_week_comes_out_as_seeded_in_one_call_per_region() {
     assert_eq!(week["overall"], j["overall"]);
     assert_eq!(week["overall_cost"], j["overall_cost"]);
 }
+
+/// The detail view's 7-day window against AWS (issue 13 §6): one region's week from one
+/// GetMetricData request for that region and nothing else, hour by hour as seeded — the storm's
+/// hours at 20 % 5xx, the others at 0.1 %, 1,000 requests an hour, 80 ms.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_7_day_window_reads_its_region_with_one_call() {
+    let moto = Moto::shared();
+    moto_env();
+    let until = until();
+    let from = until - Duration::days(7);
+    seed(&moto, from).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fleet.toml");
+    let fleet = opsdeck::fleet::Fleet::parse(FLEET, &path).unwrap();
+    let options = opsdeck::source::aws::AwsOptions {
+        endpoint_url: Some(moto.url()),
+        ..Default::default()
+    };
+    moto.start_recording();
+    // The console's clock a few minutes into the day: the window still ends at 00:00.
+    let weeks = opsdeck::report::region_week::read(
+        fleet,
+        opsdeck::report::WeekSource::Aws(options),
+        "us-east-1".into(),
+        until + Duration::minutes(7),
+        Vec::new(),
+    )
+    .await
+    .unwrap();
+    moto.stop_recording();
+    let calls: Vec<(String, String)> = moto
+        .recorded()
+        .iter()
+        .map(support::moto::operation)
+        .collect();
+    assert_eq!(
+        calls,
+        vec![("us-east-1".to_string(), "GetMetricData".to_string())]
+    );
+    assert_eq!(weeks.len(), 1);
+    let w = &weeks[0];
+    assert_eq!(w.region, "us-east-1");
+    assert_eq!((w.from, w.until), (from, until));
+    assert_eq!(w.get_metric_data_calls, 1);
+    assert_eq!(w.source, opsdeck::fleet::SourceKind::Aws);
+    assert_eq!(w.hours_without_data, 0);
+    let points =
+        |s: &opsdeck::fleet::series::Series| -> Vec<(i64, f64)> { s.iter().copied().collect() };
+    let errors = points(&w.error_rate);
+    assert_eq!(errors.len(), HOURS as usize);
+    for (h, (t, v)) in errors.iter().enumerate() {
+        let h = h as i64;
+        assert_eq!(*t, (from + Duration::hours(h)).timestamp());
+        let want = hour("us-east-1", h).1 / 1000.0;
+        assert!((v - want).abs() < 1e-9, "hour {h}: {v} ≠ {want}");
+    }
+    for (_, v) in points(&w.requests_per_s) {
+        assert!((v - 1000.0 / 3600.0).abs() < 1e-9, "{v}");
+    }
+    for (_, v) in points(&w.latency_ms["Average"]) {
+        assert!((v - 80.0).abs() < 1e-6, "{v}");
+    }
+}

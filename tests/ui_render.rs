@@ -602,3 +602,263 @@ fn an_ecs_service_has_the_same_level_in_health_and_every_pane() {
         assert_eq!(c.fg, style.fg.unwrap(), "detail view, {pending} starting");
     }
 }
+
+// ---- the detail view's 7-day window (issue 13 §6) ----
+
+use opsdeck::app::dialog::{OpEffect, OpReport};
+use opsdeck::app::week_charts::WeekChart;
+use opsdeck::app::Effect;
+use opsdeck::report::region_week::{self, RegionWeek};
+
+/// The plot area of the chart titled `title`: (first column, last column, rows top..bottom of
+/// the plot above its x axis), found from the chart's borders and axis corner on screen.
+fn plot_area(buf: &Buffer, title: &str) -> (u16, u16, u16, u16) {
+    let (tx, ty) = find(buf, title, buf.area).unwrap_or_else(|| panic!("{title:?}"));
+    let left = tx - 1;
+    assert_eq!(
+        buf[(left, ty)].symbol(),
+        "┌",
+        "{title:?} is not a chart title"
+    );
+    let right = (tx..buf.area.right())
+        .find(|x| buf[(*x, ty)].symbol() == "┐")
+        .unwrap();
+    let bottom = (ty + 1..buf.area.bottom())
+        .find(|y| buf[(left, *y)].symbol() == "└")
+        .unwrap();
+    // The x axis: the row inside with the axis corner.
+    let (axis_x, axis_y) = (ty + 1..bottom)
+        .flat_map(|y| (left + 1..right).map(move |x| (x, y)))
+        .find(|p| buf[*p].symbol() == "└")
+        .unwrap_or_else(|| panic!("no axis in {title:?}:\n{}", buffer_to_text(buf)));
+    (axis_x + 1, right - 1, ty + 1, axis_y)
+}
+
+fn is_braille(c: &Cell) -> bool {
+    c.symbol()
+        .chars()
+        .next()
+        .is_some_and(|c| ('\u{2801}'..='\u{28FF}').contains(&c))
+}
+
+/// Columns of the plot with the data line somewhere in rows `top..bottom`.
+fn drawn_columns(buf: &Buffer, area: (u16, u16, u16, u16), top: u16, bottom: u16) -> Vec<u16> {
+    (area.0..=area.1)
+        .filter(|x| (top..bottom).any(|y| is_braille(&buf[(*x, y)])))
+        .collect()
+}
+
+/// The time a plot column stands for in the 7-day window that ends at `until`.
+fn column_time(area: (u16, u16, u16, u16), x: u16, until: chrono::DateTime<chrono::Utc>) -> f64 {
+    let width = (area.1 - area.0 + 1) as f64;
+    let frac = (x - area.0) as f64 / (width - 1.0);
+    until.timestamp() as f64 - (1.0 - frac) * 7.0 * 86_400.0
+}
+
+fn week_of<'a>(s: &'a State, region: &str) -> &'a RegionWeek {
+    match s.week_charts.get(region) {
+        Some(WeekChart::Ready(w)) => w,
+        other => panic!("{region}: {other:?}"),
+    }
+}
+
+/// `+` past 24 h opens the 7-day window: it asks for the region's week once (a "reading" line
+/// meanwhile, no chart), and draws the model's week over the days — an error storm injected
+/// four days before the console's clock shows above the 5xx limit at that day's columns and
+/// nowhere else, with the days on the x axis. Asked again within the hour it is not read again;
+/// an hour later, at the next opening, it is.
+#[test]
+fn detail_7d_shows_an_incident_days_earlier_at_its_day() {
+    let mut s = common::incident_state();
+    s.view = View::Detail;
+    s.focus = 2;
+    s.window = ChartWindow::H24;
+    let region = s.focused().name().to_string();
+    let effects = update(&mut s, Action::NextWindow);
+    assert_eq!(s.window, ChartWindow::D7);
+    assert_eq!(
+        effects,
+        vec![Effect::Op(OpEffect::LoadRegionWeek {
+            region: region.clone()
+        })]
+    );
+    let loading = text(&s, 160, 48);
+    assert!(
+        loading.contains(&format!("reading the 7 days of {region}…")),
+        "{loading}"
+    );
+    assert!(!loading.contains(" 5xx % "), "{loading}");
+    // Nothing more asked while it is read, whatever moves.
+    assert!(update(&mut s, Action::NextWindow).is_empty());
+    assert!(update(&mut s, Action::Tick).is_empty());
+
+    let now = s.now;
+    let seed = 7;
+    let start = now - Duration::days(4) + Duration::minutes(30);
+    let storm = opsdeck::report::sim::Scheduled {
+        region: region.clone(),
+        scenario: opsdeck::source::Scenario::ErrorStorm,
+        start,
+        end: start + Duration::minutes(90),
+    };
+    // The seed's own weather leaves this region alone around then: what shows is the storm.
+    let (from, until) = opsdeck::report::window(now, 7 * 86_400);
+    assert!(
+        !opsdeck::report::sim::weather(&s.fleet, seed, from, until)
+            .iter()
+            .any(|w| w.region == region),
+        "pick another seed: the weather hits {region}"
+    );
+    let weeks = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(region_week::read(
+            s.fleet.clone(),
+            opsdeck::report::WeekSource::Sim { seed },
+            region.clone(),
+            now,
+            vec![storm],
+        ))
+        .unwrap();
+    assert_eq!(weeks.len(), s.regions.len(), "the model gives every region");
+    update(
+        &mut s,
+        Action::OpReport(OpReport::RegionWeek {
+            region: region.clone(),
+            result: Ok(weeks),
+        }),
+    );
+    let w = week_of(&s, &region);
+    assert_eq!((w.from, w.until), (from, until));
+    let limit = s.fleet.thresholds_for(&region).error_rate;
+    let over: Vec<i64> = w
+        .error_rate
+        .iter()
+        .filter(|p| p.1 > limit)
+        .map(|p| p.0)
+        .collect();
+    let storm_hour = (start.timestamp() / 3600) * 3600;
+    assert!(over.contains(&(storm_hour + 3600)), "{over:?}");
+    assert!(
+        over.iter()
+            .all(|t| (storm_hour..storm_hour + 2 * 3600).contains(t)),
+        "{over:?}"
+    );
+
+    let buf = render(&s, 160, 48);
+    let screen = buffer_to_text(&buf);
+    insta::assert_snapshot!("detail_7d_storm_4_days_back_160x48", screen);
+    // The days on the x axis: the window's first, middle and last (8 days where they fit).
+    for h in [0, 84, 168] {
+        let day = (until - Duration::hours(h)).format("%a %d").to_string();
+        assert!(screen.contains(&day), "{day} not on the axis:\n{screen}");
+    }
+    // Above the limit line (the dotted row) only at the storm's columns.
+    let area = plot_area(&buf, " 5xx % ");
+    let limit_row = (area.2..area.3)
+        .find(|y| {
+            (area.0..=area.1)
+                .filter(|x| buf[(*x, *y)].symbol() == "•")
+                .count()
+                > 10
+        })
+        .unwrap_or_else(|| panic!("no limit line:\n{screen}"));
+    let above = drawn_columns(&buf, area, area.2, limit_row);
+    assert!(!above.is_empty(), "the storm is not drawn:\n{screen}");
+    let column_s = 7.0 * 86_400.0 / (area.1 - area.0) as f64;
+    for x in &above {
+        let t = column_time(area, *x, until);
+        assert!(
+            t >= (storm_hour as f64) - 2.0 * column_s
+                && t <= (storm_hour + 2 * 3600) as f64 + 2.0 * column_s,
+            "column {x} ({t}) above the limit, the storm is at {start}:\n{screen}"
+        );
+    }
+    // The rest of the week is drawn too (below the limit).
+    assert!(
+        drawn_columns(&buf, area, limit_row + 1, area.3).len() > (area.1 - area.0) as usize / 2
+    );
+
+    // Cached: closing and opening the window again within the hour reads nothing.
+    assert!(update(&mut s, Action::PrevWindow).is_empty());
+    assert!(update(&mut s, Action::NextWindow).is_empty());
+    // The other regions came with the model's run: no read for them either.
+    assert!(update(&mut s, Action::NextRegion).is_empty());
+    assert!(update(&mut s, Action::PrevRegion).is_empty());
+    // An hour on, the next opening reads the week that ends then.
+    s.now = now + Duration::hours(1);
+    assert!(update(&mut s, Action::Tick).is_empty(), "never on a tick");
+    update(&mut s, Action::PrevWindow);
+    assert_eq!(
+        update(&mut s, Action::NextWindow),
+        vec![Effect::Op(OpEffect::LoadRegionWeek { region })]
+    );
+}
+
+/// Hours without data are left blank in the 7-day charts — the line breaks there — and counted
+/// on the tab line; never drawn as zero.
+#[test]
+fn detail_7d_leaves_hours_without_data_blank() {
+    let mut s = common::incident_state();
+    s.view = View::Detail;
+    s.focus = 1;
+    s.window = ChartWindow::D7;
+    let region = s.focused().name().to_string();
+    let (from, until) = opsdeck::report::window(s.now, 7 * 86_400);
+    let stat = s.fleet.metrics.latency_stats.last().unwrap().clone();
+    let gap = 72..120;
+    let samples: Vec<opsdeck::report::series::Sample> = (0..168)
+        .filter(|h| !gap.contains(h))
+        .map(|h| opsdeck::report::series::Sample {
+            t: from + Duration::hours(h),
+            requests: Some(3600.0 * 100.0),
+            errors: Some(3600.0 * (if h % 24 < 12 { 0.5 } else { 1.0 })),
+            latency_ms: [(stat.clone(), 90.0)].into(),
+            ..Default::default()
+        })
+        .collect();
+    let w = RegionWeek::from_samples(
+        &s.fleet,
+        &region,
+        &samples,
+        3600,
+        from,
+        until,
+        s.now,
+        opsdeck::fleet::SourceKind::Aws,
+        1,
+    );
+    update(
+        &mut s,
+        Action::OpReport(OpReport::RegionWeek {
+            region: region.clone(),
+            result: Ok(vec![w]),
+        }),
+    );
+    let buf = render(&s, 160, 48);
+    let screen = buffer_to_text(&buf);
+    assert!(screen.contains("48 h without data"), "{screen}");
+    for title in [" 5xx % ", " requests/s ", " latency "] {
+        let area = plot_area(&buf, title);
+        let drawn = drawn_columns(&buf, area, area.2, area.3);
+        let column_s = 7.0 * 86_400.0 / (area.1 - area.0) as f64;
+        let gap_from = (from + Duration::hours(gap.start)).timestamp() as f64;
+        let gap_to = (from + Duration::hours(gap.end - 1)).timestamp() as f64;
+        let blank: Vec<u16> = (area.0..=area.1)
+            .filter(|x| {
+                let t = column_time(area, *x, until);
+                t > gap_from + column_s && t < gap_to - column_s
+            })
+            .collect();
+        assert!(blank.len() >= 5, "{title}: {blank:?}");
+        for x in &blank {
+            assert!(
+                !drawn.contains(x),
+                "{title}: column {x} is drawn inside the hours without data:\n{screen}"
+            );
+        }
+        assert!(
+            drawn.len() > blank.len() * 3,
+            "{title}: {drawn:?}\n{screen}"
+        );
+    }
+}

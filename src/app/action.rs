@@ -18,7 +18,7 @@ pub enum Action {
     OpenDetail,
     /// Close the dialog, overlay or view on top; back to the overview.
     Back,
-    /// Chart window: 15 m → 1 h → 6 h → 24 h.
+    /// Chart window: 15 m → 1 h → 6 h → 24 h → 7 d (the week from the review's reads).
     NextWindow,
     PrevWindow,
     /// Open or close the alert and event log.
@@ -130,7 +130,7 @@ impl Action {
             Action::PrevRegion => "focus previous region",
             Action::OpenDetail => "open region detail (charts)",
             Action::Back => "close / back to overview",
-            Action::NextWindow => "chart window: longer",
+            Action::NextWindow => "chart window: longer (up to 7d)",
             Action::PrevWindow => "chart window: shorter",
             Action::Events => "alert & event log",
             Action::NextTheme => "next theme",

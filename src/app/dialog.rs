@@ -153,6 +153,9 @@ pub struct WeekView {
     pub report: Option<Box<crate::report::Report>>,
     pub error: Option<String>,
     pub scroll: usize,
+    /// When the numbers shown were read (the console's clock): said beside them, so numbers read
+    /// before opsdeck went offline are not taken for current ones.
+    pub read_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl WeekView {
@@ -182,6 +185,11 @@ pub enum OpEffect {
     LoadAudit,
     /// Compute the review of the 7 days that end now (`report::week`).
     LoadWeek,
+    /// Read the 7 days that end now of one region for the detail view's 7-day window
+    /// (`report::region_week`).
+    LoadRegionWeek {
+        region: String,
+    },
     /// Plan the undo of the newest reversible operation in the audit log.
     PlanUndo,
 }
@@ -201,6 +209,11 @@ pub enum OpReport {
     Audit(Result<AuditTail, String>),
     /// The week's review, or why it could not be made.
     Week(Result<Box<crate::report::Report>, String>),
+    /// The 7-day window's read for `region`: the weeks it brought, or why it failed.
+    RegionWeek {
+        region: String,
+        result: Result<Vec<crate::report::region_week::RegionWeek>, String>,
+    },
     /// What the other operators are doing (polled).
     Others(Box<crate::ops::others::Others>),
     /// Planning, running or the what-if failed before anything ran (or could be recorded).
@@ -561,10 +574,14 @@ pub fn report(state: &mut State, r: OpReport) -> Vec<Effect> {
             match result {
                 Ok(r) => {
                     state.week.report = Some(r);
+                    state.week.read_at = Some(state.now);
                     state.week.error = None;
                 }
                 Err(e) => state.week.error = Some(e),
             }
+        }
+        OpReport::RegionWeek { region, result } => {
+            super::week_charts::report(state, region, result)
         }
         OpReport::Audit(result) => match result {
             Ok(tail) => {

@@ -20,14 +20,18 @@ pub enum ChartWindow {
     H1,
     H6,
     H24,
+    /// Seven days, hour by hour, from the weekly review's reads (`report::region_week`): the
+    /// console itself keeps 24 h.
+    D7,
 }
 
 impl ChartWindow {
-    pub const ALL: [ChartWindow; 4] = [
+    pub const ALL: [ChartWindow; 5] = [
         ChartWindow::M15,
         ChartWindow::H1,
         ChartWindow::H6,
         ChartWindow::H24,
+        ChartWindow::D7,
     ];
     pub fn seconds(self) -> i64 {
         match self {
@@ -35,6 +39,7 @@ impl ChartWindow {
             ChartWindow::H1 => 3600,
             ChartWindow::H6 => 6 * 3600,
             ChartWindow::H24 => 24 * 3600,
+            ChartWindow::D7 => 7 * 24 * 3600,
         }
     }
     pub fn label(self) -> &'static str {
@@ -43,6 +48,7 @@ impl ChartWindow {
             ChartWindow::H1 => "1h",
             ChartWindow::H6 => "6h",
             ChartWindow::H24 => "24h",
+            ChartWindow::D7 => "7d",
         }
     }
     pub fn next(self) -> Self {
@@ -50,7 +56,8 @@ impl ChartWindow {
             ChartWindow::M15 => ChartWindow::H1,
             ChartWindow::H1 => ChartWindow::H6,
             ChartWindow::H6 => ChartWindow::H24,
-            ChartWindow::H24 => ChartWindow::H24,
+            ChartWindow::H24 => ChartWindow::D7,
+            ChartWindow::D7 => ChartWindow::D7,
         }
     }
     /// Window start (unix seconds) for `now`.
@@ -63,6 +70,7 @@ impl ChartWindow {
             ChartWindow::H1 => ChartWindow::M15,
             ChartWindow::H6 => ChartWindow::H1,
             ChartWindow::H24 => ChartWindow::H6,
+            ChartWindow::D7 => ChartWindow::H24,
         }
     }
 }
@@ -123,6 +131,8 @@ pub struct State {
     pub week: super::dialog::WeekView,
     /// The drill walkthrough panel (`D`), beside the live panes.
     pub drills: super::drill::DrillPanel,
+    /// The detail view's 7-day window, per region, as last read (`app::week_charts`).
+    pub week_charts: super::week_charts::WeekCharts,
     /// Since when opsdeck cannot reach AWS at all (see `offline_since`).
     pub offline: Option<DateTime<Utc>>,
 }
@@ -164,6 +174,7 @@ impl State {
             audit: Default::default(),
             week: Default::default(),
             drills: Default::default(),
+            week_charts: Default::default(),
             offline: None,
             cdn_level: Status::Ok,
         }

@@ -23,6 +23,14 @@ pub enum Effect {
 }
 
 pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
+    let before = super::week_charts::shown(state);
+    let mut effects = update_view(state, action);
+    // The 7-day window reads its week when it is opened on a region, never on a frame.
+    effects.extend(super::week_charts::opened(state, before));
+    effects
+}
+
+fn update_view(state: &mut State, action: Action) -> Vec<Effect> {
     if let Some(overlay) = captures(state, &action) {
         // Nothing opens or moves behind an overlay: say what is on top and how to close it.
         state.flash = Some(hint(overlay));
@@ -141,6 +149,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             if state.week.open && !state.week.computing {
                 state.week.computing = true;
                 state.week.report = None;
+                state.week.read_at = None;
                 state.week.error = None;
                 effects.push(Effect::Op(dialog::OpEffect::LoadWeek));
             }

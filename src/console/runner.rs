@@ -96,6 +96,10 @@ impl OpsRunner {
             self.week(tx);
             return;
         }
+        if let OpEffect::LoadRegionWeek { region } = &effect {
+            self.region_week(tx, region.clone());
+            return;
+        }
         let Some(operator) = self.operator.clone() else {
             let _ = tx.send(failed(
                 "operations",
@@ -143,7 +147,9 @@ impl OpsRunner {
                         .await,
                 )),
                 OpEffect::PlanUndo => undo(&operator).await,
-                OpEffect::LoadWeek => unreachable!("handled above"),
+                OpEffect::LoadWeek | OpEffect::LoadRegionWeek { .. } => {
+                    unreachable!("handled above")
+                }
             };
             let _ = tx.send(report);
         });
@@ -165,6 +171,32 @@ impl OpsRunner {
             let until = operator.clock().now();
             let result = crate::report::week(operator.fleet().clone(), source, until).await;
             let _ = tx.send(Action::OpReport(OpReport::Week(result.map(Box::new))));
+        });
+    }
+}
+
+impl OpsRunner {
+    /// One region's 7 days that end at the target's clock for the detail view's 7-day window,
+    /// in its own task: the loop goes on drawing and reading keys while it is read.
+    fn region_week(&self, tx: UnboundedSender<Action>, region: String) {
+        let (Some(operator), Some(source)) = (self.operator.clone(), self.week.clone()) else {
+            let _ = tx.send(Action::OpReport(OpReport::RegionWeek {
+                region,
+                result: Err("the 7-day window is not available on this source".into()),
+            }));
+            return;
+        };
+        tokio::spawn(async move {
+            let now = operator.clock().now();
+            let result = crate::report::region_week::read(
+                operator.fleet().clone(),
+                source,
+                region.clone(),
+                now,
+                Vec::new(),
+            )
+            .await;
+            let _ = tx.send(Action::OpReport(OpReport::RegionWeek { region, result }));
         });
     }
 }

@@ -180,15 +180,15 @@ pub fn samples(
     out
 }
 
-/// One region: one GetMetricData request (and its pages). Returns the series, the pages (calls)
-/// and the metrics requested over all of them.
-pub async fn read_region(
+/// One region's points over `from..until`: one GetMetricData request (and its pages). Returns
+/// the points by query id, the pages (calls) and the metrics requested over all of them.
+pub async fn read_points(
     client: &aws_sdk_cloudwatch::Client,
     fleet: &Fleet,
     r: &RegionSpec,
     from: DateTime<Utc>,
     until: DateTime<Utc>,
-) -> Result<(RegionSeries, u64, usize), String> {
+) -> Result<(BTreeMap<String, Points>, u64, usize), String> {
     let q = queries(fleet, r);
     let n = q.len();
     let mut results: Vec<MetricDataResult> = Vec::new();
@@ -214,7 +214,26 @@ pub async fn read_region(
             }
         }
     }
-    let pts = points(&results);
+    Ok((points(&results), pages, n * pages as usize))
+}
+
+/// Whether the hour from `t` has a RequestCount datapoint (`samples` counts an hour without one
+/// as an hour without requests; a chart must not draw it as zero).
+pub fn has_requests(pts: &BTreeMap<String, Points>, t: DateTime<Utc>) -> bool {
+    pts.get(REQUESTS)
+        .is_some_and(|p| p.contains_key(&t.timestamp()))
+}
+
+/// One region: one GetMetricData request (and its pages). Returns the series, the pages (calls)
+/// and the metrics requested over all of them.
+pub async fn read_region(
+    client: &aws_sdk_cloudwatch::Client,
+    fleet: &Fleet,
+    r: &RegionSpec,
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<(RegionSeries, u64, usize), String> {
+    let (pts, pages, metrics) = read_points(client, fleet, r, from, until).await?;
     Ok((
         RegionSeries {
             region: r.name.clone(),
@@ -222,7 +241,7 @@ pub async fn read_region(
             samples: samples(fleet, r, &pts, from, until),
         },
         pages,
-        n * pages as usize,
+        metrics,
     ))
 }
 

@@ -11,6 +11,7 @@ pub mod aws;
 pub mod charts;
 pub mod drills;
 pub mod incidents;
+pub mod region_week;
 pub mod render;
 pub mod series;
 pub mod sim;

@@ -82,6 +82,24 @@ fn axis_time(now: DateTime<Utc>, offset_s: i64) -> String {
     format::clock_short(now - Duration::seconds(offset_s))
 }
 
+/// The 7-day window's axis: each day back from `end` ("Wed 25") where they fit, else the
+/// first, the middle and the last.
+fn day_labels(end: DateTime<Utc>, width: u16, theme: &Theme) -> Vec<Span<'static>> {
+    let label = |hours_back: i64| {
+        Span::styled(
+            (end - Duration::hours(hours_back))
+                .format("%a %d")
+                .to_string(),
+            theme.muted,
+        )
+    };
+    if width >= 64 {
+        (0..=7).rev().map(|d| label(d * 24)).collect()
+    } else {
+        vec![label(7 * 24), label(7 * 12), label(0)]
+    }
+}
+
 /// The leading title parts that fit in `max` columns (always the first: the chart's name).
 fn fit_title(parts: &[Line<'static>], max: usize) -> Line<'static> {
     let mut spans = Vec::new();
@@ -175,12 +193,16 @@ pub fn render(
                 .data(line),
         );
     }
-    let half = window.seconds() / 2;
-    let x_labels = vec![
-        Span::styled(axis_time(now, window.seconds()), theme.muted),
-        Span::styled(axis_time(now, half), theme.muted),
-        Span::styled(axis_time(now, 0), theme.muted),
-    ];
+    let x_labels = if window == ChartWindow::D7 {
+        day_labels(now, inner.width, theme)
+    } else {
+        let half = window.seconds() / 2;
+        vec![
+            Span::styled(axis_time(now, window.seconds()), theme.muted),
+            Span::styled(axis_time(now, half), theme.muted),
+            Span::styled(axis_time(now, 0), theme.muted),
+        ]
+    };
     let y_labels = vec![
         Span::styled("0", theme.muted),
         Span::styled(format::compact(top / 2.0), theme.muted),

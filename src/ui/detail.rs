@@ -5,9 +5,12 @@ use super::format::{self, NO_DATA};
 use super::metrics;
 use super::overview;
 use super::spark::Gauge;
+use crate::app::week_charts::WeekChart;
 use crate::app::{ChartWindow, RegionView, State};
 use crate::config::Theme;
+use crate::fleet::series::Series;
 use crate::fleet::{DataKind, Replication, Role, Status};
+use crate::report::region_week::RegionWeek;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
@@ -59,7 +62,9 @@ fn tab_line(state: &State, r: &RegionView, theme: &Theme, width: usize) -> Line<
             spans.push(Span::styled(format!(" {} ", w.label()), theme.muted));
         }
     }
-    if !r.failures.is_empty() {
+    if state.window == ChartWindow::D7 {
+        spans.extend(week_status(state, r, theme));
+    } else if !r.failures.is_empty() {
         let kinds: Vec<&str> = r.failures.keys().map(|k| k.label()).collect();
         spans.push(Span::styled(
             format!("   {} {} stale", theme.symbols.stale, kinds.join(", ")),
@@ -67,6 +72,55 @@ fn tab_line(state: &State, r: &RegionView, theme: &Theme, width: usize) -> Line<
         ));
     }
     Line::from(spans)
+}
+
+/// The 7-day window's state: "7 d to Wed 14:00 UTC · read 14:03 · 3 h without data", "reading
+/// the 7 days…" or why they could not be read.
+fn week_status(state: &State, r: &RegionView, theme: &Theme) -> Vec<Span<'static>> {
+    match state.week_charts.get(r.name()) {
+        None => vec![],
+        Some(WeekChart::Loading { since }) => vec![Span::styled(
+            format!(
+                "   reading the 7 days… (asked {})",
+                format::clock_short(*since)
+            ),
+            theme.muted,
+        )],
+        Some(WeekChart::Failed { error, at }) => vec![Span::styled(
+            format!(
+                "   {} 7 days not read ({}): {error}",
+                theme.symbols.stale,
+                format::clock_short(*at)
+            ),
+            theme.crit,
+        )],
+        Some(WeekChart::Ready(w)) => {
+            let (_, until) =
+                crate::report::window(state.now, crate::report::region_week::HOURS * 3600);
+            let mut out = vec![Span::styled(
+                format!(
+                    "   to {} UTC · read {}",
+                    w.until.format("%a %H:%M"),
+                    w.read_at.format("%a %H:%M")
+                ),
+                if w.until < until {
+                    theme.stale
+                } else {
+                    theme.muted
+                },
+            )];
+            if w.hours_without_data > 0 {
+                out.push(Span::styled(
+                    format!(
+                        " · {} {} h without data",
+                        theme.symbols.stale, w.hours_without_data
+                    ),
+                    theme.stale,
+                ));
+            }
+            out
+        }
+    }
 }
 
 fn value_span(text: String, level: Option<Status>, theme: &Theme) -> Span<'static> {
@@ -190,8 +244,189 @@ fn running_title(r: &RegionView, theme: &Theme) -> Vec<Line<'static>> {
     parts
 }
 
+/// The highest (the lowest for a minimum gauge) value of a 7-day series.
+fn extreme(s: &Series, low: bool) -> Option<f64> {
+    let v = s.iter().map(|p| p.1).filter(|v| !v.is_nan());
+    if low {
+        v.reduce(f64::min)
+    } else {
+        v.reduce(f64::max)
+    }
+}
+
+/// The 7-day charts of `w`: the 24 h charts' families and thresholds, hour by hour; titles show
+/// the week's worst value (coloured against the threshold).
+fn week_plots<'a>(
+    state: &State,
+    r: &RegionView,
+    w: &'a RegionWeek,
+    theme: &Theme,
+) -> Vec<Plot<'a>> {
+    let t = state.fleet.thresholds_for(&r.spec.name);
+    let worst = |name: &str, s: &Series, gauge: Gauge, show: &dyn Fn(f64) -> String| {
+        let mut parts = vec![Line::from(Span::styled(format!(" {name} "), theme.title))];
+        let low = matches!(gauge, Gauge::Below(_));
+        if let Some(v) = extreme(s, low) {
+            let level = match gauge {
+                Gauge::Above(l) if v > l => Some(Status::Crit),
+                Gauge::Below(l) if v < l => Some(Status::Crit),
+                Gauge::Above(_) | Gauge::Below(_) => Some(Status::Ok),
+                _ => None,
+            };
+            parts.push(Line::from(vec![
+                Span::styled(if low { "low " } else { "peak " }, theme.muted),
+                value_span(show(v), level, theme),
+                Span::raw(" "),
+            ]));
+        }
+        parts
+    };
+    let plot = |title, series, gauge, scale, top, note: Option<String>| Plot {
+        title,
+        series,
+        gauge,
+        scale,
+        top,
+        note,
+    };
+    let stats = &state.fleet.metrics.latency_stats;
+    let mut latency_title = vec![Line::from(Span::styled(" latency ", theme.title))];
+    let mut latency = Vec::new();
+    for (i, stat) in stats.iter().enumerate().rev() {
+        if let Some(s) = w.latency_ms.get(stat) {
+            let mut part = vec![Span::styled(format!("{stat} "), theme.chart_style(i))];
+            if let Some(v) = extreme(s, false) {
+                let level = if v > t.latency_ms {
+                    Status::Crit
+                } else {
+                    Status::Ok
+                };
+                part.push(Span::styled("peak ", theme.muted));
+                part.push(value_span(format::ms(v), Some(level), theme));
+            }
+            part.push(Span::raw(" "));
+            latency_title.push(Line::from(part));
+            latency.push((s, theme.chart_style(i)));
+        }
+    }
+    latency_title.push(Line::from(Span::styled(
+        format!(" limit {} ", format::ms(t.latency_ms)),
+        theme.muted,
+    )));
+    let primary = matches!(r.replication, Some(Replication::Primary { .. }))
+        || (r.replication.is_none() && r.spec.role == Role::Primary);
+    vec![
+        plot(
+            latency_title,
+            latency,
+            Gauge::Above(t.latency_ms),
+            1.0,
+            None,
+            None,
+        ),
+        plot(
+            worst(
+                "requests/s",
+                &w.requests_per_s,
+                Gauge::FromZero,
+                &format::compact,
+            ),
+            vec![(&w.requests_per_s, theme.chart_style(0))],
+            Gauge::FromZero,
+            1.0,
+            None,
+            None,
+        ),
+        plot(
+            worst(
+                "5xx %",
+                &w.error_rate,
+                Gauge::Above(t.error_rate),
+                &format::pct,
+            ),
+            vec![(&w.error_rate, theme.chart_style(0))],
+            Gauge::Above(t.error_rate),
+            100.0,
+            None,
+            None,
+        ),
+        plot(
+            worst(
+                "replica lag s",
+                &w.replica_lag_s,
+                Gauge::Above(t.replica_lag_s),
+                &|v| format!("{v:.1} s"),
+            ),
+            vec![(&w.replica_lag_s, theme.chart_style(0))],
+            Gauge::Above(t.replica_lag_s),
+            1.0,
+            None,
+            primary.then(|| "primary: writes here, no replica lag".into()),
+        ),
+        plot(
+            worst(
+                "cache hit %",
+                &w.cache_hit_ratio,
+                Gauge::Below(t.cache_hit_ratio_min),
+                &format::pct,
+            ),
+            vec![(&w.cache_hit_ratio, theme.chart_style(0))],
+            Gauge::Below(t.cache_hit_ratio_min),
+            100.0,
+            Some(100.0),
+            None,
+        ),
+        plot(
+            vec![Line::from(Span::styled(" running tasks ", theme.title))],
+            Vec::new(),
+            Gauge::FromZero,
+            1.0,
+            None,
+            Some("not in the 7-day series: 24h shows it".into()),
+        ),
+    ]
+}
+
 fn render_charts(area: Rect, buf: &mut Buffer, state: &State, r: &RegionView, theme: &Theme) {
-    let plots = plots(state, r, theme);
+    let mut end = state.now;
+    let plots = if state.window == ChartWindow::D7 {
+        match state.week_charts.get(r.name()) {
+            Some(WeekChart::Ready(w)) => {
+                end = w.until;
+                week_plots(state, r, w, theme)
+            }
+            other => {
+                // Nothing drawn until the week is read: never an empty chart read as zero.
+                let (text, style) = match other {
+                    Some(WeekChart::Failed { error, .. }) => (
+                        format!("the 7 days of {} could not be read: {error}", r.name()),
+                        theme.crit,
+                    ),
+                    _ => (format!("reading the 7 days of {}…", r.name()), theme.muted),
+                };
+                let block = Block::bordered()
+                    .border_style(theme.border)
+                    .title(Span::styled(" 7 days ", theme.title));
+                let inner = block.inner(area);
+                block.render(area, buf);
+                for (i, part) in format::wrap(&text, inner.width.saturating_sub(2) as usize)
+                    .into_iter()
+                    .take(inner.height as usize)
+                    .enumerate()
+                {
+                    buf.set_line(
+                        inner.x + 1,
+                        inner.y + i as u16,
+                        &Line::from(Span::styled(part, style)),
+                        inner.width.saturating_sub(1),
+                    );
+                }
+                return;
+            }
+        }
+    } else {
+        plots(state, r, theme)
+    };
     let n = plots.len() as u16;
     let cols: u16 = if area.height / n >= MIN_CHART_ROWS + 2 || area.width < 40 {
         1
@@ -210,7 +445,7 @@ fn render_charts(area: Rect, buf: &mut Buffer, state: &State, r: &RegionView, th
             buf,
             plot,
             state.window,
-            state.now,
+            end,
             theme,
         );
     }

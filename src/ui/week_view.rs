@@ -126,9 +126,13 @@ pub fn render(area: Rect, buf: &mut Buffer, state: &State, theme: &Theme) {
         area.width.saturating_sub(4).min(130),
         area.height.saturating_sub(2),
     );
+    let read = view
+        .read_at
+        .map(|t| format!(" · read {}", format::clock(t)))
+        .unwrap_or_default();
     let title = match &view.report {
         Some(r) => format!(
-            " week summary · {} · {} → {} UTC ",
+            " week summary · {} · {} → {} UTC{read} ",
             r.fleet,
             r.from.format("%a %m-%d %H:%M"),
             r.until.format("%a %m-%d %H:%M")
@@ -152,6 +156,31 @@ pub fn render(area: Rect, buf: &mut Buffer, state: &State, theme: &Theme) {
     block.render(rect, buf);
     let width = inner.width.saturating_sub(2);
     let mut out: Vec<Line> = Vec::new();
+    if let Some(since) = state.offline {
+        // Offline: whatever is shown was read before; say so, with when.
+        let text = match (view.report.is_some(), view.read_at) {
+            (true, Some(at)) if at <= since => format!(
+                "{} opsdeck cannot reach AWS since {} UTC: these numbers were read at {} UTC, before it went offline",
+                theme.symbols.stale,
+                format::clock(since),
+                format::clock(at)
+            ),
+            (true, Some(at)) => format!(
+                "{} opsdeck cannot reach AWS since {} UTC: these numbers were read at {} UTC",
+                theme.symbols.stale,
+                format::clock(since),
+                format::clock(at)
+            ),
+            _ => format!(
+                "{} opsdeck cannot reach AWS since {} UTC: the week cannot be read until it can",
+                theme.symbols.stale,
+                format::clock(since)
+            ),
+        };
+        for part in format::wrap(&text, width as usize) {
+            out.push(Line::styled(part, theme.stale));
+        }
+    }
     if let Some(e) = &view.error {
         out.push(Line::styled(
             format!(
