@@ -78,7 +78,8 @@ fn chart_window_steps_and_clamps() {
     for _ in 0..5 {
         update(&mut s, Action::NextWindow);
     }
-    assert_eq!(s.window, ChartWindow::H24);
+    // Past 24 h: the 7-day window (issue 13 §6), the longest.
+    assert_eq!(s.window, ChartWindow::D7);
     for _ in 0..5 {
         update(&mut s, Action::PrevWindow);
     }
