@@ -13,6 +13,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 use support::drill::{jsonl, report, text, DrillRun};
 use support::moto::Moto;
+use support::pty::Session;
 use support::seed::{self, RECORD, SEEDED};
 use support::{dead_url, moto_env};
 
@@ -28,11 +29,16 @@ struct Real {
 }
 
 async fn deploy(moto: &Moto) -> Real {
+    deploy_with(moto, COOLDOWN_S).await
+}
+
+/// The deployment, its fleet's cooldown `cooldown_s`.
+async fn deploy_with(moto: &Moto, cooldown_s: u64) -> Real {
     moto_env();
     let seeded = seed::seed(&moto.url(), moto).await;
     let urls: Vec<String> = SEEDED.iter().map(|_| dead_url()).collect();
     let mut fleet_text = seed::fleet_toml(&seeded, &urls, "");
-    fleet_text.push_str(&format!("[guards]\ncooldown_s = {COOLDOWN_S}\n"));
+    fleet_text.push_str(&format!("[guards]\ncooldown_s = {cooldown_s}\n"));
     let run = DrillRun::new();
     let fleet = run.file("atlas-moto.toml", &fleet_text);
     let book = run.file(
@@ -102,6 +108,47 @@ impl Real {
             .env_remove("AWS_ENDPOINT_URL")
             .env_remove("AWS_SESSION_TOKEN");
         c
+    }
+
+    /// The real drill (`--execute`) on the terminal of a pseudo-terminal, its report in `report`:
+    /// manual steps and the rollback ask there.
+    fn on_terminal(&self, report: &std::path::Path) -> Session {
+        let (book, fleet, audit, report) = (
+            self.book.display().to_string(),
+            self.fleet.display().to_string(),
+            self.audit().display().to_string(),
+            report.display().to_string(),
+        );
+        let args = [
+            "drill",
+            "run",
+            &book,
+            "--fleet",
+            &fleet,
+            "--endpoint-url",
+            &self.endpoint,
+            "--allow-actions",
+            "--audit-log",
+            &audit,
+            "--mode",
+            "real",
+            "--execute",
+            "--confirm",
+            NAME,
+            "--report",
+            &report,
+        ];
+        let envs = [
+            (
+                "OPSDECK_STATE_DIR",
+                self.run.dir.path().display().to_string(),
+            ),
+            ("USER", "oncall".to_string()),
+            ("AWS_ACCESS_KEY_ID", "testing".to_string()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".to_string()),
+            ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
+        ];
+        Session::start_with(&args, 40, 200, &envs)
     }
 
     fn drill(&self, offset_s: u64, args: &[&str]) -> Output {
@@ -366,4 +413,61 @@ check = { region = "us-east-1", metric = "ecs_running_ratio", min = 1.0 }
         (d.weight("us-west-2").await, d.weight("eu-west-1").await),
         weights_before
     );
+}
+
+/// Aborted at its manual step, a real drill shows the rollback it will run and asks once: `y`
+/// runs it (every weight and desired count read back as before), `n` records it as planned and
+/// changes nothing back (left for `--mode rollback`). No cooldown here: the undo follows at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_aborted_real_drill_shows_its_rollback_and_asks_once() {
+    let moto = Moto::shared();
+    let d = deploy_with(&moto, 0).await;
+    d.run_tasks("us-east-1").await;
+    let before = d.state().await;
+    assert_eq!(before, (20, 2));
+    for (answer, restored) in [("y", true), ("n", false)] {
+        let report = d.run.dir.path().join(format!("abort-{answer}.json"));
+        let mut s = d.on_terminal(&report);
+        s.wait_all(&["MANUAL STEP `ops confirms`", "[a]bort"]);
+        assert_eq!(
+            d.state().await,
+            (0, 4),
+            "drained and scaled before the manual step"
+        );
+        s.send(b"a\r");
+        let asked = s.wait_all(&["ROLLBACK (newest first)", "run this rollback now?"]);
+        assert!(
+            asked.contains("undo `drain us-east-1`")
+                && asked.contains("undo `scale ap-southeast-1`"),
+            "{asked}"
+        );
+        s.send(format!("{answer}\r").as_bytes());
+        assert_eq!(s.wait_exit().exit_code(), 1, "{}", s.contents());
+        let r: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+        assert_eq!(r["verdict"], "aborted", "{r:#}");
+        let rollback: Vec<(&str, &str)> = r["rollback"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| (x["step"].as_str().unwrap(), x["result"].as_str().unwrap()))
+            .collect();
+        let result = if restored { "ok" } else { "planned" };
+        assert_eq!(
+            rollback,
+            [
+                ("drain us-east-1", result),
+                ("scale ap-southeast-1", result)
+            ],
+            "{r:#}"
+        );
+        if restored {
+            assert_eq!(d.state().await, before, "rolled back, read back");
+        } else {
+            assert_eq!(d.state().await, (0, 4), "nothing undone");
+            // Left for --mode rollback, which undoes it.
+            let back = d.drill(0, &[&ROLLBACK[..], &[NAME]].concat());
+            ok(&back);
+            assert_eq!(d.state().await, before);
+        }
+    }
 }
