@@ -18,9 +18,10 @@ fn files(dir: &Path, ext: &str) -> Vec<PathBuf> {
     v
 }
 
-#[test]
-fn walkthrough_open_advance_tick_finish_writes_the_report() {
-    let state = tempfile::tempdir().unwrap();
+/// The console on Crypto-ERP's simulated fleet, its state directory `state`, with `D` pressed,
+/// the runbook opened and started, the outage injected and the promotion confirmed by typing its
+/// region: the drill waits before its DNS step.
+fn promoted(state: &Path) -> Session {
     // 30 virtual seconds a real second: the promotion's minute of "modifying" passes in two real
     // seconds; the waits below are for whole conditions, never for time.
     let args = [
@@ -37,7 +38,7 @@ fn walkthrough_open_advance_tick_finish_writes_the_report() {
     ];
     let envs = [
         ("USER", "oncall".to_string()),
-        ("OPSDECK_STATE_DIR", state.path().display().to_string()),
+        ("OPSDECK_STATE_DIR", state.display().to_string()),
     ];
     let mut s = Session::start_with(&args, 50, 160, &envs);
     s.wait_all(&["eu-west-1", "us-east-1"]);
@@ -68,6 +69,19 @@ fn walkthrough_open_advance_tick_finish_writes_the_report() {
         "[✓] promote crypto-erp-replica-us",
         "NEXT  point DNS away from eu-west-1",
     ]);
+    s
+}
+
+fn report(state: &Path) -> Value {
+    let reports = files(state, ".json");
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    serde_json::from_str(&std::fs::read_to_string(&reports[0]).unwrap()).unwrap()
+}
+
+#[test]
+fn walkthrough_open_advance_tick_finish_writes_the_report() {
+    let state = tempfile::tempdir().unwrap();
+    let mut s = promoted(state.path());
     s.send(b"\r");
     s.wait_all(&[
         "CONFIRM  `point DNS away from eu-west-1`",
@@ -92,9 +106,7 @@ fn walkthrough_open_advance_tick_finish_writes_the_report() {
     let end = s.wait_all(&["VERDICT PASS", "report "]);
     assert!(end.contains("[✓] recovered"), "{end}");
 
-    let reports = files(state.path(), ".json");
-    assert_eq!(reports.len(), 1, "{reports:?}");
-    let r: Value = serde_json::from_str(&std::fs::read_to_string(&reports[0]).unwrap()).unwrap();
+    let r = report(state.path());
     assert_eq!(r["verdict"], "pass", "{r:#}");
     assert_eq!(r["mode"], "simulation");
     let steps: Vec<(&str, &str)> = r["steps"]
@@ -128,7 +140,7 @@ fn walkthrough_open_advance_tick_finish_writes_the_report() {
     assert!(std::fs::read_to_string(&md[0])
         .unwrap()
         .contains("**Verdict: PASS**"));
-    let timeline = std::fs::read_to_string(reports[0].with_extension("jsonl")).unwrap();
+    let timeline = std::fs::read_to_string(r["timeline"].as_str().unwrap()).unwrap();
     let last: Value = serde_json::from_str(timeline.lines().last().unwrap()).unwrap();
     assert_eq!(last["event"], "drill_end");
     assert_eq!(last["verdict"], "pass");
@@ -141,6 +153,48 @@ fn walkthrough_open_advance_tick_finish_writes_the_report() {
     assert!(past.contains("VERDICT PASS"), "{past}");
     s.send(b"\x1b");
     s.wait_all(&["RUNBOOKS"]);
+    s.send(b"\x1b");
+    s.wait_gone("RUNBOOKS");
+    s.send(b"q");
+    assert!(s.wait_exit().success());
+}
+
+/// `A` at the DNS step aborts the drill: what it changed is rolled back (the promotion is
+/// one-way: listed with what a person must do), the panel says so, the report says aborted.
+#[test]
+fn abort_in_the_console_rolls_back_and_the_report_says_aborted() {
+    let state = tempfile::tempdir().unwrap();
+    let mut s = promoted(state.path());
+    s.send(b"A");
+    let end = s.wait_all(&[
+        "VERDICT ABORTED",
+        "ROLLBACK",
+        "one-way `promote crypto-erp-replica-us`",
+    ]);
+    assert!(end.contains("[ ] point DNS away from eu-west-1"), "{end}");
+    let r = report(state.path());
+    assert_eq!(r["verdict"], "aborted", "{r:#}");
+    assert!(
+        r["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains("aborted by the operator"),
+        "{r:#}"
+    );
+    let rollback: Vec<(&str, &str)> = r["rollback"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| (x["step"].as_str().unwrap(), x["result"].as_str().unwrap()))
+        .collect();
+    assert_eq!(rollback, [("promote crypto-erp-replica-us", "one-way")]);
+    assert!(r["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|x| x["name"] != "point DNS away from eu-west-1"));
+    s.send(b"\x1b");
+    s.wait_all(&["PAST RUNS", "simulation · aborted"]);
     s.send(b"\x1b");
     s.wait_gone("RUNBOOKS");
     s.send(b"q");
