@@ -322,3 +322,17 @@ fn the_end_shows_the_verdict_and_the_report() {
         vec![Effect::Drill(DrillEffect::List)]
     );
 }
+
+/// `D` is bound in the shipped keymaps and the help overlay lists it.
+#[test]
+fn the_help_lists_d_for_the_drills() {
+    for name in ["default", "vim"] {
+        let (keymap, _) = opsdeck::config::Keymap::load(name, None).unwrap();
+        let listed = opsdeck::ui::help::groups(&keymap).iter().any(|g| {
+            g.rows
+                .iter()
+                .any(|(keys, what)| keys == "D" && what.starts_with("DR drills"))
+        });
+        assert!(listed, "{name}");
+    }
+}
