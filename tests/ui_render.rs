@@ -655,6 +655,14 @@ fn column_time(area: (u16, u16, u16, u16), x: u16, until: chrono::DateTime<chron
     until.timestamp() as f64 - (1.0 - frac) * 7.0 * 86_400.0
 }
 
+/// The highest value of a 7-day series.
+fn extreme_of(s: &opsdeck::fleet::series::Series) -> f64 {
+    s.iter()
+        .map(|p| p.1)
+        .filter(|v| !v.is_nan())
+        .fold(f64::MIN, f64::max)
+}
+
 fn week_of<'a>(s: &'a State, region: &str) -> &'a RegionWeek {
     match s.week_charts.get(region) {
         Some(WeekChart::Ready(w)) => w,
@@ -773,6 +781,26 @@ fn detail_7d_shows_an_incident_days_earlier_at_its_day() {
             "column {x} ({t}) above the limit, the storm is at {start}:\n{screen}"
         );
     }
+    // Coloured as the 24 h charts: the limit line and the week's peak over it crit, a peak
+    // under its limit ok.
+    let theme = Theme::fallback();
+    let limit_cell = (area.0..=area.1)
+        .map(|x| &buf[(x, limit_row)])
+        .find(|c| c.symbol() == "•")
+        .unwrap();
+    assert_eq!(limit_cell.fg, theme.crit.fg.unwrap());
+    let peak = format::pct(extreme_of(&w.error_rate));
+    let header = Rect::new(0, area.2 - 1, buf.area.width, 1);
+    assert_eq!(
+        cell(&buf, &peak, header).fg,
+        theme.crit.fg.unwrap(),
+        "{peak}"
+    );
+    let lag_area = plot_area(&buf, " replica lag s ");
+    let lag_peak = format!("{:.1} s", extreme_of(&w.replica_lag_s));
+    let lag_header = Rect::new(lag_area.0, lag_area.2 - 1, buf.area.width - lag_area.0, 1);
+    assert!(extreme_of(&w.replica_lag_s) < s.fleet.thresholds_for(&region).replica_lag_s);
+    assert_eq!(cell(&buf, &lag_peak, lag_header).fg, theme.ok.fg.unwrap());
     // The rest of the week is drawn too (below the limit).
     assert!(
         drawn_columns(&buf, area, limit_row + 1, area.3).len() > (area.1 - area.0) as usize / 2
@@ -787,6 +815,30 @@ fn detail_7d_shows_an_incident_days_earlier_at_its_day() {
     // An hour on, the next opening reads the week that ends then.
     s.now = now + Duration::hours(1);
     assert!(update(&mut s, Action::Tick).is_empty(), "never on a tick");
+    update(&mut s, Action::PrevWindow);
+    assert_eq!(
+        update(&mut s, Action::NextWindow),
+        vec![Effect::Op(OpEffect::LoadRegionWeek {
+            region: region.clone()
+        })]
+    );
+    // A failed read says why in place of the charts and on the tab line; nothing is drawn.
+    let error = "ap-southeast-1: GetMetricData: dispatch failure: connection refused";
+    update(
+        &mut s,
+        Action::OpReport(OpReport::RegionWeek {
+            region: region.clone(),
+            result: Err(error.into()),
+        }),
+    );
+    let failed = text(&s, 160, 48);
+    assert!(
+        failed.contains(&format!("the 7 days of {region} could not be read:")),
+        "{failed}"
+    );
+    assert!(failed.contains("7 days not read (05:00)"), "{failed}");
+    assert!(!failed.contains(" 5xx % "), "{failed}");
+    // ... and the next opening asks again.
     update(&mut s, Action::PrevWindow);
     assert_eq!(
         update(&mut s, Action::NextWindow),

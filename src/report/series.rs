@@ -149,7 +149,7 @@ mod tests {
     use super::*;
 
     fn at(min: i64) -> DateTime<Utc> {
-        DateTime::from_timestamp(1_764_000_000 - 1_764_000_000 % 3600 + min * 60, 0).unwrap()
+        DateTime::from_timestamp(1_764_000_000 + min * 60, 0).unwrap()
     }
 
     #[test]
