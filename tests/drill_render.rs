@@ -336,3 +336,43 @@ fn the_help_lists_d_for_the_drills() {
         assert!(listed, "{name}");
     }
 }
+
+/// Against AWS a drill starts only once the runbook's name is typed (the CLI's `--execute
+/// --confirm NAME`); anything else runs nothing.
+#[test]
+fn against_aws_the_runbooks_name_is_typed_to_start() {
+    let mut s = listed();
+    s.source = opsdeck::fleet::SourceKind::Aws;
+    key(&mut s, DialogKey::Enter);
+    let screen = text(&s, 160, 40);
+    assert!(
+        screen.contains("type `atlas: lose eu-west-1` to run:"),
+        "{screen}"
+    );
+    assert!(screen.contains("mode   real: against AWS"), "{screen}");
+    for c in "atlas".chars() {
+        key(&mut s, DialogKey::Char(c));
+    }
+    assert!(
+        key(&mut s, DialogKey::Enter).is_empty(),
+        "a wrong name runs nothing"
+    );
+    let d = s.drills.drill.as_ref().unwrap();
+    assert!(!d.started);
+    assert!(d
+        .message
+        .as_deref()
+        .unwrap()
+        .contains("is not the runbook's name"));
+    for c in "atlas: lose eu-west-1".chars() {
+        assert!(
+            key(&mut s, DialogKey::Char(c)).is_empty(),
+            "typing runs nothing"
+        );
+    }
+    let effects = key(&mut s, DialogKey::Enter);
+    assert!(
+        matches!(&effects[..], [Effect::Drill(DrillEffect::Start(_))]),
+        "{effects:?}"
+    );
+}

@@ -249,3 +249,79 @@ pub fn list(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_this_fleets_runbooks_the_broken_ones_with_where_and_the_past_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let fleet_path = dir.path().join("crypto.toml");
+        std::fs::copy(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/fleets/crypto-erp.toml"),
+            &fleet_path,
+        )
+        .unwrap();
+        let fleet = Fleet::load(&fleet_path).unwrap();
+        let drills = dir.path().join("drills");
+        std::fs::create_dir(&drills).unwrap();
+        let step = "[[step]]\nname = \"wait\"\nwait = { seconds = 1 }\n";
+        std::fs::write(drills.join("a.toml"), format!("name = \"mine\"\n{step}")).unwrap();
+        std::fs::write(
+            drills.join("b.toml"),
+            format!("name = \"named\"\nfleet = \"../crypto.toml\"\n{step}"),
+        )
+        .unwrap();
+        std::fs::write(
+            drills.join("c.toml"),
+            format!("name = \"other\"\nfleet = \"../kaldrix.toml\"\n{step}"),
+        )
+        .unwrap();
+        std::fs::write(
+            drills.join("d.toml"),
+            "name = \"typo\"\n[[step]]\nname = \"x\"\nact = { op = \"scael\", region = \"us-east-1\" }\n",
+        )
+        .unwrap();
+        let runs = dir.path().join("state");
+        let mut tl = Timeline::create(&runs, "drill-1").unwrap();
+        let book = runbook::load(&drills.join("a.toml"), &fleet).unwrap();
+        tl.push(
+            chrono::Utc::now(),
+            EventKind::DrillStart {
+                drill: book.name.clone(),
+                run_id: "drill-1".into(),
+                mode: "simulation".into(),
+                fleet: fleet.name.clone(),
+                source: "sim".into(),
+                runbook: "a.toml".into(),
+                pid: 1,
+                objectives: book.objectives,
+                predicted: Default::default(),
+                predicted_for: None,
+            },
+        )
+        .unwrap();
+        let listed = list(&fleet, Some(&fleet_path), &[drills.clone()], &runs);
+        let names: Vec<String> = listed
+            .iter()
+            .map(|l| match l {
+                Listed::Runbook(r) => format!("runbook {}", r.name),
+                Listed::Broken { error, .. } => format!("broken {error}"),
+                Listed::Past { drill, verdict, .. } => format!("past {drill} {verdict:?}"),
+            })
+            .collect();
+        assert_eq!(names.len(), 4, "{names:#?}");
+        assert_eq!(names[0], "runbook mine");
+        assert_eq!(names[1], "runbook named");
+        assert!(
+            names[2].starts_with(&format!("broken {}:4:", drills.join("d.toml").display()))
+                && names[2].contains("scael"),
+            "{names:#?}"
+        );
+        assert_eq!(names[3], "past mine None", "no end yet");
+        // With the built-in fleet (no file), a runbook naming any fleet file is left out.
+        let builtin = list(&fleet, None, &[drills], &runs);
+        assert_eq!(builtin.len(), 3, "{builtin:#?}");
+    }
+}
