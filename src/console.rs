@@ -150,14 +150,23 @@ async fn drills_for(
     let settings = crate::commands::drill::drill_settings(g, fleet, kind);
     let operator = Operator::new(fleet.clone(), target.clone(), settings);
     let operator = setup::coordinate(g, fleet, kind, operator, Duration::ZERO).await?;
-    Ok(drills::Drills::new(
+    let sim = model.is_some();
+    let mut drills = drills::Drills::new(
         operator,
         target,
         model,
         g.fleet.clone(),
         crate::config::config_dir(),
         crate::logging::state_dir(),
-    ))
+    );
+    if !sim {
+        // A real drill judges its steady state on CloudWatch's metrics too, as the CLI's does.
+        match crate::commands::drill::cloudwatch(g, fleet).await {
+            Ok(m) => drills.metrics = Some(Arc::new(m)),
+            Err(e) => tracing::warn!("drills: no metrics: {e}"),
+        }
+    }
+    Ok(drills)
 }
 
 /// A source that only says, in every pane, that there are no credentials and how to provide them:

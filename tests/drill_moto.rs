@@ -138,7 +138,12 @@ impl Real {
             "--report",
             &report,
         ];
-        let envs = [
+        Session::start_with(&args, 40, 200, &self.terminal_env())
+    }
+
+    /// The environment of opsdeck on a pseudo-terminal: this state directory, moto's test keys.
+    fn terminal_env(&self) -> [(&'static str, String); 5] {
+        [
             (
                 "OPSDECK_STATE_DIR",
                 self.run.dir.path().display().to_string(),
@@ -147,8 +152,34 @@ impl Real {
             ("AWS_ACCESS_KEY_ID", "testing".to_string()),
             ("AWS_SECRET_ACCESS_KEY", "testing".to_string()),
             ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
+        ]
+    }
+
+    /// The console on the deployment (operations allowed), the runbook in `drills/` beside the
+    /// fleet file.
+    fn console(&self) -> Session {
+        let drills = self.run.dir.path().join("drills");
+        std::fs::create_dir_all(&drills).unwrap();
+        let book = std::fs::read_to_string(&self.book).unwrap().replace(
+            "fleet = \"atlas-moto.toml\"",
+            "fleet = \"../atlas-moto.toml\"",
+        );
+        std::fs::write(drills.join("walk.toml"), book).unwrap();
+        let (fleet, audit) = (
+            self.fleet.display().to_string(),
+            self.audit().display().to_string(),
+        );
+        let args = [
+            "--fleet",
+            &fleet,
+            "--endpoint-url",
+            &self.endpoint,
+            "--allow-actions",
+            "--audit-log",
+            &audit,
+            "--no-mouse",
         ];
-        Session::start_with(&args, 40, 200, &envs)
+        Session::start_with(&args, 50, 180, &self.terminal_env())
     }
 
     fn drill(&self, offset_s: u64, args: &[&str]) -> Output {
@@ -470,4 +501,61 @@ async fn an_aborted_real_drill_shows_its_rollback_and_asks_once() {
             assert_eq!(d.state().await, before);
         }
     }
+}
+
+/// The console's walkthrough against AWS (moto): the drill starts once the runbook's name is
+/// typed, each act step runs with its region typed, the manual step is ticked; the changes are
+/// read back, every audit record carries the drill's run id, the report is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_walks_a_real_drill_against_aws() {
+    let moto = Moto::shared();
+    let d = deploy_with(&moto, 0).await;
+    d.run_tasks("us-east-1").await;
+    assert_eq!(d.state().await, (20, 2));
+    let mut s = d.console();
+    s.wait_all(&["eu-west-1", "us-east-1", "ap-southeast-1"]);
+    s.send(b"D");
+    s.wait_all(&["RUNBOOKS", NAME]);
+    s.send(b"\r");
+    s.wait_all(&["mode   real: against AWS", &format!("type `{NAME}` to run")]);
+    s.send(format!("{NAME}\r").as_bytes());
+    s.wait_all(&["NEXT  scale ap-southeast-1"]);
+    s.send(b"\r");
+    s.wait_all(&[
+        "CONFIRM  `scale ap-southeast-1`",
+        "type ap-southeast-1 to run",
+    ]);
+    s.send(b"ap-southeast-1\r");
+    s.wait_all(&["[✓] scale ap-southeast-1", "NEXT  drain us-east-1"]);
+    s.send(b"\r");
+    s.wait_all(&["CONFIRM  `drain us-east-1`", "type us-east-1 to run"]);
+    s.send(b"us-east-1\r");
+    s.wait_all(&["[✓] drain us-east-1", "NEXT  ops confirms"]);
+    s.send(b"\r");
+    s.wait_all(&["MANUAL  `ops confirms`"]);
+    s.send(b"t");
+    let end = s.wait_all(&["VERDICT PASS", "report "]);
+    assert!(end.contains("[✓] ops confirms"), "{end}");
+    assert_eq!(d.state().await, (0, 4), "drained and scaled, read back");
+    let reports: Vec<PathBuf> = std::fs::read_dir(d.run.dir.path().join("drills"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(&reports[0]).unwrap()).unwrap();
+    assert_eq!(r["verdict"], "pass", "{r:#}");
+    assert_eq!(r["mode"], "real");
+    assert_eq!(r["source"], "aws");
+    let recs = d.records();
+    assert_eq!(recs.len(), 4, "two operations, requested and ended each");
+    for rec in &recs {
+        assert_eq!(rec["drill"]["run_id"], r["run_id"], "{rec}");
+    }
+    s.send(b"\x1b");
+    s.wait_all(&["PAST RUNS", "real · pass"]);
+    s.send(b"\x1b");
+    s.wait_gone("RUNBOOKS");
+    s.send(b"q");
+    assert!(s.wait_exit().success());
 }

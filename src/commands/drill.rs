@@ -159,7 +159,7 @@ async fn operator_for(
 }
 
 /// Real mode's metrics: one GetMetricData call per region (as the console makes), in parallel.
-async fn cloudwatch(g: &GlobalArgs, fleet: &Fleet) -> Result<engine::MetricsReader, CliError> {
+pub async fn cloudwatch(g: &GlobalArgs, fleet: &Fleet) -> Result<engine::MetricsReader, CliError> {
     let config =
         crate::source::aws::clients::load_config(&setup::aws_options(g), fleet.refresh.timeout_s)
             .await

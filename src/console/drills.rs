@@ -31,6 +31,9 @@ pub struct Drills {
     pub fleet_path: Option<PathBuf>,
     pub config_dir: Option<PathBuf>,
     pub state_dir: PathBuf,
+    /// AWS: where a real drill reads its metrics (CloudWatch, as `opsdeck drill run --mode
+    /// real`); none: only what a read of the fleet shows.
+    pub metrics: Option<Arc<crate::drill::engine::MetricsReader>>,
     /// The answers of the drill running now.
     answers: Option<UnboundedSender<Answer>>,
 }
@@ -51,6 +54,7 @@ impl Drills {
             fleet_path,
             config_dir,
             state_dir,
+            metrics: None,
             answers: None,
         }
     }
@@ -114,6 +118,7 @@ impl Drills {
         let operator = self.operator.clone();
         let target = self.target.clone();
         let model = self.model.clone();
+        let metrics = self.metrics.clone();
         let dir = timeline::dir(&self.state_dir);
         // Events before holds: the engine records what happened before it waits.
         let fwd = tx.clone();
@@ -150,6 +155,9 @@ impl Drills {
                 Box::new(NonInteractive),
             );
             drill.gate = Some(Gate { holds, answers });
+            if let Some(m) = metrics {
+                drill.metrics = Some(Box::new(move || (m.as_ref())()));
+            }
             let verdict = match drill.run().await {
                 Ok(v) => v,
                 Err(why) => {
