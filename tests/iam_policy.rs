@@ -52,7 +52,12 @@ fn action(entry: &Value) -> String {
         "monitoring" => "cloudwatch",
         other => other,
     };
-    let op = if service == "eks" {
+    let op = if service == "cloudfront" {
+        cloudfront_operation(
+            entry["method"].as_str().unwrap_or_default(),
+            entry["url"].as_str().unwrap_or_default(),
+        )
+    } else if service == "eks" {
         eks_operation(
             entry["method"].as_str().unwrap_or_default(),
             entry["url"].as_str().unwrap_or_default(),
@@ -96,6 +101,17 @@ fn route53_operation(method: &str, url: &str) -> String {
         _ => return format!("unknown {method} {url}"),
     };
     op.to_string()
+}
+
+/// CloudFront's REST API: the operation from the method and the path (`/2020-05-31/...`).
+fn cloudfront_operation(method: &str, url: &str) -> String {
+    let path = url.split('?').next().unwrap_or(url);
+    let path = path.split("/2020-05-31/").nth(1).unwrap_or(path);
+    let parts: Vec<&str> = path.split('/').collect();
+    match (method, parts.as_slice()) {
+        ("GET", ["distribution"]) => "ListDistributions".into(),
+        _ => format!("unknown {method} {url}"),
+    }
 }
 
 /// EKS's REST API: the operation from the method and the path.

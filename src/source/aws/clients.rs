@@ -1,5 +1,6 @@
-//! One set of SDK clients per region, plus the global ones (Route53, Cost Explorer and STS live in
-//! us-east-1), all built from one `SdkConfig` loaded through `aws-config`'s standard chain.
+//! One set of SDK clients per region, plus the global ones (Route53, Cost Explorer, STS and
+//! CloudFront live in us-east-1), all built from one `SdkConfig` loaded through `aws-config`'s
+//! standard chain.
 
 use super::body_limit::BodyLimit;
 use super::{AwsOptions, AwsSetupError};
@@ -27,6 +28,8 @@ pub struct GlobalClients {
     pub route53: aws_sdk_route53::Client,
     pub cost: aws_sdk_costexplorer::Client,
     pub sts: aws_sdk_sts::Client,
+    /// CloudFront's control plane (`ListDistributions`, for `discover`).
+    pub cloudfront: aws_sdk_cloudfront::Client,
 }
 
 /// One client set per region of a fleet, and the global ones: what the console's pollers and the
@@ -157,6 +160,12 @@ impl GlobalClients {
             ),
             sts: aws_sdk_sts::Client::from_conf(
                 aws_sdk_sts::config::Builder::from(config)
+                    .region(region.clone())
+                    .interceptor(BodyLimit::default())
+                    .build(),
+            ),
+            cloudfront: aws_sdk_cloudfront::Client::from_conf(
+                aws_sdk_cloudfront::config::Builder::from(config)
                     .region(region)
                     .interceptor(BodyLimit::default())
                     .build(),
@@ -192,8 +201,9 @@ mod tests {
             capped(g.route53.config().interceptors().map(|i| i.name())),
             capped(g.cost.config().interceptors().map(|i| i.name())),
             capped(g.sts.config().interceptors().map(|i| i.name())),
+            capped(g.cloudfront.config().interceptors().map(|i| i.name())),
         ];
-        assert_eq!(each, [true; 8]);
+        assert_eq!(each, [true; 9]);
     }
 
     #[test]
