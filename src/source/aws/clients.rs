@@ -1,6 +1,5 @@
-//! One set of SDK clients per region, plus the global ones (Route53, Cost Explorer, STS and
-//! CloudFront live in us-east-1), all built from one `SdkConfig` loaded through `aws-config`'s
-//! standard chain.
+//! One set of SDK clients per region, plus the global ones (Route53, Cost Explorer and STS live in
+//! us-east-1), all built from one `SdkConfig` loaded through `aws-config`'s standard chain.
 
 use super::body_limit::BodyLimit;
 use super::{AwsOptions, AwsSetupError};
@@ -28,8 +27,6 @@ pub struct GlobalClients {
     pub route53: aws_sdk_route53::Client,
     pub cost: aws_sdk_costexplorer::Client,
     pub sts: aws_sdk_sts::Client,
-    /// CloudFront's control plane (`ListDistributions`, for `discover`).
-    pub cloudfront: aws_sdk_cloudfront::Client,
 }
 
 /// One client set per region of a fleet, and the global ones: what the console's pollers and the
@@ -142,6 +139,16 @@ impl RegionClients {
     }
 }
 
+/// CloudFront's control plane (global, in us-east-1): only `discover` lists distributions.
+pub fn cloudfront(config: &SdkConfig) -> aws_sdk_cloudfront::Client {
+    aws_sdk_cloudfront::Client::from_conf(
+        aws_sdk_cloudfront::config::Builder::from(config)
+            .region(Region::new(GLOBAL_REGION))
+            .interceptor(BodyLimit::default())
+            .build(),
+    )
+}
+
 impl GlobalClients {
     pub fn new(config: &SdkConfig) -> Self {
         let region = Region::new(GLOBAL_REGION);
@@ -160,12 +167,6 @@ impl GlobalClients {
             ),
             sts: aws_sdk_sts::Client::from_conf(
                 aws_sdk_sts::config::Builder::from(config)
-                    .region(region.clone())
-                    .interceptor(BodyLimit::default())
-                    .build(),
-            ),
-            cloudfront: aws_sdk_cloudfront::Client::from_conf(
-                aws_sdk_cloudfront::config::Builder::from(config)
                     .region(region)
                     .interceptor(BodyLimit::default())
                     .build(),
@@ -201,7 +202,7 @@ mod tests {
             capped(g.route53.config().interceptors().map(|i| i.name())),
             capped(g.cost.config().interceptors().map(|i| i.name())),
             capped(g.sts.config().interceptors().map(|i| i.name())),
-            capped(g.cloudfront.config().interceptors().map(|i| i.name())),
+            capped(cloudfront(&config).config().interceptors().map(|i| i.name())),
         ];
         assert_eq!(each, [true; 9]);
     }

@@ -926,11 +926,12 @@ pub async fn discover(
         let tag = tag.clone();
         async move { region_resources(&clients, &tag).await }
     });
+    let cloudfront = super::clients::cloudfront(&config);
     // The regions, Route53 and CloudFront are read at once: independent round trips.
     let (found, records, cdn) = futures::join!(
         futures::future::join_all(per_region),
         weighted_records(&global.route53),
-        distributions(&global.cloudfront),
+        distributions(&cloudfront),
     );
     if found.iter().all(|f| f.problems.len() == KINDS) {
         let first = found
