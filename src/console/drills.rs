@@ -82,8 +82,9 @@ impl Drills {
                     self.dirs(),
                 );
                 let timelines = timeline::dir(&self.state_dir);
+                let now = self.operator.clock().now();
                 tokio::task::spawn_blocking(move || {
-                    let listed = list(&fleet, fleet_path.as_deref(), &dirs, &timelines);
+                    let listed = list(&fleet, fleet_path.as_deref(), &dirs, &timelines, now);
                     let mut looked_in = dirs;
                     looked_in.push(timelines);
                     send(&tx, DrillReport::Listed { listed, looked_in });
@@ -199,12 +200,14 @@ pub fn write_report(timeline: &Path, events: &[timeline::Event]) -> Result<PathB
 }
 
 /// The runbooks of `dirs` checked against `fleet` (a runbook naming another fleet file is left
-/// out), then the past runs, newest first.
+/// out), then the past runs, newest first (one whose process died before it ended is closed as
+/// interrupted at `now`).
 pub fn list(
     fleet: &Fleet,
     fleet_path: Option<&Path>,
     dirs: &[PathBuf],
     runs: &Path,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Vec<Listed> {
     let mut out = Vec::new();
     let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
@@ -240,6 +243,7 @@ pub fn list(
         let Ok(loaded) = timeline::load(&path) else {
             continue;
         };
+        let loaded = timeline::close_if_dead(loaded, now);
         let Some((drill, _, mode, _)) = loaded.start() else {
             continue;
         };
@@ -310,7 +314,32 @@ mod tests {
             },
         )
         .unwrap();
-        let listed = list(&fleet, Some(&fleet_path), &[drills.clone()], &runs);
+        // A run whose process is gone (no such pid) and that never ended.
+        let mut dead = Timeline::create(&runs, "drill-0").unwrap();
+        dead.push(
+            chrono::Utc::now(),
+            EventKind::DrillStart {
+                drill: "killed".into(),
+                run_id: "drill-0".into(),
+                mode: "real".into(),
+                fleet: fleet.name.clone(),
+                source: "aws".into(),
+                runbook: "a.toml".into(),
+                pid: u32::MAX,
+                objectives: book.objectives,
+                predicted: Default::default(),
+                predicted_for: None,
+            },
+        )
+        .unwrap();
+        let now = chrono::Utc::now();
+        let listed = list(
+            &fleet,
+            Some(&fleet_path),
+            std::slice::from_ref(&drills),
+            &runs,
+            now,
+        );
         let names: Vec<String> = listed
             .iter()
             .map(|l| match l {
@@ -319,7 +348,7 @@ mod tests {
                 Listed::Past { drill, verdict, .. } => format!("past {drill} {verdict:?}"),
             })
             .collect();
-        assert_eq!(names.len(), 4, "{names:#?}");
+        assert_eq!(names.len(), 5, "{names:#?}");
         assert_eq!(names[0], "runbook mine");
         assert_eq!(names[1], "runbook named");
         assert!(
@@ -327,9 +356,15 @@ mod tests {
                 && names[2].contains("scael"),
             "{names:#?}"
         );
-        assert_eq!(names[3], "past mine None", "no end yet");
+        assert_eq!(
+            names[3], "past mine None",
+            "no end yet: its process (pid 1) runs"
+        );
+        assert_eq!(names[4], "past killed Some(Interrupted)");
+        let closed = timeline::load(&runs.join("drill-0.jsonl")).unwrap();
+        assert!(closed.ended(), "closed in its file too");
         // With the built-in fleet (no file), a runbook naming any fleet file is left out.
-        let builtin = list(&fleet, None, &[drills], &runs);
-        assert_eq!(builtin.len(), 3, "{builtin:#?}");
+        let builtin = list(&fleet, None, &[drills], &runs, now);
+        assert_eq!(builtin.len(), 4, "{builtin:#?}");
     }
 }

@@ -308,30 +308,38 @@ pub fn may_be_running(pid: u32) -> bool {
 pub fn last_run(dir: &Path, name: &str, mode: &str, now: DateTime<Utc>) -> Option<Loaded> {
     for path in list(dir).into_iter().rev() {
         let Ok(loaded) = load(&path) else { continue };
-        let Some((drill, _, m, pid)) = loaded.start() else {
+        let Some((drill, _, m, _)) = loaded.start() else {
             continue;
         };
         if drill != name || m != mode {
             continue;
         }
-        let mut loaded = loaded;
-        if !loaded.ended() && !may_be_running(pid) {
-            let end = Event {
-                at: now,
-                kind: EventKind::DrillEnd {
-                    verdict: Verdict::Interrupted,
-                    reasons: vec![format!(
-                        "the opsdeck process that ran it (pid {pid}) ended before the drill did"
-                    )],
-                },
-            };
-            if append(&path, &end).is_ok() {
-                loaded.events.push(end);
-            }
-        }
-        return Some(loaded);
+        return Some(close_if_dead(loaded, now));
     }
     None
+}
+
+/// A run without an end whose process is gone is closed as interrupted: a `drill_end` appended at
+/// `now` (to the file and to `loaded`).
+pub fn close_if_dead(mut loaded: Loaded, now: DateTime<Utc>) -> Loaded {
+    let Some((_, _, _, pid)) = loaded.start() else {
+        return loaded;
+    };
+    if !loaded.ended() && !may_be_running(pid) {
+        let end = Event {
+            at: now,
+            kind: EventKind::DrillEnd {
+                verdict: Verdict::Interrupted,
+                reasons: vec![format!(
+                    "the opsdeck process that ran it (pid {pid}) ended before the drill did"
+                )],
+            },
+        };
+        if append(&loaded.path, &end).is_ok() {
+            loaded.events.push(end);
+        }
+    }
+    loaded
 }
 
 /// A new run id: `drill-TIME-PID`.
