@@ -580,9 +580,8 @@ pub fn report(state: &mut State, r: OpReport) -> Vec<Effect> {
                 Err(e) => state.week.error = Some(e),
             }
         }
-        OpReport::RegionWeek { region, result } => {
-            super::week_charts::report(state, region, result)
-        }
+        // Routed to `week_charts` by `update`.
+        OpReport::RegionWeek { .. } => {}
         OpReport::Audit(result) => match result {
             Ok(tail) => {
                 state.audit.records = tail.records;

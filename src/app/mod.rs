@@ -10,6 +10,7 @@ pub mod region;
 pub mod snapshot;
 pub mod state;
 pub mod update;
+pub mod week_cache;
 pub mod week_charts;
 
 pub use action::Action;

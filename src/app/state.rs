@@ -132,7 +132,7 @@ pub struct State {
     /// The drill walkthrough panel (`D`), beside the live panes.
     pub drills: super::drill::DrillPanel,
     /// The detail view's 7-day window, per region, as last read (`app::week_charts`).
-    pub week_charts: super::week_charts::WeekCharts,
+    pub week_charts: super::week_cache::WeekCharts,
     /// Since when opsdeck cannot reach AWS at all (see `offline_since`).
     pub offline: Option<DateTime<Utc>>,
 }

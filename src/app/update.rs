@@ -26,7 +26,9 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
     let before = super::week_charts::shown(state);
     let mut effects = update_view(state, action);
     // The 7-day window reads its week when it is opened on a region, never on a frame.
-    effects.extend(super::week_charts::opened(state, before));
+    if let Some(region) = super::week_charts::opened(state, before) {
+        effects.push(Effect::Op(dialog::OpEffect::LoadRegionWeek { region }));
+    }
     effects
 }
 
@@ -160,6 +162,9 @@ fn update_view(state: &mut State, action: Action) -> Vec<Effect> {
         Action::DrillReport(r) => super::drill::report(state, r),
         // What other operators do is not a dialog's business: logged, kept for the status line.
         Action::OpReport(OpReport::Others(others)) => others_seen(state, *others),
+        Action::OpReport(OpReport::RegionWeek { region, result }) => {
+            super::week_charts::report(state, region, result)
+        }
         Action::OpReport(r) => effects = dialog::report(state, r),
     }
     state.dirty = true;

@@ -4,35 +4,9 @@
 //! already read for the hour that ends the window now is kept and shown again; a read under way
 //! is not asked for twice; a failed read is asked for again at the next opening.
 
-use super::dialog::OpEffect;
-use super::{ChartWindow, Effect, State, View};
+pub use super::week_cache::{WeekChart, WeekCharts};
+use super::{ChartWindow, State, View};
 use crate::report::region_week::RegionWeek;
-use chrono::{DateTime, Utc};
-use std::collections::BTreeMap;
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum WeekChart {
-    /// Asked for at this time (the console's clock); the answer has not come back.
-    Loading {
-        since: DateTime<Utc>,
-    },
-    Ready(Box<RegionWeek>),
-    Failed {
-        error: String,
-        at: DateTime<Utc>,
-    },
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct WeekCharts {
-    pub regions: BTreeMap<String, WeekChart>,
-}
-
-impl WeekCharts {
-    pub fn get(&self, region: &str) -> Option<&WeekChart> {
-        self.regions.get(region)
-    }
-}
 
 /// What the detail view shows: an opening is a change of it to (detail, 7 d, a region).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,9 +24,10 @@ pub fn shown(state: &State) -> Shown {
     }
 }
 
-/// After an update: the read to ask for when the 7-day window was just opened on a region and
-/// nothing usable is held for it (the week that ends at this hour) or on its way.
-pub fn opened(state: &mut State, before: Shown) -> Option<Effect> {
+/// After an update: the region whose week to read (`OpEffect::LoadRegionWeek`) when the 7-day
+/// window was just opened on it and nothing usable is held for it (the week that ends at this
+/// hour) or on its way; it is marked loading.
+pub fn opened(state: &mut State, before: Shown) -> Option<String> {
     let now = shown(state);
     if now == before || now.view != View::Detail || now.window != ChartWindow::D7 {
         return None;
@@ -72,7 +47,7 @@ pub fn opened(state: &mut State, before: Shown) -> Option<Effect> {
         .regions
         .insert(region.clone(), WeekChart::Loading { since: state.now });
     state.dirty = true;
-    Some(Effect::Op(OpEffect::LoadRegionWeek { region }))
+    Some(region)
 }
 
 /// The answer to a read asked for `region`: every region's week it brought (the simulated fleet
