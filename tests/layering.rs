@@ -37,13 +37,15 @@ fn rank(top: &str) -> Option<(u8, &'static str)> {
 /// numbers are written `*`.
 const KNOWN: &[&str] = &[];
 
-/// The Elm core of `app` is one unit by design: an `Action` carries the reports of the dialog and
-/// of a look switch, the `State` holds the open dialog, `update` hands actions to `dialog`,
-/// `look` and `week_charts` (the detail view's 7-day reads; what they hold, `week_cache`, stays
-/// outside). Circles among these are not reported; any other module of `app` must not join them.
+/// The Elm core of `app` is one unit by design: an `Action` carries the reports of the dialog, of
+/// the drill panel and of a look switch, the `State` holds the open dialog and the drill panel,
+/// `update` hands actions to `dialog`, `drill`, `look` and `week_charts` (the detail view's 7-day
+/// reads; what they hold, `week_cache`, stays outside). Circles among these are not reported; any
+/// other module of `app` must not join them.
 const ELM_UNIT: &[&str] = &[
     "app::action",
     "app::dialog",
+    "app::drill",
     "app::look",
     "app::state",
     "app::update",
