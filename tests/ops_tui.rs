@@ -57,7 +57,10 @@ struct Console {
 
 impl Console {
     fn new(scenario: Option<(&str, Scenario)>) -> Self {
-        let fleet = Fleet::builtin();
+        Self::on(Fleet::builtin(), scenario)
+    }
+
+    fn on(fleet: Fleet, scenario: Option<(&str, Scenario)>) -> Self {
         let mut sim = SimFleet::new(&fleet, 5, start());
         if let Some((region, s)) = scenario {
             sim.inject(region, s).unwrap();
@@ -285,6 +288,59 @@ async fn drain_plan_confirmation_and_result() {
         c.state.events
     );
     assert!(c.state.watching.is_empty(), "settled: no longer watched");
+}
+
+/// On an EKS region the scale dialog offers the node group, counted in nodes, and plans a
+/// node-group scale through the same pipeline.
+#[tokio::test]
+async fn scale_on_an_eks_region_offers_its_node_group() {
+    let fleet = Fleet::load(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fleets/kaldrix.toml"
+    )))
+    .unwrap();
+    let group = fleet.regions[2].eks[0].clone();
+    let mut c = Console::on(fleet, None);
+    c.state.focus = 2;
+    let region = c.state.focused().name().to_string();
+    let now = c.state.focused().eks.as_ref().expect("node groups read")[0].desired;
+    c.press(Action::ScaleUp).await;
+    let Some(Dialog::Count {
+        services, desired, ..
+    }) = &c.state.dialog
+    else {
+        panic!("{:?}", c.state.dialog)
+    };
+    assert!(services[0].nodegroup, "{services:?}");
+    assert_eq!(services[0].name, group.nodegroup);
+    assert_eq!(*desired, now + 1);
+    let screen = c.screen();
+    assert!(
+        screen.contains(&format!(
+            "EKS node group {}/{}",
+            group.cluster, group.nodegroup
+        )),
+        "{screen}"
+    );
+    assert!(
+        screen.contains(&format!("desired nodes: {now} →")),
+        "{screen}"
+    );
+    let effects = c.enter();
+    let [Effect::Op(OpEffect::Plan { op, .. })] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(
+        op,
+        &opsdeck::ops::Op::ScaleNodegroup {
+            region,
+            cluster: group.cluster.clone(),
+            nodegroup: group.nodegroup.clone(),
+            desired: now + 1,
+            min: None,
+            max: None,
+        }
+    );
 }
 
 #[tokio::test]

@@ -510,3 +510,91 @@ fn a_policy_without_what_it_needs_is_refused_with_file_and_line() {
         .to_string();
     assert!(err.contains("and itself"), "{err}");
 }
+
+/// Atlas CRM as its write-up has it (fleets/atlas-crm.toml): geolocation EU/NA/AS, and the default
+/// record routes by latency. A failed region's users go to the nearest serving region, the what-if
+/// says so, and a drain of a healthy region inverts its check and moves Europe to Virginia in the
+/// model too.
+#[tokio::test]
+async fn atlas_geolocation_falls_back_to_latency_routing() {
+    let fleet = Fleet::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("fleets/atlas-crm.toml"))
+        .expect("atlas fleet");
+    let s = sim(&fleet);
+    for (failed, to, ms, keeps) in [
+        ("eu-west-1", "us-east-1", 68, "ap-southeast-1"),
+        ("us-east-1", "eu-west-1", 68, "ap-southeast-1"),
+        ("ap-southeast-1", "eu-west-1", 170, "us-east-1"),
+    ] {
+        let (model, view) = s.what_ifs(&fleet, failed).await;
+        let moved = model.moved_rps.unwrap();
+        assert!(moved > 1.0, "{failed}: {moved}");
+        for w in [&model, &view] {
+            close(
+                after(w, to),
+                now(w, to) + moved,
+                &format!("{to} takes {failed}'s users"),
+            );
+            close(
+                after(w, keeps),
+                now(w, keeps),
+                &format!("{keeps} keeps its own"),
+            );
+        }
+        note(&view, &format!("users of {failed} (location "));
+        note(
+            &view,
+            &format!("go to {to} (the default record's latency routing: nearest serving region, ~{ms} ms)"),
+        );
+        let text = opsdeck::ops::text::what_if(&view);
+        assert!(text.contains("by geolocation routing"), "{text}");
+    }
+
+    // Virginia takes Europe: the survivor-capacity rule wants it scaled first, as Atlas' own
+    // manual failover does (desired 10).
+    let us = fleet.regions[1].ecs[0].clone();
+    let (_, result) = run(
+        &s,
+        Op::Scale {
+            region: "us-east-1".into(),
+            cluster: us.cluster,
+            service: us.service,
+            desired: 10,
+            bounds: None,
+        },
+    )
+    .await;
+    // New tasks start after this test's 30 s verify limit: accepted, then given time to run.
+    assert!(
+        matches!(result, OpResult::Applied | OpResult::NotYetVerified { .. }),
+        "{result:?}"
+    );
+    s.model.lock().unwrap().advance(120.0);
+    let eu_before = s.served("eu-west-1");
+    let us_before = s.served("us-east-1");
+    let (plan, result) = run(
+        &s,
+        Op::Drain {
+            region: "eu-west-1".into(),
+        },
+    )
+    .await;
+    assert_eq!(result, OpResult::Applied);
+    assert_eq!(
+        plan.calls,
+        vec![ApiCall::UpdateHealthCheck {
+            health_check_id: "hc-atlas-crm-eu-west-1".into(),
+            inverted: true
+        }]
+    );
+    s.model.lock().unwrap().advance(180.0);
+    assert!(
+        s.served("eu-west-1") < 0.05 * eu_before,
+        "{}",
+        s.served("eu-west-1")
+    );
+    assert!(
+        s.served("us-east-1") > us_before + 0.8 * eu_before,
+        "{} vs {us_before} + {eu_before}",
+        s.served("us-east-1")
+    );
+}

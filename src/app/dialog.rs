@@ -93,12 +93,34 @@ impl PlanDialog {
     }
 }
 
+/// What the scale dialog scales: an ECS service (tasks) or an EKS node group (nodes).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScaleTarget {
+    pub cluster: String,
+    /// The ECS service or the node group.
+    pub name: String,
+    /// Its desired count now (0 when unread).
+    pub desired: i64,
+    pub nodegroup: bool,
+}
+
+impl ScaleTarget {
+    /// "tasks" or "nodes".
+    pub fn unit(&self) -> &'static str {
+        if self.nodegroup {
+            "nodes"
+        } else {
+            "tasks"
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Dialog {
     /// Scale: type the new desired count, or step it with +/-, then plan.
     Count {
         region: String,
-        services: Vec<(String, String, i64)>,
+        services: Vec<ScaleTarget>,
         index: usize,
         desired: i64,
         /// Digits typed so far replace the count; the next digit appends (false after +/-).
@@ -234,21 +256,42 @@ pub fn operation(state: &mut State, action: &Action) -> Vec<Effect> {
         Action::ScaleUp | Action::ScaleDown => {
             let step = if *action == Action::ScaleUp { 1 } else { -1 };
             let r = state.focused();
-            let services: Vec<(String, String, i64)> = match &r.ecs {
+            let ecs = |cluster: &str, name: &str, desired: i64| ScaleTarget {
+                cluster: cluster.into(),
+                name: name.into(),
+                desired,
+                nodegroup: false,
+            };
+            let mut services: Vec<ScaleTarget> = match &r.ecs {
                 Some(e) => e
                     .iter()
-                    .map(|s| (s.cluster.clone(), s.service.clone(), s.desired))
+                    .map(|s| ecs(&s.cluster, &s.service, s.desired))
                     .collect(),
                 None => r
                     .spec
                     .ecs
                     .iter()
-                    .map(|s| (s.cluster.clone(), s.service.clone(), 0))
+                    .map(|s| ecs(&s.cluster, &s.service, 0))
                     .collect(),
             };
+            // EKS node groups, their desired count as last read (0 when unread).
+            services.extend(r.spec.eks.iter().map(|g| {
+                ScaleTarget {
+                    cluster: g.cluster.clone(),
+                    name: g.nodegroup.clone(),
+                    desired: r
+                        .eks
+                        .iter()
+                        .flatten()
+                        .find(|s| s.cluster == g.cluster && s.nodegroup == g.nodegroup)
+                        .map(|s| s.desired)
+                        .unwrap_or(0),
+                    nodegroup: true,
+                }
+            }));
             match services.first() {
                 Some(s) => {
-                    let desired = (s.2 + step).max(0);
+                    let desired = (s.desired + step).max(0);
                     open(
                         state,
                         Dialog::Count {
@@ -260,7 +303,11 @@ pub fn operation(state: &mut State, action: &Action) -> Vec<Effect> {
                         },
                     );
                 }
-                None => state.flash = Some(format!("{region} has no ECS service to scale")),
+                None => {
+                    state.flash = Some(format!(
+                        "{region} has no ECS service or EKS node group to scale"
+                    ))
+                }
             }
             Vec::new()
         }
@@ -377,7 +424,7 @@ pub fn key(state: &mut State, k: DialogKey) -> Vec<Effect> {
             }
             DialogKey::Tab => {
                 *index = (*index + 1) % services.len().max(1);
-                *desired = services.get(*index).map(|s| s.2).unwrap_or(0);
+                *desired = services.get(*index).map(|s| s.desired).unwrap_or(0);
                 *typing = false;
             }
             DialogKey::Enter => {
@@ -391,17 +438,26 @@ pub fn key(state: &mut State, k: DialogKey) -> Vec<Effect> {
                 else {
                     return Vec::new();
                 };
-                let (cluster, service, _) = services[index].clone();
-                return plan(
-                    state,
+                let t = services[index].clone();
+                let op = if t.nodegroup {
+                    Op::ScaleNodegroup {
+                        region,
+                        cluster: t.cluster,
+                        nodegroup: t.name,
+                        desired,
+                        min: None,
+                        max: None,
+                    }
+                } else {
                     Op::Scale {
                         region,
-                        cluster,
-                        service,
+                        cluster: t.cluster,
+                        service: t.name,
                         desired,
                         bounds: None,
-                    },
-                );
+                    }
+                };
+                return plan(state, op);
             }
             _ => {}
         },

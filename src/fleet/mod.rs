@@ -31,7 +31,7 @@ pub use readings::*;
 pub use thresholds::ThresholdOverrides;
 
 /// The built-in Atlas-like fleet that `opsdeck` runs on when no fleet file is given.
-pub const DEFAULT_FLEET: &str = include_str!("../../fleets/atlas-crm.toml");
+pub const DEFAULT_FLEET: &str = include_str!("builtin.toml");
 
 /// A fleet file: one service deployed across several regions. The keys named in the issue are a
 /// contract with other tools; new keys may be added, never renamed.

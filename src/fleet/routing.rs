@@ -5,8 +5,11 @@
 //! - weighted: the serving records in proportion to their weights;
 //! - latency: the serving region nearest to the users (a built-in table of typical inter-region
 //!   round trips, overridable with `[[routing.rtt]]` in the fleet file);
-//! - geolocation: the serving record of the users' location, else the default record (`*`); a
-//!   location with neither gets no answer;
+//! - geolocation: the serving record of the users' location, else the serving record of its
+//!   continent (a country's users, as Route53 steps from country to continent), else the default
+//!   record (`*`), else — when the fleet says its default record aliases a latency-routed name
+//!   (`[routing] geolocation_default = "latency"`) — the nearest serving region; a location with
+//!   none of these gets no answer;
 //! - failover: the primary record while it serves, else the secondary;
 //! - multivalue: every serving record alike (clients pick among up to eight answers).
 //!
@@ -99,11 +102,80 @@ const TYPICAL_RTT_MS: &[(&str, &str, f64)] = &[
     ("ap-southeast-1", "ap-southeast-2", 92.0),
 ];
 
-/// `[routing]` of the fleet file: round trips that override the built-in table.
+/// `[routing]` of the fleet file: round trips that override the built-in table, and what a
+/// geolocation name's default record does.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RoutingConfig {
     pub rtt: Vec<RttOverride>,
+    /// `"latency"`: the geolocation default record (`*`) is an alias to a latency-routed name of
+    /// the same regions, each behind its region's health check (the usual "latency as fallback").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub geolocation_default: Option<GeoDefault>,
+}
+
+/// What answers a geolocation user whose location has no serving record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GeoDefault {
+    /// The nearest serving region, by the round-trip table.
+    Latency,
+}
+
+/// Route53's continent codes.
+pub const CONTINENTS: &[&str] = &["AF", "AN", "AS", "EU", "NA", "OC", "SA"];
+
+/// The continent of an ISO 3166 country code, for the country → continent step of geolocation
+/// routing. Covers the countries a deployment usually names; an unknown code has no continent step.
+pub fn continent_of(country: &str) -> Option<&'static str> {
+    const TABLE: &[(&str, &[&str])] = &[
+        (
+            "EU",
+            &[
+                "AD", "AL", "AT", "BA", "BE", "BG", "BY", "CH", "CY", "CZ", "DE", "DK", "EE", "ES",
+                "FI", "FO", "FR", "GB", "GI", "GR", "HR", "HU", "IE", "IM", "IS", "IT", "JE", "LI",
+                "LT", "LU", "LV", "MC", "MD", "ME", "MK", "MT", "NL", "NO", "PL", "PT", "RO", "RS",
+                "RU", "SE", "SI", "SK", "SM", "UA", "VA", "XK",
+            ],
+        ),
+        (
+            "NA",
+            &[
+                "AG", "BB", "BS", "BZ", "CA", "CR", "CU", "DM", "DO", "GT", "HN", "HT", "JM", "MX",
+                "NI", "PA", "PR", "SV", "TT", "US",
+            ],
+        ),
+        (
+            "SA",
+            &[
+                "AR", "BO", "BR", "CL", "CO", "EC", "GY", "PE", "PY", "SR", "UY", "VE",
+            ],
+        ),
+        (
+            "AS",
+            &[
+                "AE", "AF", "AM", "AZ", "BD", "BH", "BN", "BT", "CN", "GE", "HK", "ID", "IL", "IN",
+                "IQ", "IR", "JO", "JP", "KG", "KH", "KR", "KW", "KZ", "LA", "LB", "LK", "MM", "MN",
+                "MO", "MV", "MY", "NP", "OM", "PH", "PK", "QA", "SA", "SG", "SY", "TH", "TJ", "TM",
+                "TR", "TW", "UZ", "VN", "YE",
+            ],
+        ),
+        (
+            "AF",
+            &[
+                "AO", "BF", "BJ", "BW", "CD", "CI", "CM", "DZ", "EG", "ET", "GH", "KE", "LY", "MA",
+                "MG", "ML", "MU", "MZ", "NA", "NE", "NG", "RW", "SD", "SN", "SO", "TN", "TZ", "UG",
+                "ZA", "ZM", "ZW",
+            ],
+        ),
+        ("OC", &["AU", "FJ", "NZ", "PG", "WS"]),
+        ("AN", &["AQ"]),
+    ];
+    let c = country.to_ascii_uppercase();
+    TABLE
+        .iter()
+        .find(|(_, countries)| countries.contains(&c.as_str()))
+        .map(|(continent, _)| *continent)
 }
 
 /// `{ between = ["us-east-1", "eu-west-1"], ms = 75.0 }`.
@@ -181,37 +253,37 @@ pub fn answer(entries: &[Entry], users_of: usize, routing: &RoutingConfig) -> An
                     .collect(),
             )
         }
-        Policy::Latency => {
-            let rtt = |i: usize| {
-                routing
-                    .rtt_ms(me.region, entries[i].region)
-                    .unwrap_or(f64::MAX)
-            };
-            match serving
-                .iter()
-                .copied()
-                .min_by(|a, b| rtt(*a).total_cmp(&rtt(*b)))
-            {
-                Some(i) => Answer::Shares(vec![(i, 1.0)]),
-                None => Answer::None("no record".into()),
-            }
-        }
+        Policy::Latency => match nearest(entries, &serving, me.region, routing) {
+            Some(i) => Answer::Shares(vec![(i, 1.0)]),
+            None => Answer::None("no record".into()),
+        },
         Policy::Geolocation => {
             let location = me.location.unwrap_or(DEFAULT_LOCATION);
             let at = |loc: &str| {
-                serving
-                    .iter()
-                    .copied()
-                    .find(|&i| entries[i].location == Some(loc))
+                serving.iter().copied().find(|&i| {
+                    entries[i]
+                        .location
+                        .is_some_and(|l| l.eq_ignore_ascii_case(loc))
+                })
             };
-            match at(location).or_else(|| at(DEFAULT_LOCATION)) {
+            let continent = continent_of(location).filter(|c| !c.eq_ignore_ascii_case(location));
+            let fallback = || match routing.geolocation_default {
+                Some(GeoDefault::Latency) => nearest(entries, &serving, me.region, routing),
+                None => None,
+            };
+            match at(location)
+                .or_else(|| continent.and_then(at))
+                .or_else(|| at(DEFAULT_LOCATION))
+                .or_else(fallback)
+            {
                 Some(i) => Answer::Shares(vec![(i, 1.0)]),
                 None if location == DEFAULT_LOCATION => Answer::None(
                     "the default record does not serve: locations without a record of their own get no answer"
                         .into(),
                 ),
                 None => Answer::None(format!(
-                    "no serving record for location {location} and no serving default record (`*`)"
+                    "no serving record for location {location}{} and no serving default record (`*`)",
+                    continent.map(|c| format!(" or its continent {c}")).unwrap_or_default()
                 )),
             }
         }
@@ -232,6 +304,20 @@ pub fn answer(entries: &[Entry], users_of: usize, routing: &RoutingConfig) -> An
             Answer::Shares(serving.iter().map(|&i| (i, 1.0 / n)).collect())
         }
     }
+}
+
+/// The serving entry nearest to `from` by round trip (an unknown round trip counts as farthest).
+fn nearest(
+    entries: &[Entry],
+    serving: &[usize],
+    from: &str,
+    routing: &RoutingConfig,
+) -> Option<usize> {
+    let rtt = |i: usize| routing.rtt_ms(from, entries[i].region).unwrap_or(f64::MAX);
+    serving
+        .iter()
+        .copied()
+        .min_by(|a, b| rtt(*a).total_cmp(&rtt(*b)))
 }
 
 /// Requests/s each region would serve if `failed` stopped serving now, in the order given, and a
@@ -280,6 +366,16 @@ pub fn shift(
                     Policy::Geolocation if entries[*i].location == Some(DEFAULT_LOCATION) => {
                         " (the default record)".into()
                     }
+                    Policy::Geolocation
+                        if me.location.and_then(continent_of).is_some()
+                            && entries[*i].location == me.location.and_then(continent_of) =>
+                    {
+                        format!(" (the continent's record, {})", entries[*i].location.unwrap_or(""))
+                    }
+                    Policy::Geolocation if routing.geolocation_default.is_some() => routing
+                        .rtt_ms(me.region, entries[*i].region)
+                        .map(|ms| format!(" (the default record's latency routing: nearest serving region, ~{ms:.0} ms)"))
+                        .unwrap_or_else(|| " (the default record's latency routing)".into()),
                     Policy::Weighted | Policy::Multivalue => format!(" ({:.0} %)", share * 100.0),
                     _ => String::new(),
                 };
@@ -326,6 +422,7 @@ mod tests {
                 between: ["ap-southeast-1".into(), "us-east-1".into()],
                 ms: 100.0,
             }],
+            ..RoutingConfig::default()
         };
         let (after, _) = shift(&e, &[Some(100.0), Some(50.0), Some(30.0)], 2, &over);
         assert_eq!(after, vec![130.0, 50.0, 0.0], "the fleet's figure wins");
@@ -350,6 +447,75 @@ mod tests {
         let (after, line) = shift(&e, &[Some(40.0), Some(60.0)], 0, &cfg);
         assert_eq!(after, vec![0.0, 60.0], "nobody takes them");
         assert!(line.contains("get no answer"), "{line}");
+    }
+
+    #[test]
+    fn geolocation_steps_from_country_to_continent_to_default_to_latency() {
+        let mut e = [
+            entry("eu-central-1", Policy::Geolocation),
+            entry("eu-west-1", Policy::Geolocation),
+            entry("us-east-1", Policy::Geolocation),
+            entry("ap-southeast-1", Policy::Geolocation),
+        ];
+        e[0].location = Some("DE");
+        e[1].location = Some("EU");
+        e[2].location = Some("NA");
+        e[3].location = Some("AS");
+        let cfg = RoutingConfig::default();
+        // Germany's record out: German users go to the EU record, not to the default.
+        let (after, line) = shift(
+            &e,
+            &[Some(10.0), Some(40.0), Some(60.0), Some(20.0)],
+            0,
+            &cfg,
+        );
+        assert_eq!(after, vec![0.0, 50.0, 60.0, 20.0], "{line}");
+        assert!(
+            line.contains("eu-west-1 (the continent's record, EU)"),
+            "{line}"
+        );
+        // The EU record out, no default: Europe gets no answer, and the line says why.
+        let (after, line) = shift(
+            &e,
+            &[Some(10.0), Some(40.0), Some(60.0), Some(20.0)],
+            1,
+            &cfg,
+        );
+        assert_eq!(after, vec![10.0, 0.0, 60.0, 20.0], "{line}");
+        assert!(
+            line.contains("get no answer: no serving record for location EU"),
+            "{line}"
+        );
+        // With latency as the default record's routing: the nearest serving region (Frankfurt,
+        // ~25 ms, before Virginia at 68 and Singapore at 170).
+        let lat = RoutingConfig {
+            geolocation_default: Some(GeoDefault::Latency),
+            ..RoutingConfig::default()
+        };
+        let (after, line) = shift(
+            &e,
+            &[Some(10.0), Some(40.0), Some(60.0), Some(20.0)],
+            1,
+            &lat,
+        );
+        assert_eq!(after, vec![50.0, 0.0, 60.0, 20.0], "{line}");
+        assert!(line.contains("eu-central-1 (the default record's latency routing: nearest serving region, ~25 ms)"), "{line}");
+        e[0].serving = false;
+        let (after, line) = shift(
+            &e,
+            &[Some(10.0), Some(40.0), Some(60.0), Some(20.0)],
+            1,
+            &lat,
+        );
+        assert_eq!(after, vec![10.0, 0.0, 100.0, 20.0], "{line}");
+        assert!(
+            line.contains(
+                "us-east-1 (the default record's latency routing: nearest serving region, ~68 ms)"
+            ),
+            "{line}"
+        );
+        assert_eq!(continent_of("sg"), Some("AS"));
+        assert_eq!(continent_of("ZZ"), None);
     }
 
     #[test]

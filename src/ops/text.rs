@@ -82,7 +82,8 @@ pub fn what_if(w: &WhatIf) -> String {
         "weighted" => "to the serving survivors by weight".to_string(),
         "latency" => "by latency routing: each user to the nearest serving region".to_string(),
         "geolocation" => {
-            "by geolocation routing: to the default record's region (see the notes)".to_string()
+            "by geolocation routing: to the continent's or the default record (see the notes)"
+                .to_string()
         }
         "failover" => "by failover routing: to the secondary".to_string(),
         other => format!("as {other} routing answers (see the notes)"),
@@ -91,6 +92,13 @@ pub fn what_if(w: &WhatIf) -> String {
         "TRAFFIC   {} req/s move {how}\n",
         opt(w.moved_rps, |v| format!("{v:.0}"))
     ));
+    // ECS survivors count tasks, EKS ones nodes; a fleet with both labels each cell.
+    let mixed = w.survivors.iter().any(|s| s.unit != w.survivors[0].unit);
+    let units = match w.survivors.first() {
+        Some(_) if mixed => "TASKS/NODES".to_string(),
+        Some(s) => s.unit.to_uppercase(),
+        None => "TASKS".to_string(),
+    };
     let mut rows = vec![[
         "SURVIVOR",
         if weighted { "WEIGHT" } else { "ROUTING" },
@@ -98,7 +106,7 @@ pub fn what_if(w: &WhatIf) -> String {
         "RPS AFTER",
         "CAPACITY",
         "LOAD",
-        "TASKS",
+        units.as_str(),
         "NEED",
         "ADD",
         &format!("{} AFTER", w.stat),
@@ -118,7 +126,11 @@ pub fn what_if(w: &WhatIf) -> String {
             format!("{:.0}", s.rps_after),
             format!("{:.0}", s.capacity_rps),
             opt(s.utilisation_after, |v| format!("{:.0}%", v * 100.0)),
-            s.running_tasks.to_string(),
+            if mixed {
+                format!("{} {}", s.running_tasks, s.unit)
+            } else {
+                s.running_tasks.to_string()
+            },
             s.tasks_needed.to_string(),
             format!("+{}", s.tasks_to_add),
             opt(s.latency_after_ms, |v| format!("{v:.0} ms")),

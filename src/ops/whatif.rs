@@ -94,6 +94,13 @@ pub struct Survivor {
     /// This region's own latency threshold (`Fleet::thresholds_for`), ms.
     #[serde(default)]
     pub threshold_ms: f64,
+    /// What its `*_tasks` count: "tasks" (ECS) or "nodes" (EKS node groups).
+    #[serde(default = "tasks_unit")]
+    pub unit: String,
+}
+
+fn tasks_unit() -> String {
+    "tasks".into()
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -226,10 +233,16 @@ pub fn analyse(
                 bounds: None,
             });
         }
+        let unit = if r.is_eks() { "nodes" } else { "tasks" };
         if let Some(m) = max_tasks.filter(|m| needed > *m) {
             notes.push(format!(
-                "{} needs {needed} tasks, above its autoscaling max {m}",
-                r.name
+                "{} needs {needed} {unit}, above its {} max {m}",
+                r.name,
+                if r.is_eks() {
+                    "node groups'"
+                } else {
+                    "autoscaling"
+                }
             ));
         }
         let capacity = running as f64 * rps_per_task;
@@ -253,6 +266,7 @@ pub fn analyse(
                 rps_after,
                 needed.max(running) as f64,
             ),
+            unit: unit.into(),
             threshold_ms: fleet.thresholds_for(&r.name).latency_ms,
         });
     }

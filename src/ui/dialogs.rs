@@ -26,13 +26,14 @@ pub fn render(area: Rect, buf: &mut Buffer, state: &State, theme: &Theme) {
             desired,
             typing,
         } => {
-            let (cluster, service, current) = &services[*index];
+            let t = &services[*index];
             let cursor = if *typing { "▏" } else { "" };
+            let what = if t.nodegroup { "EKS node group " } else { "" };
             let lines = vec![
-                Line::raw(format!("{cluster}/{service} in {region}")),
+                Line::raw(format!("{what}{}/{} in {region}", t.cluster, t.name)),
                 Line::raw(""),
                 Line::from(vec![
-                    Span::raw(format!("desired tasks: {current} → ")),
+                    Span::raw(format!("desired {}: {} → ", t.unit(), t.desired)),
                     Span::styled(format!("[ {desired}{cursor} ]"), theme.accent),
                 ]),
                 Line::raw(""),

@@ -104,6 +104,18 @@ pub(super) fn check(c: &Check, fleet: &Fleet) -> Result<(), FleetError> {
             }
         }
     }
+    if fleet.routing.geolocation_default.is_some()
+        && !fleet.regions.iter().any(|r| {
+            r.route53
+                .as_ref()
+                .is_some_and(|rr| rr.policy == Policy::Geolocation)
+        })
+    {
+        return Err(c.fail(
+            &[Step::Key("routing"), Step::Key("geolocation_default")],
+            "`routing.geolocation_default` applies to geolocation records, and no region's record is one".to_string(),
+        ));
+    }
     for (j, o) in fleet.routing.rtt.iter().enumerate() {
         let at = |k: &'static str| {
             [

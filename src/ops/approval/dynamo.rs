@@ -6,7 +6,8 @@
 //! removes an expired approval on its own.
 
 use super::{ApprovalStore, Approved, Pending};
-use crate::ops::lease::dynamo::{EXPIRES_AT, KEY};
+use crate::ops::aws::service_error as err;
+use crate::ops::lease::dynamo::{n, s, EXPIRES_AT, KEY};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Utc};
@@ -23,29 +24,6 @@ pub struct DynamoApprovals {
     client: Client,
     table: String,
     region: String,
-}
-
-fn s(v: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(v.into())
-}
-
-fn n(v: i64) -> AttributeValue {
-    AttributeValue::N(v.to_string())
-}
-
-fn err<E, R>(e: aws_sdk_dynamodb::error::SdkError<E, R>) -> String
-where
-    E: std::error::Error + aws_sdk_dynamodb::error::ProvideErrorMetadata + 'static,
-    R: std::fmt::Debug,
-{
-    match e.as_service_error() {
-        Some(se) if se.code().is_some() => format!(
-            "{}: {}",
-            se.code().unwrap_or_default(),
-            se.message().unwrap_or_default()
-        ),
-        _ => aws_smithy_types::error::display::DisplayErrorContext(e).to_string(),
-    }
 }
 
 /// The key prefix of `fleet`'s approvals.

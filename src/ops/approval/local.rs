@@ -3,6 +3,7 @@
 //! an exclusive lock of the fleet's directory, so two approvers on this machine cannot both win.
 
 use super::{ApprovalStore, Approved, Pending};
+use crate::ops::lease::local::{create_private_dir, stem, write_private_json};
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use futures::FutureExt;
@@ -15,18 +16,6 @@ const MAX_BYTES: u64 = 1 << 20;
 
 pub struct LocalApprovals {
     dir: PathBuf,
-}
-
-fn stem(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }
 
 fn read(path: &Path) -> Option<Pending> {
@@ -53,14 +42,10 @@ impl LocalApprovals {
 
     /// Run `f` under the exclusive lock of `fleet`'s directory.
     fn locked<T>(&self, fleet: &str, f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
-        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+        use std::os::unix::fs::OpenOptionsExt;
         let dir = self.fleet_dir(fleet);
         let io = |p: &Path, e: std::io::Error| format!("{}: {e}", p.display());
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&dir)
-            .map_err(|e| io(&dir, e))?;
+        create_private_dir(&dir).map_err(|e| io(&dir, e))?;
         let lock = dir.join(".lock");
         let file = std::fs::OpenOptions::new()
             .read(true)
@@ -77,22 +62,7 @@ impl LocalApprovals {
     }
 
     fn write(&self, p: &Pending) -> Result<(), String> {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        let path = self.path(&p.fleet, &p.id);
-        let tmp = path.with_extension(format!("json.{}.tmp", std::process::id()));
-        let fail = |e: std::io::Error| format!("{}: {e}", tmp.display());
-        let json = serde_json::to_vec(p).map_err(|e| e.to_string())?;
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(fail)?;
-        f.write_all(&json).map_err(fail)?;
-        f.sync_all().map_err(fail)?;
-        std::fs::rename(&tmp, &path).map_err(|e| format!("{}: {e}", path.display()))
+        write_private_json(&self.path(&p.fleet, &p.id), p)
     }
 
     fn put_now(&self, p: &Pending) -> Result<(), String> {

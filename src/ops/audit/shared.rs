@@ -4,6 +4,7 @@
 //! the cooldown, restore's recorded weight, undo and the console see what other operators did.
 
 use super::AuditRecord;
+use crate::ops::aws::service_error as err;
 use aws_sdk_cloudwatchlogs::types::InputLogEvent;
 use aws_sdk_cloudwatchlogs::Client;
 use chrono::{DateTime, Utc};
@@ -11,22 +12,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Pages of FilterLogEvents read at most by one look back (10,000 events each).
 const MAX_PAGES: usize = 20;
-
-/// An SDK error in one line: the service's code and message, else the whole chain.
-fn err<E, R>(e: aws_sdk_cloudwatchlogs::error::SdkError<E, R>) -> String
-where
-    E: std::error::Error + aws_sdk_cloudwatchlogs::error::ProvideErrorMetadata + 'static,
-    R: std::fmt::Debug,
-{
-    match e.as_service_error() {
-        Some(se) if se.code().is_some() => format!(
-            "{}: {}",
-            se.code().unwrap_or_default(),
-            se.message().unwrap_or_default()
-        ),
-        _ => aws_smithy_types::error::display::DisplayErrorContext(e).to_string(),
-    }
-}
 
 /// A log stream name for `operator` on `host`: CloudWatch Logs refuses `:` and `*` in one.
 pub fn stream_name(operator: &str, host: &str) -> String {

@@ -5,6 +5,7 @@
 //! token. `expires_at` (epoch seconds) is also the table's TTL attribute (`opsdeck shared init`).
 
 use super::{Attempt, Holder, LeaseStore};
+use crate::ops::aws::service_error as err;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Utc};
@@ -25,28 +26,14 @@ pub struct DynamoLeases {
 
 type Item = HashMap<String, AttributeValue>;
 
-fn s(v: impl Into<String>) -> AttributeValue {
+/// A string attribute.
+pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }
 
-fn n(v: i64) -> AttributeValue {
+/// A number attribute.
+pub(crate) fn n(v: i64) -> AttributeValue {
     AttributeValue::N(v.to_string())
-}
-
-/// An SDK error in one line: the service's code and message, else the whole chain.
-fn err<E, R>(e: aws_sdk_dynamodb::error::SdkError<E, R>) -> String
-where
-    E: std::error::Error + aws_sdk_dynamodb::error::ProvideErrorMetadata + 'static,
-    R: std::fmt::Debug,
-{
-    match e.as_service_error() {
-        Some(se) if se.code().is_some() => format!(
-            "{}: {}",
-            se.code().unwrap_or_default(),
-            se.message().unwrap_or_default()
-        ),
-        _ => aws_smithy_types::error::display::DisplayErrorContext(e).to_string(),
-    }
 }
 
 /// The item of `holder`'s lease on `resource`.

@@ -6,6 +6,7 @@
 
 use super::dynamo::{EXPIRES_AT, KEY};
 use crate::fleet::shared::SharedConfig;
+use crate::ops::aws::service_error as err;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TableStatus,
     TimeToLiveSpecification, TimeToLiveStatus,
@@ -86,22 +87,6 @@ impl Found {
             out.push(format!("CloudWatch Logs group {}", cfg.audit_log_group));
         }
         out
-    }
-}
-
-/// An SDK error in one line: the service's code and message, else the whole chain.
-fn err<E, R>(e: aws_smithy_runtime_api::client::result::SdkError<E, R>) -> String
-where
-    E: std::error::Error + aws_sdk_dynamodb::error::ProvideErrorMetadata + 'static,
-    R: std::fmt::Debug,
-{
-    match e.as_service_error() {
-        Some(se) if se.code().is_some() => format!(
-            "{}: {}",
-            se.code().unwrap_or_default(),
-            se.message().unwrap_or_default()
-        ),
-        _ => aws_smithy_types::error::display::DisplayErrorContext(e).to_string(),
     }
 }
 

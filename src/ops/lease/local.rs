@@ -29,26 +29,12 @@ impl LocalLeases {
         }
     }
 
-    fn stem(resource: &str) -> String {
-        resource
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect()
-    }
-
     pub fn lock_path(&self, resource: &str) -> PathBuf {
-        self.dir.join(format!("{}.lock", Self::stem(resource)))
+        self.dir.join(format!("{}.lock", stem(resource)))
     }
 
     pub fn holder_path(&self, resource: &str) -> PathBuf {
-        self.dir
-            .join(format!("{}.holder.json", Self::stem(resource)))
+        self.dir.join(format!("{}.holder.json", stem(resource)))
     }
 
     fn take(&self, resource: &str, holder: &Holder) -> Result<Attempt, String> {
@@ -118,7 +104,7 @@ impl LocalLeases {
 }
 
 /// Create `dir` readable by its owner only (0700), as the state directory is.
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
     std::fs::DirBuilder::new()
         .recursive(true)
@@ -135,13 +121,35 @@ fn read_holder(path: &Path) -> Option<Holder> {
     serde_json::from_slice(&text).ok()
 }
 
-/// Write the holder file whole or not at all (a temporary file renamed over it).
+/// A name made safe for a file: every character but ASCII letters, digits, `-`, `_` and `.`
+/// becomes `_`.
+pub(crate) fn stem(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 fn write_holder(path: &Path, holder: &Holder) -> Result<(), String> {
+    write_private_json(path, holder)
+}
+
+/// Write `value` as JSON to `path` whole or not at all, readable by its owner only (0600): a
+/// temporary file, synced, renamed over it.
+pub(crate) fn write_private_json<T: serde::Serialize>(
+    path: &Path,
+    value: &T,
+) -> Result<(), String> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let tmp = path.with_extension(format!("json.{}.tmp", std::process::id()));
     let fail = |e: std::io::Error| format!("{}: {e}", tmp.display());
-    let json = serde_json::to_vec(holder).map_err(|e| e.to_string())?;
+    let json = serde_json::to_vec(value).map_err(|e| e.to_string())?;
     let mut f = std::fs::OpenOptions::new()
         .write(true)
         .create(true)
