@@ -35,24 +35,6 @@ pub(super) fn sdk_error<E: std::error::Error>(e: E) -> String {
     aws_smithy_types::error::display::DisplayErrorContext(e).to_string()
 }
 
-/// An SDK error in one line: the service's code and message, else the whole chain.
-pub(crate) fn service_error<E, R>(
-    e: aws_smithy_runtime_api::client::result::SdkError<E, R>,
-) -> String
-where
-    E: std::error::Error + aws_smithy_types::error::metadata::ProvideErrorMetadata + 'static,
-    R: std::fmt::Debug,
-{
-    match e.as_service_error() {
-        Some(se) if se.code().is_some() => format!(
-            "{}: {}",
-            se.code().unwrap_or_default(),
-            se.message().unwrap_or_default()
-        ),
-        _ => sdk_error(e),
-    }
-}
-
 impl AwsTarget {
     /// Clients from aws-config's standard chain; `endpoint_url` sends every call to an emulator.
     /// `clock` is the wall clock (shifted only by the test hook [`CLOCK_OFFSET_ENV`]).

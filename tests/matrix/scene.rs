@@ -13,9 +13,10 @@ use opsdeck::source::sim::SimFleet;
 use opsdeck::source::{Scenario, SourceEvent};
 use std::path::{Path, PathBuf};
 
-/// Every fleet file shipped in `fleets/`.
+/// Every fleet file shipped in `fleets/`, and the built-in fleet's (Atlas CRM routed by weight).
 pub fn fleet_files() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fleets");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = root.join("fleets");
     let mut out: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -23,6 +24,7 @@ pub fn fleet_files() -> Vec<PathBuf> {
         .collect();
     out.sort();
     assert!(out.len() >= 4, "{out:?}");
+    out.push(root.join("src/fleet/builtin.toml"));
     out
 }
 

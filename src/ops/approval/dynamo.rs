@@ -6,8 +6,8 @@
 //! removes an expired approval on its own.
 
 use super::{ApprovalStore, Approved, Pending};
-use crate::ops::aws::service_error as err;
 use crate::ops::lease::dynamo::{n, s, EXPIRES_AT, KEY};
+use crate::source::aws::errors::one_line as err;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Utc};

@@ -4,7 +4,7 @@
 //! the cooldown, restore's recorded weight, undo and the console see what other operators did.
 
 use super::AuditRecord;
-use crate::ops::aws::service_error as err;
+use crate::source::aws::errors::one_line as err;
 use aws_sdk_cloudwatchlogs::types::InputLogEvent;
 use aws_sdk_cloudwatchlogs::Client;
 use chrono::{DateTime, Utc};

@@ -5,7 +5,7 @@
 //! token. `expires_at` (epoch seconds) is also the table's TTL attribute (`opsdeck shared init`).
 
 use super::{Attempt, Holder, LeaseStore};
-use crate::ops::aws::service_error as err;
+use crate::source::aws::errors::one_line as err;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Utc};

@@ -6,7 +6,7 @@
 
 use super::dynamo::{EXPIRES_AT, KEY};
 use crate::fleet::shared::SharedConfig;
-use crate::ops::aws::service_error as err;
+use crate::source::aws::errors::one_line as err;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TableStatus,
     TimeToLiveSpecification, TimeToLiveStatus,

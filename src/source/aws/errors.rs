@@ -208,3 +208,19 @@ mod tests {
         assert!(short(&long).chars().count() <= 201);
     }
 }
+
+/// An SDK error in one line: the service's code and message, else the whole chain.
+pub fn one_line<E, R>(e: aws_smithy_runtime_api::client::result::SdkError<E, R>) -> String
+where
+    E: std::error::Error + aws_smithy_types::error::metadata::ProvideErrorMetadata + 'static,
+    R: std::fmt::Debug,
+{
+    match e.as_service_error() {
+        Some(se) if se.code().is_some() => format!(
+            "{}: {}",
+            se.code().unwrap_or_default(),
+            se.message().unwrap_or_default()
+        ),
+        _ => aws_smithy_types::error::display::DisplayErrorContext(e).to_string(),
+    }
+}
