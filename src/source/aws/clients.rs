@@ -202,7 +202,12 @@ mod tests {
             capped(g.route53.config().interceptors().map(|i| i.name())),
             capped(g.cost.config().interceptors().map(|i| i.name())),
             capped(g.sts.config().interceptors().map(|i| i.name())),
-            capped(cloudfront(&config).config().interceptors().map(|i| i.name())),
+            capped(
+                cloudfront(&config)
+                    .config()
+                    .interceptors()
+                    .map(|i| i.name()),
+            ),
         ];
         assert_eq!(each, [true; 9]);
     }

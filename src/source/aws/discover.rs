@@ -740,7 +740,7 @@ fn render(
             &f.albs,
             "load balancers (from CloudWatch ApplicationELB metrics; not filtered by tag)",
         );
-        let (eks, bad_eks): (Vec<&(String, String)>, Vec<&(String, String)>) = f
+        let (eks, bad_eks): (Vec<_>, Vec<_>) = f
             .eks
             .iter()
             .partition(|(c, g)| eks_name_ok(c, 100) && eks_name_ok(g, 63));
@@ -775,7 +775,7 @@ fn render(
             );
             let _ = writeln!(t, "eks = [{}]", list.join(", "));
         }
-        let (ecs, bad_ecs): (Vec<&(String, String)>, Vec<&(String, String)>) =
+        let (ecs, bad_ecs): (Vec<_>, Vec<_>) =
             f.ecs.iter().partition(|(c, s)| usable(c) && usable(s));
         if !bad_ecs.is_empty() {
             let _ = writeln!(
