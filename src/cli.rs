@@ -320,7 +320,8 @@ pub enum Command {
     Act(ActOp),
     /// Failover what-if: what happens if REGION fails now (changes nothing).
     Simulate(SimulateArgs),
-    /// Write a fleet file from what the AWS account holds (ECS, RDS, ALBs, ElastiCache, Route53).
+    /// Write a fleet file from what the AWS account holds (ECS, EKS, RDS, ALBs, ElastiCache,
+    /// Route53 records with their routing policy and health check, the CloudFront distribution).
     Discover(DiscoverArgs),
     /// DR drills: rehearse a runbook on the simulated fleet, run it against AWS, or roll it back.
     #[command(subcommand)]
