@@ -376,3 +376,34 @@ fn against_aws_the_runbooks_name_is_typed_to_start() {
         "{effects:?}"
     );
 }
+
+/// Real mode, the drill stopped: the rollback is shown and confirmed once — `y` runs it, `n`
+/// leaves it planned; nothing else answers.
+#[test]
+fn the_real_rollback_is_shown_and_confirmed_once() {
+    for (k, answer) in [('y', Answer::Go), ('n', Answer::Abort)] {
+        let (mut s, _) = mid_drill();
+        report(
+            &mut s,
+            DrillReport::Hold(Hold::Rollback {
+                lines: vec!["undo `drain eu-west-1`: restore eu-west-1's weight".into()],
+            }),
+        );
+        let screen = text(&s, 160, 40);
+        assert!(screen.contains("ROLLBACK (newest first)"), "{screen}");
+        assert!(screen.contains("undo `drain eu-west-1`"), "{screen}");
+        assert!(
+            screen.contains("y run the rollback · n record it planned"),
+            "{screen}"
+        );
+        assert!(
+            key(&mut s, DialogKey::Enter).is_empty(),
+            "enter does not answer"
+        );
+        assert_eq!(
+            key(&mut s, DialogKey::Char(k)),
+            vec![Effect::Drill(DrillEffect::Answer(answer))]
+        );
+        assert!(key(&mut s, DialogKey::Char(k)).is_empty(), "asked once");
+    }
+}
