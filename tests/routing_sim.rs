@@ -188,14 +188,14 @@ fn inverted(s: &Sim, region: &str) -> Option<bool> {
         .and_then(|r| r.health_check_inverted)
 }
 
-#[tokio::test]
-async fn draining_a_latency_region_inverts_its_health_check_and_its_users_move() {
-    let fleet = fixture("routing-latency.toml");
-    let s = sim(&fleet);
+/// Drain eu-west-1 (a record with health check `hc`) through the pipeline: its check is inverted,
+/// and three minutes later Ireland serves almost nothing and its users are in Virginia (the nearest
+/// serving region, ~68 ms), not in Singapore.
+async fn drain_eu_west_1_moves_its_users_to_us_east_1(s: &Sim, hc: &str) -> opsdeck::ops::Plan {
     let eu_before = s.served("eu-west-1");
     let us_before = s.served("us-east-1");
     let (plan, result) = run(
-        &s,
+        s,
         Op::Drain {
             region: "eu-west-1".into(),
         },
@@ -205,10 +205,31 @@ async fn draining_a_latency_region_inverts_its_health_check_and_its_users_move()
     assert_eq!(
         plan.calls,
         vec![ApiCall::UpdateHealthCheck {
-            health_check_id: "hc-euw1".into(),
+            health_check_id: hc.into(),
             inverted: true
         }]
     );
+    assert_eq!(inverted(s, "eu-west-1"), Some(true));
+    s.model.lock().unwrap().advance(180.0);
+    assert!(
+        s.served("eu-west-1") < 0.05 * eu_before,
+        "{}",
+        s.served("eu-west-1")
+    );
+    assert!(
+        s.served("us-east-1") > us_before + 0.8 * eu_before,
+        "{} vs {us_before} + {eu_before}",
+        s.served("us-east-1")
+    );
+    plan
+}
+
+#[tokio::test]
+async fn draining_a_latency_region_inverts_its_health_check_and_its_users_move() {
+    let fleet = fixture("routing-latency.toml");
+    let s = sim(&fleet);
+    let eu_before = s.served("eu-west-1");
+    let plan = drain_eu_west_1_moves_its_users_to_us_east_1(&s, "hc-euw1").await;
     assert_eq!(plan.changes[0].field, "inverted");
     assert_eq!(
         plan.undo,
@@ -217,20 +238,6 @@ async fn draining_a_latency_region_inverts_its_health_check_and_its_users_move()
             weight: None
         })
     );
-    assert_eq!(inverted(&s, "eu-west-1"), Some(true));
-    s.model.lock().unwrap().advance(180.0);
-    assert!(
-        s.served("eu-west-1") < 0.05 * eu_before,
-        "{}",
-        s.served("eu-west-1")
-    );
-    // Ireland's users go to the nearest serving region: us-east-1 (~68 ms), not Singapore.
-    assert!(
-        s.served("us-east-1") > us_before + 0.8 * eu_before,
-        "{} vs {us_before} + {eu_before}",
-        s.served("us-east-1")
-    );
-
     let (plan, result) = run(
         &s,
         Op::Restore {
@@ -569,32 +576,5 @@ async fn atlas_geolocation_falls_back_to_latency_routing() {
         "{result:?}"
     );
     s.model.lock().unwrap().advance(120.0);
-    let eu_before = s.served("eu-west-1");
-    let us_before = s.served("us-east-1");
-    let (plan, result) = run(
-        &s,
-        Op::Drain {
-            region: "eu-west-1".into(),
-        },
-    )
-    .await;
-    assert_eq!(result, OpResult::Applied);
-    assert_eq!(
-        plan.calls,
-        vec![ApiCall::UpdateHealthCheck {
-            health_check_id: "hc-atlas-crm-eu-west-1".into(),
-            inverted: true
-        }]
-    );
-    s.model.lock().unwrap().advance(180.0);
-    assert!(
-        s.served("eu-west-1") < 0.05 * eu_before,
-        "{}",
-        s.served("eu-west-1")
-    );
-    assert!(
-        s.served("us-east-1") > us_before + 0.8 * eu_before,
-        "{} vs {us_before} + {eu_before}",
-        s.served("us-east-1")
-    );
+    drain_eu_west_1_moves_its_users_to_us_east_1(&s, "hc-atlas-crm-eu-west-1").await;
 }
