@@ -10,7 +10,6 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Clear, Widget};
 
 /// "requested", or how it ended.
 fn outcome(r: &AuditRecord, theme: &Theme) -> (String, Style) {
@@ -51,21 +50,13 @@ pub fn render(area: Rect, buf: &mut Buffer, state: &State, theme: &Theme) {
         area.width.saturating_sub(4).min(120),
         area.height.saturating_sub(2),
     );
-    let block = Block::bordered()
-        .border_type(BorderType::Rounded)
-        .border_style(theme.border_focus)
-        .title(Span::styled(title(view), theme.title))
-        .title_bottom(
-            Line::styled(
-                " u undo last reversible · ↑/↓ scroll · esc close ",
-                theme.muted,
-            )
-            .right_aligned(),
-        );
-    Clear.render(rect, buf);
-    buf.set_style(rect, theme.text);
-    let inner = block.inner(rect);
-    block.render(rect, buf);
+    let inner = layout::overlay_frame(
+        rect,
+        buf,
+        theme,
+        title(view),
+        " u undo last reversible · ↑/↓ scroll · esc close ".into(),
+    );
     let width = inner.width.saturating_sub(2);
     let mut lines: Vec<Line> = Vec::new();
     if let Some(e) = &view.error {

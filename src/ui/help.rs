@@ -8,10 +8,7 @@ use crate::config::{Keymap, Mode, Theme};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{
-    Block, BorderType, Clear, Scrollbar, ScrollbarOrientation, ScrollbarState, StatefulWidget,
-    Widget,
-};
+use ratatui::widgets::{Scrollbar, ScrollbarOrientation, ScrollbarState, StatefulWidget};
 
 /// One group of the help: a mode and its (keys, description) rows in `Action::BINDABLE` order.
 pub struct HelpGroup {
@@ -107,18 +104,13 @@ pub fn render(area: Rect, buf: &mut Buffer, state: &State, theme: &Theme, keymap
             lines.len()
         );
     }
-    let block = Block::bordered()
-        .border_type(BorderType::Rounded)
-        .border_style(theme.border_focus)
-        .title(Span::styled(
-            format!(" help · keymap: {} ", keymap.name),
-            theme.title,
-        ))
-        .title_bottom(Line::from(Span::styled(bottom, theme.muted)).right_aligned());
-    Clear.render(popup, buf);
-    buf.set_style(popup, theme.text);
-    let inner = block.inner(popup);
-    block.render(popup, buf);
+    let inner = layout::overlay_frame(
+        popup,
+        buf,
+        theme,
+        format!(" help · keymap: {} ", keymap.name),
+        bottom,
+    );
     for (i, line) in lines.iter().skip(first).take(visible).enumerate() {
         buf.set_line(
             inner.x + 1,

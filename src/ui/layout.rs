@@ -114,3 +114,26 @@ pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
         h,
     )
 }
+
+/// An overlay's frame over `rect`: cleared, in the theme's text style, a rounded focused border
+/// with `title` on top and the key `hint` at the bottom right. Returns the area inside it.
+pub fn overlay_frame(
+    rect: Rect,
+    buf: &mut ratatui::buffer::Buffer,
+    theme: &crate::config::Theme,
+    title: String,
+    hint: String,
+) -> Rect {
+    use ratatui::text::{Line, Span};
+    use ratatui::widgets::{Block, BorderType, Clear, Widget};
+    let block = Block::bordered()
+        .border_type(BorderType::Rounded)
+        .border_style(theme.border_focus)
+        .title(Span::styled(title, theme.title))
+        .title_bottom(Line::styled(hint, theme.muted).right_aligned());
+    Clear.render(rect, buf);
+    buf.set_style(rect, theme.text);
+    let inner = block.inner(rect);
+    block.render(rect, buf);
+    inner
+}

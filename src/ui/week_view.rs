@@ -13,7 +13,6 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Clear, Widget};
 
 /// Column widths: region, availability (target), error budget left, its status, worst 1 h burn,
 /// incidents,
@@ -139,21 +138,13 @@ pub fn render(area: Rect, buf: &mut Buffer, state: &State, theme: &Theme) {
         ),
         None => " week summary · last 7 days ".into(),
     };
-    let block = Block::bordered()
-        .border_type(BorderType::Rounded)
-        .border_style(theme.border_focus)
-        .title(Span::styled(title, theme.title))
-        .title_bottom(
-            Line::styled(
-                " as `opsdeck report --since 7d` · ↑/↓ scroll · esc close ",
-                theme.muted,
-            )
-            .right_aligned(),
-        );
-    Clear.render(rect, buf);
-    buf.set_style(rect, theme.text);
-    let inner = block.inner(rect);
-    block.render(rect, buf);
+    let inner = layout::overlay_frame(
+        rect,
+        buf,
+        theme,
+        title,
+        " as `opsdeck report --since 7d` · ↑/↓ scroll · esc close ".into(),
+    );
     let width = inner.width.saturating_sub(2);
     let mut out: Vec<Line> = Vec::new();
     if let Some(since) = state.offline {
